@@ -1,0 +1,90 @@
+//! Authentication (JWT → `Caller`) and authorisation (`roles`).
+
+pub mod jwt;
+pub mod roles;
+
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use uuid::Uuid;
+
+use crate::http::ApiError;
+pub use roles::{Action, FieldPolicy, Resource, Role, RowScope};
+
+/// The authenticated caller, from a verified bearer token.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub sub: String,
+    pub role: Role,
+    pub partner_id: Option<Uuid>,
+}
+
+impl Caller {
+    /// 403 unless the permission table allows it.
+    pub fn require(&self, resource: Resource, action: Action) -> Result<(), ApiError> {
+        if roles::allowed(self.role, resource, action) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!("role {} may not do this", self.role.as_str())))
+        }
+    }
+
+    pub fn can(&self, resource: Resource, action: Action) -> bool {
+        roles::allowed(self.role, resource, action)
+    }
+
+    pub fn scope(&self) -> RowScope {
+        match self.role {
+            Role::Partner => RowScope { partner_id: self.partner_id },
+            _ => RowScope::ALL,
+        }
+    }
+
+    pub fn fields(&self) -> FieldPolicy {
+        roles::field_policy(self.role)
+    }
+}
+
+fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
+    let verifier = req
+        .app_data::<web::Data<jwt::JwtVerifier>>()
+        .ok_or_else(|| ApiError::internal("JWT verifier not configured"))?;
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::Unauthorized("send Authorization: Bearer <token>".into()))?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be: Bearer <token>".into()))?;
+    let claims = verifier.verify(token).map_err(ApiError::Unauthorized)?;
+    let role = claims
+        .role
+        .as_deref()
+        .and_then(Role::parse)
+        .ok_or_else(|| ApiError::Forbidden("the token carries no known role".into()))?;
+    let partner_id = match (&claims.partner_id, role) {
+        (Some(p), _) => Some(
+            Uuid::parse_str(p).map_err(|_| ApiError::Forbidden("the token's partner_id is not a UUID".into()))?,
+        ),
+        (None, Role::Partner) => {
+            return Err(ApiError::Forbidden("a partner token must carry partner_id".into()));
+        }
+        (None, _) => None,
+    };
+    Ok(Caller { sub: claims.sub, role, partner_id })
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req))
+    }
+}

@@ -1,0 +1,101 @@
+//! Diesel table definitions, matching `migrations/` on both backends
+//! (a test touches every table through these definitions).
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::{PTimestamp, PUuid};
+
+    stakeholders (id) {
+        id -> PUuid,
+        kind -> Text,
+        entity_type -> Text,
+        display_name -> Text,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        organization_id -> Nullable<PUuid>,
+        lifecycle_stage -> Text,
+        segment -> Nullable<Text>,
+        owner_id -> Nullable<Text>,
+        partner_id -> Nullable<PUuid>,
+        birth_date -> Nullable<Date>,
+        occupation -> Nullable<Text>,
+        education_level -> Nullable<Text>,
+        household_size -> Nullable<Integer>,
+        income_band -> Nullable<Text>,
+        preferred_categories -> Text,
+        interests -> Text,
+        tags -> Text,
+        preferences -> Text,
+        sensitive -> Nullable<Text>,
+        consents -> Text,
+        address -> Nullable<Text>,
+        search_text -> Text,
+        version -> Integer,
+        created_at -> PTimestamp,
+        updated_at -> PTimestamp,
+        archived_at -> Nullable<PTimestamp>,
+        erased_at -> Nullable<PTimestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PUuid;
+
+    stakeholder_tags (stakeholder_id, tag) {
+        stakeholder_id -> PUuid,
+        tag -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::{PTimestamp, PUuid};
+
+    consent_changes (id) {
+        id -> PUuid,
+        stakeholder_id -> PUuid,
+        consent -> Text,
+        old_value -> Nullable<Bool>,
+        new_value -> Bool,
+        changed_by -> Text,
+        changed_at -> PTimestamp,
+        request_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::{PTimestamp, PUuid};
+
+    audit_events (id) {
+        id -> PUuid,
+        occurred_at -> PTimestamp,
+        actor_sub -> Text,
+        actor_role -> Text,
+        action -> Text,
+        resource_type -> Text,
+        resource_id -> PUuid,
+        changed_fields -> Text,
+        request_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PTimestamp;
+
+    idempotency_keys (caller_sub, idem_key) {
+        caller_sub -> Text,
+        idem_key -> Text,
+        request_hash -> Text,
+        status_code -> Integer,
+        location -> Nullable<Text>,
+        response_body -> Text,
+        created_at -> PTimestamp,
+    }
+}
+
+diesel::joinable!(stakeholder_tags -> stakeholders (stakeholder_id));
+diesel::joinable!(consent_changes -> stakeholders (stakeholder_id));
+diesel::allow_tables_to_appear_in_same_query!(stakeholders, stakeholder_tags, consent_changes, audit_events, idempotency_keys);

@@ -1,0 +1,154 @@
+//! Portable column types.
+//!
+//! The same schema runs on PostgreSQL and SQLite, so the types that differ
+//! between them are defined once here:
+//!
+//! | Rust          | SQL type       | PostgreSQL    | SQLite                                   |
+//! |---------------|----------------|---------------|------------------------------------------|
+//! | `uuid::Uuid`  | [`PUuid`]      | `uuid`        | `TEXT`, hyphenated lower case            |
+//! | `DateTime<Utc>` | [`PTimestamp`] | `timestamptz` | `TEXT`, `YYYY-MM-DDTHH:MM:SS.ffffffZ`  |
+//! | JSON values   | `Text`         | `text`        | `TEXT` (serialised with serde_json)      |
+//! | arrays        | `Text`         | `text`        | `TEXT` (a JSON array)                    |
+//! | `NaiveDate`   | `Date`         | `date`        | `TEXT` (diesel's own mapping)            |
+//!
+//! The SQLite timestamp text is fixed-width, so text order is time order and
+//! keyset comparisons work on the raw column. Timestamps are truncated to
+//! microseconds before they are written ([`now`], [`truncate`]) because
+//! PostgreSQL keeps microseconds: a value must read back equal on both.
+
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use diesel::deserialize::{self, FromSql};
+use diesel::pg::Pg;
+use diesel::serialize::{self, IsNull, Output, ToSql};
+use diesel::sql_types::{HasSqlType, Text};
+use diesel::sqlite::Sqlite;
+
+use super::MultiBackend;
+
+/// A UUID column: native `uuid` on PostgreSQL, `TEXT` on SQLite.
+#[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId, Debug, Clone, Copy, Default)]
+#[diesel(postgres_type(name = "uuid"))]
+#[diesel(sqlite_type(name = "Text"))]
+pub struct PUuid;
+
+/// A UTC timestamp column: `timestamptz` on PostgreSQL, fixed-width `TEXT` on SQLite.
+#[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId, Debug, Clone, Copy, Default)]
+#[diesel(postgres_type(name = "timestamptz"))]
+#[diesel(sqlite_type(name = "Text"))]
+pub struct PTimestamp;
+
+/// A UUID as stored in the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = PUuid)]
+pub struct DbUuid(pub uuid::Uuid);
+
+/// A UTC timestamp as stored in the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = PTimestamp)]
+pub struct DbTimestamp(pub DateTime<Utc>);
+
+/// The current time, truncated to what both backends keep.
+pub fn now() -> DateTime<Utc> {
+    truncate(Utc::now())
+}
+
+/// Truncates to microseconds (PostgreSQL's precision).
+pub fn truncate(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(6)
+}
+
+/// The text form of a timestamp on SQLite; also used in cursors.
+pub fn timestamp_text(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+impl From<uuid::Uuid> for DbUuid {
+    fn from(u: uuid::Uuid) -> Self {
+        Self(u)
+    }
+}
+impl From<DateTime<Utc>> for DbTimestamp {
+    fn from(t: DateTime<Utc>) -> Self {
+        Self(truncate(t))
+    }
+}
+
+impl ToSql<PUuid, Pg> for DbUuid {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        <uuid::Uuid as ToSql<diesel::sql_types::Uuid, Pg>>::to_sql(&self.0, out)
+    }
+}
+impl FromSql<PUuid, Pg> for DbUuid {
+    fn from_sql(bytes: <Pg as diesel::backend::Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+        <uuid::Uuid as FromSql<diesel::sql_types::Uuid, Pg>>::from_sql(bytes).map(Self)
+    }
+}
+impl ToSql<PUuid, Sqlite> for DbUuid {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+        out.set_value(self.0.hyphenated().to_string());
+        Ok(IsNull::No)
+    }
+}
+impl FromSql<PUuid, Sqlite> for DbUuid {
+    fn from_sql(bytes: <Sqlite as diesel::backend::Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+        let s = <String as FromSql<Text, Sqlite>>::from_sql(bytes)?;
+        Ok(Self(uuid::Uuid::parse_str(&s)?))
+    }
+}
+
+impl ToSql<PTimestamp, Pg> for DbTimestamp {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        <DateTime<Utc> as ToSql<diesel::sql_types::Timestamptz, Pg>>::to_sql(&self.0, out)
+    }
+}
+impl FromSql<PTimestamp, Pg> for DbTimestamp {
+    fn from_sql(bytes: <Pg as diesel::backend::Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+        <DateTime<Utc> as FromSql<diesel::sql_types::Timestamptz, Pg>>::from_sql(bytes).map(Self)
+    }
+}
+impl ToSql<PTimestamp, Sqlite> for DbTimestamp {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+        out.set_value(timestamp_text(&self.0));
+        Ok(IsNull::No)
+    }
+}
+impl FromSql<PTimestamp, Sqlite> for DbTimestamp {
+    fn from_sql(bytes: <Sqlite as diesel::backend::Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+        let s = <String as FromSql<Text, Sqlite>>::from_sql(bytes)?;
+        Ok(Self(DateTime::parse_from_rfc3339(&s)?.with_timezone(&Utc)))
+    }
+}
+
+// The multi-backend glue: dispatch to whichever backend the connection is.
+impl HasSqlType<PUuid> for MultiBackend {
+    fn metadata(lookup: &mut Self::MetadataLookup) -> Self::TypeMetadata {
+        Self::lookup_sql_type::<PUuid>(lookup)
+    }
+}
+impl HasSqlType<PTimestamp> for MultiBackend {
+    fn metadata(lookup: &mut Self::MetadataLookup) -> Self::TypeMetadata {
+        Self::lookup_sql_type::<PTimestamp>(lookup)
+    }
+}
+impl ToSql<PUuid, MultiBackend> for DbUuid {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
+        out.set_value((PUuid, self));
+        Ok(IsNull::No)
+    }
+}
+impl FromSql<PUuid, MultiBackend> for DbUuid {
+    fn from_sql(bytes: <MultiBackend as diesel::backend::Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+        bytes.from_sql::<Self, PUuid>()
+    }
+}
+impl ToSql<PTimestamp, MultiBackend> for DbTimestamp {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
+        out.set_value((PTimestamp, self));
+        Ok(IsNull::No)
+    }
+}
+impl FromSql<PTimestamp, MultiBackend> for DbTimestamp {
+    fn from_sql(bytes: <MultiBackend as diesel::backend::Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+        bytes.from_sql::<Self, PTimestamp>()
+    }
+}

@@ -1,0 +1,275 @@
+//! The one error type: every failure leaves as RFC 9457 `application/problem+json`.
+//!
+//! `ApiError::error_response` renders the problem and also stores it in the
+//! response extensions; the request-context middleware then fills in
+//! `instance` and `request_id`, which only it knows.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+const TYPE_BASE: &str = "https://crm.example/problems/";
+
+/// One invalid field in a 422.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// The field, as a dotted path (`address.country`, `tags[2]`).
+    #[schema(example = "email")]
+    pub field: String,
+    /// A stable machine-readable code (`required`, `email`, `length`, `unknown_field`, …).
+    #[schema(example = "email")]
+    pub code: String,
+    /// A human-readable explanation.
+    #[schema(example = "not a valid e-mail address")]
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), code: code.into(), message: message.into() }
+    }
+}
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "https://crm.example/problems/validation", "title": "Validation failed", "status": 422,
+    "detail": "1 field is invalid", "instance": "/api/v1/stakeholders",
+    "request_id": "0192f0c4-7d1e-7c3a-9d7e-3b1f2a4c5d6e",
+    "errors": [{"field": "email", "code": "email", "message": "not a valid e-mail address"}]
+}))]
+pub struct Problem {
+    /// A URI identifying the problem type.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// The request path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// Same as the `X-Request-Id` response header; quote it when reporting a problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Present on 422: every invalid field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("precondition failed: {0}")]
+    PreconditionFailed(String),
+    #[error("payload too large: {0}")]
+    PayloadTooLarge(String),
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// Detail goes to the log only; the client sees a generic 500.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn not_found(what: &str) -> Self {
+        Self::NotFound(format!("no {what} with that id"))
+    }
+
+    pub fn validation(field: &str, code: &str, message: &str) -> Self {
+        Self::Validation(vec![FieldError::new(field, code, message)])
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        Self::Internal(e.to_string())
+    }
+
+    fn parts(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::BadRequest(_) => ("bad-request", "Bad request"),
+            Self::Unauthorized(_) => ("unauthorized", "Unauthorized"),
+            Self::Forbidden(_) => ("forbidden", "Forbidden"),
+            Self::NotFound(_) => ("not-found", "Not found"),
+            Self::MethodNotAllowed => ("method-not-allowed", "Method not allowed"),
+            Self::Conflict(_) => ("conflict", "Conflict"),
+            Self::PreconditionFailed(_) => ("precondition-failed", "Precondition failed"),
+            Self::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
+            Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
+            Self::Validation(_) => ("validation", "Validation failed"),
+            Self::Unavailable(_) => ("unavailable", "Service unavailable"),
+            Self::Internal(_) => ("internal", "Internal server error"),
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let (slug, title) = self.parts();
+        let detail = match self {
+            Self::BadRequest(d)
+            | Self::Unauthorized(d)
+            | Self::Forbidden(d)
+            | Self::NotFound(d)
+            | Self::Conflict(d)
+            | Self::PreconditionFailed(d)
+            | Self::PayloadTooLarge(d)
+            | Self::UnsupportedMediaType(d)
+            | Self::Unavailable(d) => d.clone(),
+            Self::MethodNotAllowed => "this method is not allowed on this resource".into(),
+            Self::Validation(errs) if errs.len() == 1 => "1 field is invalid".into(),
+            Self::Validation(errs) => format!("{} fields are invalid", errs.len()),
+            Self::Internal(_) => "an unexpected error occurred; quote the request_id when reporting it".into(),
+        };
+        Problem {
+            problem_type: format!("{TYPE_BASE}{slug}"),
+            title: title.into(),
+            status: self.status_code().as_u16(),
+            detail,
+            instance: None,
+            request_id: None,
+            errors: match self {
+                Self::Validation(errs) => Some(errs.clone()),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Internal(detail) => tracing::error!(error = %detail, "internal error"),
+            Self::Unavailable(detail) => tracing::warn!(error = %detail, "service unavailable"),
+            _ => {}
+        }
+        problem_response(self.problem())
+    }
+}
+
+/// Renders a problem; the middleware completes and re-renders it.
+pub fn problem_response(problem: Problem) -> HttpResponse {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut res = HttpResponse::build(status);
+    res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+    if status == StatusCode::UNAUTHORIZED {
+        res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+    }
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    let mut res = res.body(body);
+    res.extensions_mut().insert(problem);
+    res
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind as K, Error as E};
+        match e {
+            E::NotFound => Self::NotFound("not found".into()),
+            E::DatabaseError(K::UniqueViolation, info) => {
+                Self::Conflict(unique_violation_detail(info.constraint_name(), info.message()))
+            }
+            E::DatabaseError(K::ForeignKeyViolation, _) => {
+                Self::Conflict("the record refers to, or is referred to by, another record".into())
+            }
+            E::DatabaseError(K::ClosedConnection, _) => Self::Unavailable("the database connection was lost".into()),
+            E::DatabaseError(_, info) if is_busy(info.message()) => {
+                Self::Unavailable("the database is busy; retry shortly".into())
+            }
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+fn is_busy(msg: &str) -> bool {
+    msg.contains("database is locked") || msg.contains("database is busy")
+}
+
+/// Names the field behind a unique violation (constraint names follow
+/// `<table>_<field>_key` on PostgreSQL; SQLite reports `table.column`).
+fn unique_violation_detail(constraint: Option<&str>, message: &str) -> String {
+    let field = constraint
+        .and_then(|c| c.strip_suffix("_key"))
+        .and_then(|c| c.split_once('_').map(|(_, f)| f.to_owned()))
+        .or_else(|| message.rsplit_once('.').map(|(_, col)| col.trim().to_owned()));
+    match field {
+        Some(f) => format!("another record already has this {f}"),
+        None => "a record with these values already exists".into(),
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for ApiError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        Self::Unavailable(format!("no database connection: {e}"))
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_violation_names_the_field() {
+        assert_eq!(
+            unique_violation_detail(Some("stakeholders_email_key"), ""),
+            "another record already has this email"
+        );
+        assert_eq!(
+            unique_violation_detail(None, "UNIQUE constraint failed: stakeholders.email"),
+            "another record already has this email"
+        );
+    }
+
+    #[test]
+    fn internal_errors_hide_their_detail() {
+        let p = ApiError::Internal("SELECT secret FROM x".into()).problem();
+        assert_eq!(p.status, 500);
+        assert!(!p.detail.contains("SELECT"));
+    }
+
+    #[test]
+    fn validation_counts_fields() {
+        let e = ApiError::Validation(vec![FieldError::new("a", "required", "x"), FieldError::new("b", "length", "y")]);
+        let p = e.problem();
+        assert_eq!(p.status, 422);
+        assert_eq!(p.detail, "2 fields are invalid");
+        assert_eq!(p.errors.unwrap().len(), 2);
+    }
+}

@@ -1,0 +1,101 @@
+//! ETags are the resource `version`: `ETag: "<version>"`.
+//! `If-Match` guards writes (412 when stale), `If-None-Match` gives 304 on GET.
+
+use actix_web::http::header::{self, EntityTag, Header, IfMatch, IfNoneMatch};
+use actix_web::{HttpRequest, HttpResponse};
+
+use super::error::ApiError;
+
+pub fn etag(version: i32) -> EntityTag {
+    EntityTag::new_strong(version.to_string())
+}
+
+/// What the caller's `If-Match` demands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Precondition {
+    /// No `If-Match`, or `If-Match: *`: any current version.
+    Any,
+    /// One of these versions.
+    Versions(Vec<i32>),
+}
+
+impl Precondition {
+    /// Reads `If-Match`; an unparsable header can never match (412 later).
+    pub fn from_request(req: &HttpRequest) -> Self {
+        if !req.headers().contains_key(header::IF_MATCH) {
+            return Self::Any;
+        }
+        match IfMatch::parse(req) {
+            Ok(IfMatch::Any) => Self::Any,
+            Ok(IfMatch::Items(tags)) => Self::Versions(
+                tags.iter().filter(|t| !t.weak).filter_map(|t| t.tag().parse().ok()).collect(),
+            ),
+            Err(_) => Self::Versions(Vec::new()),
+        }
+    }
+
+    pub fn is_conditional(&self) -> bool {
+        matches!(self, Self::Versions(_))
+    }
+
+    /// 412 unless `current` satisfies it.
+    pub fn check(&self, current: i32) -> Result<(), ApiError> {
+        match self {
+            Self::Any => Ok(()),
+            Self::Versions(v) if v.contains(&current) => Ok(()),
+            Self::Versions(_) => Err(ApiError::PreconditionFailed(format!(
+                "If-Match does not match the current version (ETag \"{current}\"); fetch it again and retry"
+            ))),
+        }
+    }
+}
+
+/// 412 for a conditional write that lost a race after its check passed.
+pub fn stale() -> ApiError {
+    ApiError::PreconditionFailed("the resource changed since the ETag you sent; fetch it again and retry".into())
+}
+
+/// `304 Not Modified` when `If-None-Match` names the current version.
+pub fn not_modified(req: &HttpRequest, version: i32) -> Option<HttpResponse> {
+    if !req.headers().contains_key(header::IF_NONE_MATCH) {
+        return None;
+    }
+    let current = etag(version);
+    let hit = match IfNoneMatch::parse(req) {
+        Ok(IfNoneMatch::Any) => true,
+        Ok(IfNoneMatch::Items(tags)) => tags.iter().any(|t| t.weak_eq(&current)),
+        Err(_) => false,
+    };
+    hit.then(|| HttpResponse::NotModified().insert_header(header::ETag(current)).finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn pre(value: &str) -> Precondition {
+        Precondition::from_request(&TestRequest::default().insert_header(("If-Match", value)).to_http_request())
+    }
+
+    #[test]
+    fn if_match_forms() {
+        assert_eq!(Precondition::from_request(&TestRequest::default().to_http_request()), Precondition::Any);
+        assert_eq!(pre("*"), Precondition::Any);
+        assert_eq!(pre("\"3\""), Precondition::Versions(vec![3]));
+        assert_eq!(pre("\"3\", \"5\""), Precondition::Versions(vec![3, 5]));
+        assert!(pre("W/\"3\"").check(3).is_err(), "weak tags never match If-Match");
+        assert!(pre("garbage").check(1).is_err());
+        assert!(pre("\"3\"").check(4).is_err());
+        assert!(pre("\"3\"").check(3).is_ok());
+    }
+
+    #[test]
+    fn if_none_match_gives_304_only_on_match() {
+        let req = TestRequest::default().insert_header(("If-None-Match", "\"2\"")).to_http_request();
+        assert!(not_modified(&req, 2).is_some());
+        assert!(not_modified(&req, 3).is_none());
+        let req = TestRequest::default().insert_header(("If-None-Match", "W/\"2\"")).to_http_request();
+        assert!(not_modified(&req, 2).is_some());
+    }
+}

@@ -1,0 +1,228 @@
+//! Request extraction whose failures are problems too, and body parsing that
+//! reports every invalid field at once.
+//!
+//! Bodies are read as JSON values by actix (`web::Json<Value>`, whose config
+//! here maps size, content-type and syntax errors), then turned into the
+//! typed DTO by [`parse_body`]: DTO input fields are all `Option` at the
+//! serde level, so a type error in one field can be found by deserialising
+//! that field alone, and `required` is checked by `validator` alongside the
+//! other rules.
+
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::{HttpMessage, HttpRequest, web};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use validator::{Validate, ValidationErrors, ValidationErrorsKind};
+
+use super::error::{ApiError, FieldError};
+
+/// `application/json`, `application/merge-patch+json` and any other `+json` type.
+fn is_json(mime: mime::Mime) -> bool {
+    mime.type_() == mime::APPLICATION && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
+}
+
+pub fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .content_type(is_json)
+        .content_type_required(true)
+        .error_handler(|err, _req| json_error(err).into())
+}
+
+fn json_error(err: JsonPayloadError) -> ApiError {
+    match err {
+        JsonPayloadError::OverflowKnownLength { length, limit } => {
+            ApiError::PayloadTooLarge(format!("the body is {length} bytes; the limit is {limit}"))
+        }
+        JsonPayloadError::Overflow { limit } => {
+            ApiError::PayloadTooLarge(format!("the body is larger than the limit of {limit} bytes"))
+        }
+        JsonPayloadError::ContentType => {
+            ApiError::UnsupportedMediaType("send the body as application/json".into())
+        }
+        JsonPayloadError::Deserialize(e) => ApiError::BadRequest(format!("malformed JSON: {}", json_syntax_message(&e))),
+        JsonPayloadError::Payload(e) => match e {
+            actix_web::error::PayloadError::Overflow => {
+                ApiError::PayloadTooLarge("the body is larger than the limit".into())
+            }
+            other => ApiError::BadRequest(format!("could not read the body: {other}")),
+        },
+        other => ApiError::BadRequest(format!("could not read the body: {other}")),
+    }
+}
+
+/// serde_json's syntax messages say where, not what we hold: safe to return.
+fn json_syntax_message(e: &serde_json::Error) -> String {
+    if e.is_eof() && e.line() == 1 && e.column() == 0 {
+        return "the body is empty".into();
+    }
+    e.to_string()
+}
+
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _req| query_error(err).into())
+}
+
+fn query_error(err: QueryPayloadError) -> ApiError {
+    match err {
+        QueryPayloadError::Deserialize(e) => ApiError::BadRequest(format!("invalid query string: {e}")),
+        other => ApiError::BadRequest(format!("invalid query string: {other}")),
+    }
+}
+
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|err, _req| path_error(err).into())
+}
+
+fn path_error(err: PathError) -> ApiError {
+    match err {
+        PathError::Deserialize(e) => ApiError::BadRequest(format!("invalid path parameter: {e}")),
+        other => ApiError::BadRequest(format!("invalid path: {other}")),
+    }
+}
+
+/// The body must be a JSON object.
+pub fn into_object(value: Value) -> Result<Map<String, Value>, ApiError> {
+    match value {
+        Value::Object(m) => Ok(m),
+        _ => Err(ApiError::BadRequest("the body must be a JSON object".into())),
+    }
+}
+
+/// An input DTO: serde shape, `validator` rules, plus rules that span fields.
+pub trait CheckedInput: DeserializeOwned + Validate {
+    /// Cross-field rules, reported with the per-field ones.
+    fn extra_checks(&self, _out: &mut Vec<FieldError>) {}
+}
+
+/// Turns a JSON object into a validated DTO, listing every invalid field.
+pub fn parse_body<T: CheckedInput>(body: Map<String, Value>) -> Result<T, ApiError> {
+    let mut errors = Vec::new();
+    for (k, v) in &body {
+        find_nul(k, v, &mut errors);
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let value = match serde_json::from_value::<T>(Value::Object(body.clone())) {
+        Ok(v) => v,
+        Err(_) => {
+            // Find each culprit: every input field is optional, so one field
+            // alone deserialises unless it is itself wrong.
+            for (k, v) in body {
+                let name = k.clone();
+                let single = Map::from_iter([(k, v)]);
+                if let Err(e) = serde_json::from_value::<T>(Value::Object(single)) {
+                    errors.push(serde_field_error(&name, &e));
+                }
+            }
+            if errors.is_empty() {
+                errors.push(FieldError::new("", "invalid", "the body does not match the schema"));
+            }
+            return Err(ApiError::Validation(errors));
+        }
+    };
+    if let Err(e) = value.validate() {
+        errors = flatten_validation(&e);
+    }
+    value.extra_checks(&mut errors);
+    if !errors.is_empty() {
+        errors.sort_by(|a, b| a.field.cmp(&b.field));
+        return Err(ApiError::Validation(errors));
+    }
+    Ok(value)
+}
+
+/// PostgreSQL cannot store NUL in text; reject it as input rather than fail.
+fn find_nul(path: &str, v: &Value, out: &mut Vec<FieldError>) {
+    match v {
+        Value::String(s) if s.contains('\0') => {
+            out.push(FieldError::new(path, "invalid_character", "must not contain the NUL character"))
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                find_nul(&format!("{path}[{i}]"), item, out);
+            }
+        }
+        Value::Object(m) => {
+            for (k, item) in m {
+                if k.contains('\0') {
+                    out.push(FieldError::new(path, "invalid_character", "keys must not contain the NUL character"));
+                }
+                find_nul(&format!("{path}.{k}"), item, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn serde_field_error(field: &str, e: &serde_json::Error) -> FieldError {
+    let msg = e.to_string();
+    // Strip serde's " at line X column Y" suffix: meaningless for a value.
+    let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+    let code = if msg.starts_with("unknown field") {
+        "unknown_field"
+    } else if msg.starts_with("unknown variant") {
+        "enum"
+    } else {
+        "type"
+    };
+    let message = if code == "unknown_field" { "is not a field of this resource (or is read-only)".to_owned() } else { msg };
+    FieldError::new(field, code, message)
+}
+
+/// validator's nested error tree as a flat list of dotted paths, sorted.
+pub fn flatten_validation(e: &ValidationErrors) -> Vec<FieldError> {
+    let mut out = Vec::new();
+    walk(String::new(), e, &mut out);
+    out.sort_by(|a, b| a.field.cmp(&b.field));
+    out
+}
+
+fn walk(prefix: String, e: &ValidationErrors, out: &mut Vec<FieldError>) {
+    for (field, kind) in e.errors() {
+        let path = if prefix.is_empty() { field.to_string() } else { format!("{prefix}.{field}") };
+        match kind {
+            ValidationErrorsKind::Field(errs) => {
+                for err in errs {
+                    let message = err.message.as_ref().map(|m| m.to_string()).unwrap_or_else(|| default_message(&err.code));
+                    out.push(FieldError::new(path.clone(), err.code.to_string(), message));
+                }
+            }
+            ValidationErrorsKind::Struct(inner) => walk(path, inner, out),
+            ValidationErrorsKind::List(items) => {
+                for (i, inner) in items {
+                    walk(format!("{path}[{i}]"), inner, out);
+                }
+            }
+        }
+    }
+}
+
+fn default_message(code: &str) -> String {
+    match code {
+        "required" => "is required".into(),
+        "email" => "not a valid e-mail address".into(),
+        "length" => "has the wrong length".into(),
+        "range" => "is out of range".into(),
+        other => format!("is invalid ({other})"),
+    }
+}
+
+/// Rejects NUL and over-long query values (PostgreSQL cannot hold NUL).
+pub fn check_query_text(name: &str, value: &Option<String>, max: usize) -> Result<(), ApiError> {
+    if let Some(v) = value {
+        if v.contains('\0') {
+            return Err(ApiError::BadRequest(format!("query parameter {name} contains a NUL character")));
+        }
+        if v.chars().count() > max {
+            return Err(ApiError::BadRequest(format!("query parameter {name} is longer than {max} characters")));
+        }
+    }
+    Ok(())
+}
+
+/// The request id set by the request-context middleware.
+pub fn request_id(req: &HttpRequest) -> Option<String> {
+    req.extensions().get::<super::middleware::RequestId>().map(|r| r.0.clone())
+}

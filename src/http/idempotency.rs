@@ -1,0 +1,185 @@
+//! `Idempotency-Key` for creating `POST`s, stored in the database so every
+//! replica sees it.
+//!
+//! The key is scoped to the caller (`sub`). The first response (status,
+//! `Location`, body) is stored in the same transaction as the create; a retry
+//! with the same key and body replays it with `Idempotent-Replayed: true`;
+//! the same key with another body is a 422. Keys live 24 hours.
+
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use chrono::Duration;
+use diesel::prelude::*;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::error::{ApiError, FieldError};
+use crate::db::schema::idempotency_keys as ik;
+use crate::db::{self, DbConnection, DbTimestamp};
+
+pub static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+pub static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+pub const KEY_TTL_HOURS: i64 = 24;
+
+/// A key plus the fingerprint of the request it came with.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey {
+    pub key: String,
+    pub request_hash: String,
+}
+
+impl IdempotencyKey {
+    /// Reads the header; `None` when absent, 400 when malformed.
+    pub fn from_request(req: &HttpRequest, body: &Value) -> Result<Option<Self>, ApiError> {
+        let Some(raw) = req.headers().get(&IDEMPOTENCY_KEY) else { return Ok(None) };
+        let key = raw
+            .to_str()
+            .ok()
+            .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic() || b == b' '))
+            .ok_or_else(|| ApiError::BadRequest("Idempotency-Key must be 1 to 255 printable ASCII characters".into()))?;
+        let mut h = Sha256::new();
+        h.update(req.method().as_str());
+        h.update(b" ");
+        h.update(req.path());
+        h.update(b"\n");
+        h.update(canonical(body).to_string());
+        Ok(Some(Self { key: key.to_owned(), request_hash: hex(&h.finalize()) }))
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The same JSON with object keys sorted, so key order does not change the hash.
+fn canonical(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut entries: Vec<_> = m.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k.clone(), canonical(v))).collect())
+        }
+        Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
+        other => other.clone(),
+    }
+}
+
+/// A response as stored and replayed.
+#[derive(Debug, Clone)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub location: Option<String>,
+    pub etag: Option<String>,
+    pub body: String,
+    pub replayed: bool,
+}
+
+impl StoredResponse {
+    pub fn into_response(self) -> HttpResponse {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
+        let mut res = HttpResponse::build(status);
+        res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/json")));
+        if let Some(loc) = &self.location {
+            res.insert_header((header::LOCATION, loc.as_str()));
+        }
+        if let Some(etag) = &self.etag {
+            res.insert_header((header::ETAG, etag.as_str()));
+        }
+        if self.replayed {
+            res.insert_header((IDEMPOTENT_REPLAYED.clone(), HeaderValue::from_static("true")));
+        }
+        res.body(self.body)
+    }
+}
+
+/// Runs `create` at most once per (caller, key). Without a key it just runs
+/// `create` in a write transaction.
+pub fn run<F>(
+    conn: &mut DbConnection,
+    caller_sub: &str,
+    key: Option<&IdempotencyKey>,
+    mut create: F,
+) -> Result<StoredResponse, ApiError>
+where
+    F: FnMut(&mut DbConnection) -> Result<StoredResponse, ApiError>,
+{
+    let Some(key) = key else { return db::write_tx(conn, |c| create(c)) };
+    let attempt = db::write_tx(conn, |c| {
+        if let Some(stored) = find(c, caller_sub, key)? {
+            return Ok(stored);
+        }
+        let res = create(c)?;
+        save(c, caller_sub, key, &res)?;
+        Ok(res)
+    });
+    match attempt {
+        // A concurrent request with the same key committed first: replay it.
+        Err(ApiError::Conflict(_)) => match db::write_tx(conn, |c| find(c, caller_sub, key))? {
+            Some(stored) => Ok(stored),
+            None => attempt,
+        },
+        other => other,
+    }
+}
+
+type Row = (String, i32, Option<String>, String, DbTimestamp);
+
+fn find(conn: &mut DbConnection, caller_sub: &str, key: &IdempotencyKey) -> Result<Option<StoredResponse>, ApiError> {
+    let row: Option<Row> = ik::table
+        .filter(ik::caller_sub.eq(caller_sub))
+        .filter(ik::idem_key.eq(&key.key))
+        .select((ik::request_hash, ik::status_code, ik::location, ik::response_body, ik::created_at))
+        .first(conn)
+        .optional()?;
+    let Some((hash, status, location, body, created_at)) = row else { return Ok(None) };
+    if created_at.0 < db::types::now() - Duration::hours(KEY_TTL_HOURS) {
+        diesel::delete(ik::table.filter(ik::caller_sub.eq(caller_sub)).filter(ik::idem_key.eq(&key.key)))
+            .execute(conn)?;
+        return Ok(None);
+    }
+    if hash != key.request_hash {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "Idempotency-Key",
+            "idempotency_mismatch",
+            "this key was already used with a different request; use a new key for a new request",
+        )]));
+    }
+    let etag = serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("version").and_then(Value::as_i64))
+        .map(|v| format!("\"{v}\""));
+    Ok(Some(StoredResponse { status: status as u16, location, etag, body, replayed: true }))
+}
+
+fn save(conn: &mut DbConnection, caller_sub: &str, key: &IdempotencyKey, res: &StoredResponse) -> Result<(), ApiError> {
+    let now = db::types::now();
+    diesel::delete(ik::table.filter(ik::created_at.lt(DbTimestamp(now - Duration::hours(KEY_TTL_HOURS)))))
+        .execute(conn)?;
+    diesel::insert_into(ik::table)
+        .values((
+            ik::caller_sub.eq(caller_sub),
+            ik::idem_key.eq(&key.key),
+            ik::request_hash.eq(&key.request_hash),
+            ik::status_code.eq(i32::from(res.status)),
+            ik::location.eq(&res.location),
+            ik::response_body.eq(&res.body),
+            ik::created_at.eq(DbTimestamp(now)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn canonical_ignores_key_order() {
+        assert_eq!(
+            canonical(&json!({"b": 1, "a": {"d": 2, "c": [1, {"f": 1, "e": 2}]}})).to_string(),
+            canonical(&json!({"a": {"c": [1, {"e": 2, "f": 1}], "d": 2}, "b": 1})).to_string()
+        );
+    }
+}

@@ -1,0 +1,73 @@
+//! The request-context middleware: request id, the request's log span,
+//! completing problem documents, and metrics. One place, outermost.
+
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, web};
+use tracing::Instrument;
+
+use super::error::Problem;
+use super::metrics::Metrics;
+
+pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the current request (the caller's `X-Request-Id`, or generated).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+fn incoming_id(req: &ServiceRequest) -> Option<String> {
+    let v = req.headers().get(&X_REQUEST_ID)?.to_str().ok()?;
+    // Accept only something safe to echo and to log.
+    let ok = !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic());
+    ok.then(|| v.to_owned())
+}
+
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let started = Instant::now();
+    let id = incoming_id(&req).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    let span = tracing::info_span!("request", request_id = %id, method = %method, path = %path);
+
+    let res = next.call(req).instrument(span.clone()).await;
+    // Handler and extractor errors arrive here as responses already; an `Err`
+    // would come from a service outside our control and is passed on.
+    let res = res?.map_into_boxed_body();
+    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let status = res.status();
+    let mut res = complete_problem(res, &path, &id);
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(X_REQUEST_ID.clone(), v);
+    }
+    let elapsed = started.elapsed();
+    if let Some(m) = metrics {
+        m.observe(method.as_str(), &route, status.as_u16(), elapsed);
+    }
+    span.in_scope(|| {
+        tracing::info!(status = status.as_u16(), route = %route, micros = elapsed.as_micros() as u64, "handled");
+    });
+    Ok(res)
+}
+
+/// Adds `instance` and `request_id` to a problem body.
+fn complete_problem(res: ServiceResponse<BoxBody>, path: &str, id: &str) -> ServiceResponse<BoxBody> {
+    let problem = res.response().extensions().get::<Problem>().cloned();
+    match problem {
+        None => res,
+        Some(mut p) => {
+            p.instance = Some(path.to_owned());
+            p.request_id = Some(id.to_owned());
+            let body = serde_json::to_vec(&p).unwrap_or_default();
+            res.map_body(|_, _| BoxBody::new(body))
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! The HTTP core every resource uses.
+
+pub mod error;
+pub mod etag;
+pub mod extract;
+pub mod idempotency;
+pub mod merge_patch;
+pub mod metrics;
+pub mod middleware;
+pub mod pagination;
+
+pub use error::ApiError;

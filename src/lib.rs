@@ -1,0 +1,16 @@
+//! CRM API: the library behind the `crm-api` binary (tests drive it directly).
+
+#[macro_use]
+mod macros;
+
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod openapi;
+pub mod ops;
+pub mod stakeholders;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,102 @@
+//! The OpenAPI root: info, security scheme, tags, shared schemas, and the
+//! problem responses every operation can give (added here once, by method
+//! and path shape, so no handler can forget or mis-declare them).
+
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi as Doc, Ref};
+use utoipa::{Modify, OpenApi};
+
+use crate::http::error::{FieldError, PROBLEM_JSON, Problem};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "CRM API",
+        description = "Stakeholders, interactions, offers and complaints, and the measurement and protection of those relationships. \
+Errors are RFC 9457 problem documents; lists are keyset-paginated (`next_cursor`); every resource carries `version` and an `ETag`.",
+        license(name = "MIT"),
+    ),
+    components(schemas(Problem, FieldError)),
+    tags(
+        (name = "stakeholders", description = "Everyone the company keeps a relationship with"),
+        (name = "service", description = "Health, readiness and metrics"),
+    ),
+    modifiers(&Security, &ProblemResponses),
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut Doc) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+struct ProblemResponses;
+
+fn describe(status: &str) -> &'static str {
+    match status {
+        "400" => "Malformed JSON, bad query string or bad cursor",
+        "401" => "Missing or invalid bearer token",
+        "403" => "The caller's role may not do this",
+        "404" => "No such resource, or one the caller may not see",
+        "409" => "Conflicts with the current state (duplicate, invalid transition)",
+        "412" => "If-Match does not match the current version",
+        "413" => "Body over the size limit",
+        "415" => "Body is not application/json",
+        "422" => "Validation failed: every invalid field is listed in errors[]",
+        "503" => "The database is unreachable",
+        _ => "Unexpected error",
+    }
+}
+
+fn statuses(method: &str, path: &str) -> Vec<&'static str> {
+    if !path.starts_with("/api/") {
+        return if path == "/health/ready" { vec!["503"] } else { vec![] };
+    }
+    let mut s = vec!["400", "401", "403"];
+    let has_id = path.contains('{');
+    if has_id {
+        s.push("404");
+    }
+    match method {
+        "post" | "patch" => s.extend(["409", "413", "415", "422"]),
+        "delete" => s.push("409"),
+        _ => {}
+    }
+    if has_id && method != "get" {
+        s.push("412");
+    }
+    s.extend(["500", "503"]);
+    s
+}
+
+impl Modify for ProblemResponses {
+    fn modify(&self, doc: &mut Doc) {
+        for (path, item) in doc.paths.paths.iter_mut() {
+            let ops: [(&str, &mut Option<Operation>); 4] = [
+                ("get", &mut item.get),
+                ("post", &mut item.post),
+                ("patch", &mut item.patch),
+                ("delete", &mut item.delete),
+            ];
+            for (method, op) in ops {
+                let Some(op) = op.as_mut() else { continue };
+                for status in statuses(method, path) {
+                    let response = ResponseBuilder::new()
+                        .description(describe(status))
+                        .content(PROBLEM_JSON, ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+                        .build();
+                    op.responses.responses.entry(status.to_owned()).or_insert(response.into());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! Stakeholders: everyone the company keeps a relationship with.
+
+pub mod dto;
+pub mod model;
+pub mod repo;
+pub mod routes;

@@ -1,0 +1,416 @@
+//! Stakeholder queries. Functions take `&mut DbConnection` and run inside the
+//! caller's transaction; each write records its audit event (and consent
+//! changes) in that same transaction.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::dto::{Consents, EntityType, Kind, LifecycleStage};
+use super::model::{ConsentChangeRow, StakeholderData, StakeholderRow};
+use crate::audit::{self, Actor};
+use crate::auth::RowScope;
+use crate::db::schema::{consent_changes as cc, stakeholder_tags as st, stakeholders as s};
+use crate::db::{DbConnection, DbTimestamp, DbUuid, MultiBackend, types};
+use crate::http::ApiError;
+use crate::http::error::FieldError;
+use crate::http::pagination::{Cursor, Sort, SortField};
+
+pub const RESOURCE: &str = "stakeholder";
+
+/// The sortable fields of the stakeholder list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortBy {
+    CreatedAt,
+    UpdatedAt,
+    DisplayName,
+}
+
+impl SortField for SortBy {
+    const ALL: &'static [Self] = &[SortBy::CreatedAt, SortBy::UpdatedAt, SortBy::DisplayName];
+    fn name(self) -> &'static str {
+        match self {
+            SortBy::CreatedAt => "created_at",
+            SortBy::UpdatedAt => "updated_at",
+            SortBy::DisplayName => "display_name",
+        }
+    }
+}
+
+pub const DEFAULT_SORT: Sort<SortBy> = Sort { field: SortBy::CreatedAt, descending: true };
+
+/// The list filters, already checked.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub kind: Option<Kind>,
+    pub entity_type: Option<EntityType>,
+    pub lifecycle_stage: Option<LifecycleStage>,
+    pub segment: Option<String>,
+    pub owner_id: Option<String>,
+    pub partner_id: Option<Uuid>,
+    pub organization_id: Option<Uuid>,
+    pub tag: Option<String>,
+    pub q: Option<String>,
+    pub updated_since: Option<DateTime<Utc>>,
+    pub include_archived: bool,
+}
+
+/// The cursor key of a row for a sort.
+pub fn sort_key(row: &StakeholderRow, field: SortBy) -> String {
+    match field {
+        SortBy::CreatedAt => types::timestamp_text(&row.created_at.0),
+        SortBy::UpdatedAt => types::timestamp_text(&row.updated_at.0),
+        SortBy::DisplayName => row.display_name.clone(),
+    }
+}
+
+fn bad_cursor() -> ApiError {
+    ApiError::BadRequest("cursor is not valid; use next_cursor from a previous page unchanged".into())
+}
+
+/// `%`, `_` and `\` match themselves in `q`.
+fn like_pattern(q: &str) -> String {
+    let mut p = String::with_capacity(q.len() + 2);
+    p.push('%');
+    for c in q.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+pub fn find(conn: &mut DbConnection, id: Uuid, scope: RowScope) -> QueryResult<Option<StakeholderRow>> {
+    let mut q = s::table.filter(s::id.eq(DbUuid(id))).select(StakeholderRow::as_select()).into_boxed::<MultiBackend>();
+    if let Some(p) = scope.partner_id {
+        q = q.filter(s::partner_id.eq(DbUuid(p)));
+    }
+    q.first(conn).optional()
+}
+
+/// One page (plus one row, to tell whether another page follows).
+pub fn list(
+    conn: &mut DbConnection,
+    f: &Filter,
+    scope: RowScope,
+    sort: Sort<SortBy>,
+    after: Option<&Cursor>,
+    limit: i64,
+) -> Result<Vec<StakeholderRow>, ApiError> {
+    let mut q = s::table.select(StakeholderRow::as_select()).into_boxed::<MultiBackend>();
+    if let Some(p) = scope.partner_id {
+        q = q.filter(s::partner_id.eq(DbUuid(p)));
+    }
+    if !f.include_archived {
+        q = q.filter(s::archived_at.is_null());
+    }
+    if let Some(v) = f.kind {
+        q = q.filter(s::kind.eq(v.as_str()));
+    }
+    if let Some(v) = f.entity_type {
+        q = q.filter(s::entity_type.eq(v.as_str()));
+    }
+    if let Some(v) = f.lifecycle_stage {
+        q = q.filter(s::lifecycle_stage.eq(v.as_str()));
+    }
+    if let Some(v) = &f.segment {
+        q = q.filter(s::segment.eq(v.clone()));
+    }
+    if let Some(v) = &f.owner_id {
+        q = q.filter(s::owner_id.eq(v.clone()));
+    }
+    if let Some(v) = f.partner_id {
+        q = q.filter(s::partner_id.eq(DbUuid(v)));
+    }
+    if let Some(v) = f.organization_id {
+        q = q.filter(s::organization_id.eq(DbUuid(v)));
+    }
+    if let Some(t) = &f.tag {
+        q = q.filter(s::id.eq_any(st::table.filter(st::tag.eq(t.clone())).select(st::stakeholder_id)));
+    }
+    if let Some(text) = &f.q {
+        q = q.filter(s::search_text.like(like_pattern(text)).escape('\\'));
+    }
+    if let Some(t) = f.updated_since {
+        q = q.filter(s::updated_at.ge(DbTimestamp(t)));
+    }
+
+    // Keyset: rows strictly after the cursor in (key, id) order. The extra
+    // `key <=`/`>=` bound lets the index range start at the cursor.
+    macro_rules! after {
+        ($col:expr, $val:expr) => {{
+            let (v, id) = ($val, DbUuid(after.map(|c| c.i).unwrap_or_default()));
+            if sort.descending {
+                q.filter($col.le(v.clone())).filter($col.lt(v.clone()).or($col.eq(v).and(s::id.lt(id))))
+            } else {
+                q.filter($col.ge(v.clone())).filter($col.gt(v.clone()).or($col.eq(v).and(s::id.gt(id))))
+            }
+        }};
+    }
+    if let Some(c) = after {
+        q = match sort.field {
+            SortBy::CreatedAt | SortBy::UpdatedAt => {
+                let t = DateTime::parse_from_rfc3339(&c.k).map_err(|_| bad_cursor())?.with_timezone(&Utc);
+                let t = DbTimestamp(t);
+                if sort.field == SortBy::CreatedAt { after!(s::created_at, t) } else { after!(s::updated_at, t) }
+            }
+            SortBy::DisplayName => after!(s::display_name, c.k.clone()),
+        };
+    }
+    q = match (sort.field, sort.descending) {
+        (SortBy::CreatedAt, false) => q.order((s::created_at.asc(), s::id.asc())),
+        (SortBy::CreatedAt, true) => q.order((s::created_at.desc(), s::id.desc())),
+        (SortBy::UpdatedAt, false) => q.order((s::updated_at.asc(), s::id.asc())),
+        (SortBy::UpdatedAt, true) => q.order((s::updated_at.desc(), s::id.desc())),
+        (SortBy::DisplayName, false) => q.order((s::display_name.asc(), s::id.asc())),
+        (SortBy::DisplayName, true) => q.order((s::display_name.desc(), s::id.desc())),
+    };
+    Ok(q.limit(limit + 1).load(conn)?)
+}
+
+/// `organization_id` must name a visible, non-erased organisation other than
+/// the stakeholder itself.
+fn check_organization(
+    conn: &mut DbConnection,
+    data: &StakeholderData,
+    self_id: Uuid,
+    scope: RowScope,
+) -> Result<(), ApiError> {
+    let Some(org) = data.organization_id else { return Ok(()) };
+    let bad = |m: &str| ApiError::Validation(vec![FieldError::new("organization_id", "reference", m)]);
+    if org.0 == self_id {
+        return Err(bad("a stakeholder cannot be its own organization"));
+    }
+    match find(conn, org.0, scope)? {
+        Some(o) if o.erased_at.is_none() && o.entity_type == EntityType::Organization.as_str() => Ok(()),
+        Some(o) if o.erased_at.is_none() => Err(bad("must refer to a stakeholder whose entity_type is organization")),
+        _ => Err(bad("no organization stakeholder with that id")),
+    }
+}
+
+fn replace_tags(conn: &mut DbConnection, id: Uuid, tags: &[String]) -> QueryResult<()> {
+    diesel::delete(st::table.filter(st::stakeholder_id.eq(DbUuid(id)))).execute(conn)?;
+    for t in tags {
+        diesel::insert_into(st::table).values((st::stakeholder_id.eq(DbUuid(id)), st::tag.eq(t))).execute(conn)?;
+    }
+    Ok(())
+}
+
+fn record_consents(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: Uuid,
+    old: Option<Consents>,
+    new: Consents,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    for name in Consents::NAMES {
+        let before = old.map(|o| o.get(name));
+        let after = new.get(name);
+        // On create, only consents actually given are worth a record.
+        let changed = match before {
+            Some(b) => b != after,
+            None => after,
+        };
+        if changed {
+            diesel::insert_into(cc::table)
+                .values(ConsentChangeRow {
+                    id: DbUuid(Uuid::now_v7()),
+                    stakeholder_id: DbUuid(id),
+                    consent: name.to_owned(),
+                    old_value: before,
+                    new_value: after,
+                    changed_by: actor.sub.clone(),
+                    changed_at: DbTimestamp(now),
+                    request_id: actor.request_id.clone(),
+                })
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+/// Names of the client-visible fields that differ (for the audit trail).
+fn changed_fields(old: &StakeholderData, new: &StakeholderData) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    macro_rules! cmp {
+        ($($f:ident),*) => { $(if old.$f != new.$f { out.push(stringify!($f)); })* };
+    }
+    cmp!(
+        kind, entity_type, display_name, email, phone, organization_id, lifecycle_stage, segment, owner_id,
+        partner_id, birth_date, occupation, education_level, household_size, income_band, preferred_categories,
+        interests, tags, preferences, sensitive, consents, address
+    );
+    out
+}
+
+const ALL_FIELDS: StakeholderData = StakeholderData {
+    kind: String::new(),
+    entity_type: String::new(),
+    display_name: String::new(),
+    email: None,
+    phone: None,
+    organization_id: None,
+    lifecycle_stage: String::new(),
+    segment: None,
+    owner_id: None,
+    partner_id: None,
+    birth_date: None,
+    occupation: None,
+    education_level: None,
+    household_size: None,
+    income_band: None,
+    preferred_categories: String::new(),
+    interests: String::new(),
+    tags: String::new(),
+    preferences: String::new(),
+    sensitive: None,
+    consents: String::new(),
+    address: None,
+    search_text: String::new(),
+};
+
+pub fn create(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    scope: RowScope,
+    data: &StakeholderData,
+) -> Result<StakeholderRow, ApiError> {
+    let id = Uuid::now_v7();
+    let now = types::now();
+    check_organization(conn, data, id, scope)?;
+    diesel::insert_into(s::table)
+        .values((
+            s::id.eq(DbUuid(id)),
+            data,
+            s::version.eq(1),
+            s::created_at.eq(DbTimestamp(now)),
+            s::updated_at.eq(DbTimestamp(now)),
+        ))
+        .execute(conn)?;
+    replace_tags(conn, id, &data.tag_list())?;
+    record_consents(conn, actor, id, None, data.consents(), now)?;
+    let fields: Vec<&str> = changed_fields(&ALL_FIELDS, data);
+    audit::record(conn, actor, "stakeholder.created", RESOURCE, id, &fields)?;
+    find(conn, id, RowScope::ALL)?.ok_or_else(|| ApiError::internal("created stakeholder vanished"))
+}
+
+/// Writes `data` if the row is still at `current.version`; `None` when
+/// another write got there first.
+pub fn update(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    scope: RowScope,
+    current: &StakeholderRow,
+    data: &StakeholderData,
+) -> Result<Option<StakeholderRow>, ApiError> {
+    let old = StakeholderData::from(current);
+    let fields = changed_fields(&old, data);
+    if fields.is_empty() {
+        return Ok(Some(current.clone()));
+    }
+    let id = current.id.0;
+    if data.organization_id != old.organization_id {
+        check_organization(conn, data, id, scope)?;
+    }
+    let now = types::now();
+    let n = diesel::update(s::table.filter(s::id.eq(current.id)).filter(s::version.eq(current.version)))
+        .set((data, s::version.eq(current.version + 1), s::updated_at.eq(DbTimestamp(now))))
+        .execute(conn)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if data.tags != old.tags {
+        replace_tags(conn, id, &data.tag_list())?;
+    }
+    if data.consents != old.consents {
+        record_consents(conn, actor, id, Some(old.consents()), data.consents(), now)?;
+    }
+    audit::record(conn, actor, "stakeholder.updated", RESOURCE, id, &fields)?;
+    Ok(find(conn, id, RowScope::ALL)?)
+}
+
+/// Archives (`Some`) or restores (`None`); `None` result on a version race.
+pub fn set_archived(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    current: &StakeholderRow,
+    archive: bool,
+) -> Result<Option<StakeholderRow>, ApiError> {
+    let now = types::now();
+    let archived_at = archive.then_some(DbTimestamp(now));
+    let n = diesel::update(s::table.filter(s::id.eq(current.id)).filter(s::version.eq(current.version)))
+        .set((
+            s::archived_at.eq(archived_at),
+            s::version.eq(current.version + 1),
+            s::updated_at.eq(DbTimestamp(now)),
+        ))
+        .execute(conn)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    let action = if archive { "stakeholder.archived" } else { "stakeholder.restored" };
+    audit::record(conn, actor, action, RESOURCE, current.id.0, &["archived_at"])?;
+    Ok(find(conn, current.id.0, RowScope::ALL)?)
+}
+
+/// The consent history, oldest first.
+pub fn consent_history(
+    conn: &mut DbConnection,
+    id: Uuid,
+    after: Option<&Cursor>,
+    limit: i64,
+) -> Result<Vec<ConsentChangeRow>, ApiError> {
+    let mut q = cc::table
+        .filter(cc::stakeholder_id.eq(DbUuid(id)))
+        .select(ConsentChangeRow::as_select())
+        .into_boxed::<MultiBackend>();
+    if let Some(c) = after {
+        let t = DbTimestamp(DateTime::parse_from_rfc3339(&c.k).map_err(|_| bad_cursor())?.with_timezone(&Utc));
+        q = q.filter(cc::changed_at.ge(t)).filter(cc::changed_at.gt(t).or(cc::changed_at.eq(t).and(cc::id.gt(DbUuid(c.i)))));
+    }
+    Ok(q.order((cc::changed_at.asc(), cc::id.asc())).limit(limit + 1).load(conn)?)
+}
+
+impl From<&StakeholderRow> for StakeholderData {
+    fn from(r: &StakeholderRow) -> Self {
+        Self {
+            kind: r.kind.clone(),
+            entity_type: r.entity_type.clone(),
+            display_name: r.display_name.clone(),
+            email: r.email.clone(),
+            phone: r.phone.clone(),
+            organization_id: r.organization_id,
+            lifecycle_stage: r.lifecycle_stage.clone(),
+            segment: r.segment.clone(),
+            owner_id: r.owner_id.clone(),
+            partner_id: r.partner_id,
+            birth_date: r.birth_date,
+            occupation: r.occupation.clone(),
+            education_level: r.education_level.clone(),
+            household_size: r.household_size,
+            income_band: r.income_band.clone(),
+            preferred_categories: r.preferred_categories.clone(),
+            interests: r.interests.clone(),
+            tags: r.tags.clone(),
+            preferences: r.preferences.clone(),
+            sensitive: r.sensitive.clone(),
+            consents: r.consents.clone(),
+            address: r.address.clone(),
+            search_text: r.search_text.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_pattern_escapes_wildcards() {
+        assert_eq!(like_pattern("50%_a\\B"), "%50\\%\\_a\\\\b%");
+        assert_eq!(like_pattern("ÉMILE"), "%émile%");
+    }
+}

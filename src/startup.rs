@@ -1,0 +1,196 @@
+//! Builds the actix app (middleware, routes, state) and binds it. Tests and
+//! the binary start the same thing.
+
+use std::net::TcpListener;
+
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::http::header;
+use actix_web::middleware::{Compress, from_fn};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use utoipa::OpenApi;
+use utoipa_actix_web::{AppExt, scope};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::jwt::JwtVerifier;
+use crate::config::Settings;
+use crate::db::{DbConnection, DbPool};
+use crate::http::ApiError;
+use crate::http::extract::{json_config, path_config, query_config};
+use crate::http::metrics::Metrics;
+use crate::http::middleware::request_context;
+use crate::openapi::ApiDoc;
+
+/// Shared state every handler reads.
+pub struct AppState {
+    pub pool: DbPool,
+    pub settings: Settings,
+}
+
+impl AppState {
+    /// Runs blocking diesel work on the blocking pool, never on the executor.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+}
+
+/// Registers every API route; the OpenAPI document comes from the same registration.
+fn register<T>(app: utoipa_actix_web::UtoipaApp<T>) -> utoipa_actix_web::UtoipaApp<T>
+where
+    T: actix_web::dev::ServiceFactory<
+            actix_web::dev::ServiceRequest,
+            Config = (),
+            Error = actix_web::Error,
+            InitError = (),
+        >,
+{
+    app.configure(crate::ops::configure)
+        .service(scope::scope("/api/v1").configure(crate::stakeholders::routes::configure))
+}
+
+/// The OpenAPI document, without starting anything.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    register(App::new().into_utoipa_app().openapi(ApiDoc::openapi())).split_for_parts().1
+}
+
+/// Path templates and their methods, for telling 405 from 404.
+#[derive(Debug, Clone)]
+pub struct RouteTable(Vec<(Vec<String>, Vec<&'static str>)>);
+
+impl RouteTable {
+    pub fn from_openapi(doc: &utoipa::openapi::OpenApi) -> Self {
+        let routes = doc
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let segments = path.trim_matches('/').split('/').map(str::to_owned).collect();
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                    ("PUT", item.put.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(m, present)| present.then_some(m))
+                .collect();
+                (segments, methods)
+            })
+            .collect();
+        Self(routes)
+    }
+
+    /// The methods allowed on `path`, if any route has that shape.
+    fn methods(&self, path: &str) -> Option<Vec<&'static str>> {
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let mut found: Vec<&'static str> = Vec::new();
+        for (segments, methods) in &self.0 {
+            let fits = segments.len() == parts.len()
+                && segments.iter().zip(&parts).all(|(s, p)| s.starts_with('{') || s == p);
+            if fits {
+                found.extend(methods);
+            }
+        }
+        (!found.is_empty()).then_some(found)
+    }
+}
+
+async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> Result<HttpResponse, ApiError> {
+    match routes.methods(req.path()) {
+        Some(methods) => {
+            let mut res = actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed);
+            if let Ok(v) = header::HeaderValue::from_str(&methods.join(", ")) {
+                res.headers_mut().insert(header::ALLOW, v);
+            }
+            Ok(res)
+        }
+        None => Err(ApiError::NotFound(format!("no route for {} {}", req.method(), req.path()))),
+    }
+}
+
+async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish()
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let mut c = Cors::default()
+        .allowed_methods(["GET", "POST", "PATCH", "DELETE", "OPTIONS"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            header::HeaderName::from_static("idempotency-key"),
+            header::HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::HeaderName::from_static("x-request-id"),
+            header::HeaderName::from_static("idempotent-replayed"),
+        ])
+        .max_age(3600);
+    for o in origins {
+        c = if o == "*" { c.allow_any_origin() } else { c.allowed_origin(o) };
+    }
+    c
+}
+
+/// A bound, not yet running, server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Binds `settings.listen` (port 0 picks a free port) and builds the server.
+    pub fn build(settings: Settings, pool: DbPool, verifier: JwtVerifier) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.listen)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
+        let port = listener.local_addr()?.port();
+        let body_limit = settings.body_limit;
+        let origins = settings.cors_origins.clone();
+        let state = web::Data::new(AppState { pool, settings });
+        let verifier = web::Data::new(verifier);
+        let metrics = web::Data::new(Metrics::new());
+        let server = HttpServer::new(move || {
+            let (app, api) = register(App::new().into_utoipa_app().openapi(ApiDoc::openapi())).split_for_parts();
+            let routes = web::Data::new(RouteTable::from_openapi(&api));
+            app.app_data(state.clone())
+                .app_data(verifier.clone())
+                .app_data(metrics.clone())
+                .app_data(routes)
+                .app_data(json_config(body_limit))
+                .app_data(query_config())
+                .app_data(path_config())
+                .service(web::resource("/docs").route(web::get().to(docs_redirect)))
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+                .default_service(web::to(fallback))
+                .wrap(Compress::default())
+                .wrap(cors(&origins))
+                .wrap(from_fn(request_context))
+        })
+        .listen(listener)?
+        .shutdown_timeout(10)
+        .run();
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

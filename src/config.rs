@@ -15,6 +15,8 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     pub log_format: LogFormat,
     pub pool_size: u32,
+    /// HTTP worker threads (`CRM_WORKERS`; default: one per core).
+    pub workers: Option<usize>,
     pub sla: SlaTargets,
 }
 
@@ -71,7 +73,9 @@ impl Settings {
             None => JwtAlgorithm::default_for(get("CRM_JWT_PUBLIC_KEY_FILE").is_some()),
         };
         let key = match (get("CRM_JWT_SECRET"), get("CRM_JWT_PUBLIC_KEY_FILE")) {
-            (Some(_), Some(_)) => anyhow::bail!("set CRM_JWT_SECRET or CRM_JWT_PUBLIC_KEY_FILE, not both"),
+            (Some(_), Some(_)) => {
+                anyhow::bail!("set CRM_JWT_SECRET or CRM_JWT_PUBLIC_KEY_FILE, not both")
+            }
             (Some(s), None) => Some(KeySource::Secret(s)),
             (None, Some(f)) => Some(KeySource::PublicKeyFile(f.into())),
             (None, None) => None,
@@ -86,26 +90,48 @@ impl Settings {
         Ok(Self {
             database_url: get("CRM_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
             listen: get("CRM_LISTEN").unwrap_or_else(|| DEFAULT_LISTEN.into()),
-            jwt: JwtSettings { key, algorithm, issuer: get("CRM_JWT_ISSUER"), audience: get("CRM_JWT_AUDIENCE") },
+            jwt: JwtSettings {
+                key,
+                algorithm,
+                issuer: get("CRM_JWT_ISSUER"),
+                audience: get("CRM_JWT_AUDIENCE"),
+            },
             auto_migrate: match get("CRM_AUTO_MIGRATE") {
                 None => true,
                 Some(v) => parse_bool("CRM_AUTO_MIGRATE", &v)?,
             },
             body_limit: match get("CRM_BODY_LIMIT") {
                 None => DEFAULT_BODY_LIMIT,
-                Some(v) => parse_size(&v).ok_or_else(|| anyhow::anyhow!("CRM_BODY_LIMIT: not a size: {v:?}"))?,
+                Some(v) => parse_size(&v)
+                    .ok_or_else(|| anyhow::anyhow!("CRM_BODY_LIMIT: not a size: {v:?}"))?,
             },
             cors_origins: get("CRM_CORS_ORIGINS")
-                .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+                .map(|v| {
+                    v.split(',')
+                        .map(|s| s.trim().to_owned())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
                 .unwrap_or_default(),
             log_format: match get("CRM_LOG_FORMAT").as_deref() {
                 None | Some("pretty") => LogFormat::Pretty,
                 Some("json") => LogFormat::Json,
-                Some(other) => anyhow::bail!("CRM_LOG_FORMAT must be json or pretty, not {other:?}"),
+                Some(other) => {
+                    anyhow::bail!("CRM_LOG_FORMAT must be json or pretty, not {other:?}")
+                }
             },
             pool_size: match get("CRM_DB_POOL_SIZE") {
                 None => 8,
-                Some(v) => v.parse().map_err(|_| anyhow::anyhow!("CRM_DB_POOL_SIZE: not a number: {v:?}"))?,
+                Some(v) => v
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("CRM_DB_POOL_SIZE: not a number: {v:?}"))?,
+            },
+            workers: match get("CRM_WORKERS") {
+                None => None,
+                Some(v) => Some(
+                    v.parse()
+                        .map_err(|_| anyhow::anyhow!("CRM_WORKERS: not a number: {v:?}"))?,
+                ),
             },
             sla,
         })
@@ -120,10 +146,15 @@ fn parse_bool(name: &str, v: &str) -> anyhow::Result<bool> {
     }
 }
 
-fn duration_var(get: &impl Fn(&str) -> Option<String>, name: &str, default: Duration) -> anyhow::Result<Duration> {
+fn duration_var(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: Duration,
+) -> anyhow::Result<Duration> {
     match get(name) {
         None => Ok(default),
-        Some(v) => parse_duration(&v).ok_or_else(|| anyhow::anyhow!("{name}: not a duration like 4h or 3d: {v:?}")),
+        Some(v) => parse_duration(&v)
+            .ok_or_else(|| anyhow::anyhow!("{name}: not a duration like 4h or 3d: {v:?}")),
     }
 }
 
@@ -163,7 +194,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn settings(vars: &[(&str, &str)]) -> anyhow::Result<Settings> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Settings::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -180,7 +214,12 @@ mod tests {
 
     #[test]
     fn reads_overrides_and_rejects_nonsense() {
-        let s = settings(&[("CRM_AUTO_MIGRATE", "false"), ("CRM_BODY_LIMIT", "64KiB"), ("CRM_SLA_HIGH", "2d")]).unwrap();
+        let s = settings(&[
+            ("CRM_AUTO_MIGRATE", "false"),
+            ("CRM_BODY_LIMIT", "64KiB"),
+            ("CRM_SLA_HIGH", "2d"),
+        ])
+        .unwrap();
         assert!(!s.auto_migrate);
         assert_eq!(s.body_limit, 64 * 1024);
         assert_eq!(s.sla.high, Duration::from_secs(2 * 86_400));

@@ -4,8 +4,9 @@
 
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::Schema;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, OpenApi as Doc, Ref};
+use utoipa::openapi::{ContentBuilder, OpenApi as Doc, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use crate::http::error::{FieldError, PROBLEM_JSON, Problem};
@@ -23,7 +24,7 @@ Errors are RFC 9457 problem documents; lists are keyset-paginated (`next_cursor`
         (name = "stakeholders", description = "Everyone the company keeps a relationship with"),
         (name = "service", description = "Health, readiness and metrics"),
     ),
-    modifiers(&Security, &ProblemResponses),
+    modifiers(&Security),
 )]
 pub struct ApiDoc;
 
@@ -34,9 +35,21 @@ impl Modify for Security {
         let components = doc.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
         );
     }
+}
+
+/// Completes the document once the routes are registered (utoipa runs
+/// `modifiers` before utoipa-actix-web adds the paths).
+pub fn finish(doc: &mut Doc) {
+    ProblemResponses.modify(doc);
+    patch_schemas(doc);
 }
 
 struct ProblemResponses;
@@ -59,7 +72,11 @@ fn describe(status: &str) -> &'static str {
 
 fn statuses(method: &str, path: &str) -> Vec<&'static str> {
     if !path.starts_with("/api/") {
-        return if path == "/health/ready" { vec!["503"] } else { vec![] };
+        return if path == "/health/ready" {
+            vec!["503"]
+        } else {
+            vec![]
+        };
     }
     let mut s = vec!["400", "401", "403"];
     let has_id = path.contains('{');
@@ -92,10 +109,56 @@ impl Modify for ProblemResponses {
                 for status in statuses(method, path) {
                     let response = ResponseBuilder::new()
                         .description(describe(status))
-                        .content(PROBLEM_JSON, ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+                        .content(
+                            PROBLEM_JSON,
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("Problem")))
+                                .build(),
+                        )
                         .build();
-                    op.responses.responses.entry(status.to_owned()).or_insert(response.into());
+                    op.responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert(response.into());
                 }
+            }
+        }
+    }
+}
+
+/// A `PATCH` body is a merge patch of the create schema: the same fields,
+/// none required. `XInput` gets a sibling `XPatch`, and PATCH operations
+/// point at it, so SDKs do not demand required fields in a patch.
+fn patch_schemas(doc: &mut Doc) {
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    for item in doc.paths.paths.values_mut() {
+        let Some(op) = item.patch.as_mut() else {
+            continue;
+        };
+        let Some(RefOr::T(body)) = op.request_body.as_mut() else {
+            continue;
+        };
+        for content in body.content.values_mut() {
+            let RefOr::T(content) = content else { continue };
+            let Some(RefOr::Ref(r)) = content.schema.as_ref() else {
+                continue;
+            };
+            let Some(name) = r.ref_location.strip_prefix("#/components/schemas/") else {
+                continue;
+            };
+            let patch_name = format!("{}Patch", name.strip_suffix("Input").unwrap_or(name));
+            if let Some(RefOr::T(Schema::Object(obj))) = components.schemas.get(name) {
+                let mut patch = obj.clone();
+                patch.required.clear();
+                patch.description = Some(format!(
+                    "A JSON merge patch (RFC 7396) of `{name}`: absent fields stay unchanged, `null` clears."
+                ));
+                components
+                    .schemas
+                    .insert(patch_name.clone(), RefOr::T(Schema::Object(patch)));
+                content.schema = Some(RefOr::Ref(Ref::from_schema_name(patch_name)));
             }
         }
     }

@@ -12,7 +12,9 @@ use crate::startup::AppState;
 const TAG: &str = "service";
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(live).service(ready).service(metrics);
+    cfg.service(health_live)
+        .service(health_ready)
+        .service(get_metrics);
 }
 
 #[derive(Serialize, ToSchema)]
@@ -24,14 +26,14 @@ pub struct Health {
 /// Liveness: 200 while the process runs
 #[utoipa::path(tag = TAG, responses((status = 200, description = "Alive", body = Health)))]
 #[get("/health/live")]
-async fn live() -> HttpResponse {
+async fn health_live() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
 }
 
 /// Readiness: 200 when the database answers, else 503
 #[utoipa::path(tag = TAG, responses((status = 200, description = "Ready", body = Health)))]
 #[get("/health/ready")]
-async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn health_ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let ok = state.db(|c| Ok(db::ping(c))).await?;
     if ok {
         Ok(HttpResponse::Ok().json(Health { status: "ok" }))
@@ -43,7 +45,7 @@ async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
 /// Prometheus metrics
 #[utoipa::path(tag = TAG, responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
 #[get("/metrics")]
-async fn metrics(state: web::Data<AppState>, metrics: web::Data<Metrics>) -> HttpResponse {
+async fn get_metrics(state: web::Data<AppState>, metrics: web::Data<Metrics>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(metrics.render(&state.pool))

@@ -59,7 +59,11 @@ where
 
 /// The OpenAPI document, without starting anything.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    register(App::new().into_utoipa_app().openapi(ApiDoc::openapi())).split_for_parts().1
+    let mut doc = register(App::new().into_utoipa_app().openapi(ApiDoc::openapi()))
+        .split_for_parts()
+        .1;
+    crate::openapi::finish(&mut doc);
+    doc
 }
 
 /// Path templates and their methods, for telling 405 from 404.
@@ -73,7 +77,11 @@ impl RouteTable {
             .paths
             .iter()
             .map(|(path, item)| {
-                let segments = path.trim_matches('/').split('/').map(str::to_owned).collect();
+                let segments = path
+                    .trim_matches('/')
+                    .split('/')
+                    .map(str::to_owned)
+                    .collect();
                 let methods = [
                     ("GET", item.get.is_some()),
                     ("POST", item.post.is_some()),
@@ -96,7 +104,10 @@ impl RouteTable {
         let mut found: Vec<&'static str> = Vec::new();
         for (segments, methods) in &self.0 {
             let fits = segments.len() == parts.len()
-                && segments.iter().zip(&parts).all(|(s, p)| s.starts_with('{') || s == p);
+                && segments
+                    .iter()
+                    .zip(&parts)
+                    .all(|(s, p)| s.starts_with('{') || s == p);
             if fits {
                 found.extend(methods);
             }
@@ -105,7 +116,10 @@ impl RouteTable {
     }
 }
 
-async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> Result<HttpResponse, ApiError> {
+async fn fallback(
+    req: HttpRequest,
+    routes: web::Data<RouteTable>,
+) -> Result<HttpResponse, ApiError> {
     match routes.methods(req.path()) {
         Some(methods) => {
             let mut res = actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed);
@@ -114,12 +128,18 @@ async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> Result<Htt
             }
             Ok(res)
         }
-        None => Err(ApiError::NotFound(format!("no route for {} {}", req.method(), req.path()))),
+        None => Err(ApiError::NotFound(format!(
+            "no route for {} {}",
+            req.method(),
+            req.path()
+        ))),
     }
 }
 
 async fn docs_redirect() -> HttpResponse {
-    HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish()
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/docs/"))
+        .finish()
 }
 
 fn cors(origins: &[String]) -> Cors {
@@ -141,7 +161,11 @@ fn cors(origins: &[String]) -> Cors {
         ])
         .max_age(3600);
     for o in origins {
-        c = if o == "*" { c.allow_any_origin() } else { c.allowed_origin(o) };
+        c = if o == "*" {
+            c.allow_any_origin()
+        } else {
+            c.allowed_origin(o)
+        };
     }
     c
 }
@@ -160,11 +184,14 @@ impl Application {
         let port = listener.local_addr()?.port();
         let body_limit = settings.body_limit;
         let origins = settings.cors_origins.clone();
+        let workers = settings.workers;
         let state = web::Data::new(AppState { pool, settings });
         let verifier = web::Data::new(verifier);
         let metrics = web::Data::new(Metrics::new());
         let server = HttpServer::new(move || {
-            let (app, api) = register(App::new().into_utoipa_app().openapi(ApiDoc::openapi())).split_for_parts();
+            let (app, mut api) =
+                register(App::new().into_utoipa_app().openapi(ApiDoc::openapi())).split_for_parts();
+            crate::openapi::finish(&mut api);
             let routes = web::Data::new(RouteTable::from_openapi(&api));
             app.app_data(state.clone())
                 .app_data(verifier.clone())
@@ -181,7 +208,11 @@ impl Application {
                 .wrap(from_fn(request_context))
         })
         .listen(listener)?
-        .shutdown_timeout(10)
+        .shutdown_timeout(10);
+        let server = match workers {
+            Some(n) => server.workers(n),
+            None => server,
+        }
         .run();
         Ok(Self { port, server })
     }

@@ -98,4 +98,10 @@ diesel::table! {
 
 diesel::joinable!(stakeholder_tags -> stakeholders (stakeholder_id));
 diesel::joinable!(consent_changes -> stakeholders (stakeholder_id));
-diesel::allow_tables_to_appear_in_same_query!(stakeholders, stakeholder_tags, consent_changes, audit_events, idempotency_keys);
+diesel::allow_tables_to_appear_in_same_query!(
+    stakeholders,
+    stakeholder_tags,
+    consent_changes,
+    audit_events,
+    idempotency_keys
+);

@@ -18,7 +18,8 @@ use super::error::{ApiError, FieldError};
 
 /// `application/json`, `application/merge-patch+json` and any other `+json` type.
 fn is_json(mime: mime::Mime) -> bool {
-    mime.type_() == mime::APPLICATION && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
+    mime.type_() == mime::APPLICATION
+        && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
 }
 
 pub fn json_config(limit: usize) -> web::JsonConfig {
@@ -34,13 +35,15 @@ fn json_error(err: JsonPayloadError) -> ApiError {
         JsonPayloadError::OverflowKnownLength { length, limit } => {
             ApiError::PayloadTooLarge(format!("the body is {length} bytes; the limit is {limit}"))
         }
-        JsonPayloadError::Overflow { limit } => {
-            ApiError::PayloadTooLarge(format!("the body is larger than the limit of {limit} bytes"))
-        }
+        JsonPayloadError::Overflow { limit } => ApiError::PayloadTooLarge(format!(
+            "the body is larger than the limit of {limit} bytes"
+        )),
         JsonPayloadError::ContentType => {
             ApiError::UnsupportedMediaType("send the body as application/json".into())
         }
-        JsonPayloadError::Deserialize(e) => ApiError::BadRequest(format!("malformed JSON: {}", json_syntax_message(&e))),
+        JsonPayloadError::Deserialize(e) => {
+            ApiError::BadRequest(format!("malformed JSON: {}", json_syntax_message(&e)))
+        }
         JsonPayloadError::Payload(e) => match e {
             actix_web::error::PayloadError::Overflow => {
                 ApiError::PayloadTooLarge("the body is larger than the limit".into())
@@ -65,7 +68,9 @@ pub fn query_config() -> web::QueryConfig {
 
 fn query_error(err: QueryPayloadError) -> ApiError {
     match err {
-        QueryPayloadError::Deserialize(e) => ApiError::BadRequest(format!("invalid query string: {e}")),
+        QueryPayloadError::Deserialize(e) => {
+            ApiError::BadRequest(format!("invalid query string: {e}"))
+        }
         other => ApiError::BadRequest(format!("invalid query string: {other}")),
     }
 }
@@ -85,7 +90,9 @@ fn path_error(err: PathError) -> ApiError {
 pub fn into_object(value: Value) -> Result<Map<String, Value>, ApiError> {
     match value {
         Value::Object(m) => Ok(m),
-        _ => Err(ApiError::BadRequest("the body must be a JSON object".into())),
+        _ => Err(ApiError::BadRequest(
+            "the body must be a JSON object".into(),
+        )),
     }
 }
 
@@ -109,16 +116,35 @@ pub fn parse_body<T: CheckedInput>(body: Map<String, Value>) -> Result<T, ApiErr
         Err(_) => {
             // Find each culprit: every input field is optional, so one field
             // alone deserialises unless it is itself wrong.
+            let mut rest = Map::new();
             for (k, v) in body {
-                let name = k.clone();
-                let single = Map::from_iter([(k, v)]);
-                if let Err(e) = serde_json::from_value::<T>(Value::Object(single)) {
-                    errors.push(serde_field_error(&name, &e));
+                let single = Map::from_iter([(k.clone(), v.clone())]);
+                match serde_json::from_value::<T>(Value::Object(single)) {
+                    Err(e) => errors.push(serde_field_error(&k, &e)),
+                    Ok(_) => {
+                        rest.insert(k, v);
+                    }
                 }
             }
-            if errors.is_empty() {
-                errors.push(FieldError::new("", "invalid", "the body does not match the schema"));
+            // The well-typed fields still get their rules checked, so one
+            // response lists everything (minus `required` for the culprits).
+            if let Ok(partial) = serde_json::from_value::<T>(Value::Object(rest)) {
+                let mut more = Vec::new();
+                if let Err(e) = partial.validate() {
+                    more = flatten_validation(&e);
+                }
+                partial.extra_checks(&mut more);
+                let culprits: Vec<String> = errors.iter().map(|e| e.field.clone()).collect();
+                errors.extend(more.into_iter().filter(|e| !culprits.contains(&e.field)));
             }
+            if errors.is_empty() {
+                errors.push(FieldError::new(
+                    "",
+                    "invalid",
+                    "the body does not match the schema",
+                ));
+            }
+            errors.sort_by(|a, b| a.field.cmp(&b.field));
             return Err(ApiError::Validation(errors));
         }
     };
@@ -136,9 +162,11 @@ pub fn parse_body<T: CheckedInput>(body: Map<String, Value>) -> Result<T, ApiErr
 /// PostgreSQL cannot store NUL in text; reject it as input rather than fail.
 fn find_nul(path: &str, v: &Value, out: &mut Vec<FieldError>) {
     match v {
-        Value::String(s) if s.contains('\0') => {
-            out.push(FieldError::new(path, "invalid_character", "must not contain the NUL character"))
-        }
+        Value::String(s) if s.contains('\0') => out.push(FieldError::new(
+            path,
+            "invalid_character",
+            "must not contain the NUL character",
+        )),
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 find_nul(&format!("{path}[{i}]"), item, out);
@@ -147,7 +175,11 @@ fn find_nul(path: &str, v: &Value, out: &mut Vec<FieldError>) {
         Value::Object(m) => {
             for (k, item) in m {
                 if k.contains('\0') {
-                    out.push(FieldError::new(path, "invalid_character", "keys must not contain the NUL character"));
+                    out.push(FieldError::new(
+                        path,
+                        "invalid_character",
+                        "keys must not contain the NUL character",
+                    ));
                 }
                 find_nul(&format!("{path}.{k}"), item, out);
             }
@@ -167,7 +199,11 @@ fn serde_field_error(field: &str, e: &serde_json::Error) -> FieldError {
     } else {
         "type"
     };
-    let message = if code == "unknown_field" { "is not a field of this resource (or is read-only)".to_owned() } else { msg };
+    let message = if code == "unknown_field" {
+        "is not a field of this resource (or is read-only)".to_owned()
+    } else {
+        msg
+    };
     FieldError::new(field, code, message)
 }
 
@@ -181,11 +217,19 @@ pub fn flatten_validation(e: &ValidationErrors) -> Vec<FieldError> {
 
 fn walk(prefix: String, e: &ValidationErrors, out: &mut Vec<FieldError>) {
     for (field, kind) in e.errors() {
-        let path = if prefix.is_empty() { field.to_string() } else { format!("{prefix}.{field}") };
+        let path = if prefix.is_empty() {
+            field.to_string()
+        } else {
+            format!("{prefix}.{field}")
+        };
         match kind {
             ValidationErrorsKind::Field(errs) => {
                 for err in errs {
-                    let message = err.message.as_ref().map(|m| m.to_string()).unwrap_or_else(|| default_message(&err.code));
+                    let message = err
+                        .message
+                        .as_ref()
+                        .map(|m| m.to_string())
+                        .unwrap_or_else(|| default_message(&err.code));
                     out.push(FieldError::new(path.clone(), err.code.to_string(), message));
                 }
             }
@@ -213,10 +257,14 @@ fn default_message(code: &str) -> String {
 pub fn check_query_text(name: &str, value: &Option<String>, max: usize) -> Result<(), ApiError> {
     if let Some(v) = value {
         if v.contains('\0') {
-            return Err(ApiError::BadRequest(format!("query parameter {name} contains a NUL character")));
+            return Err(ApiError::BadRequest(format!(
+                "query parameter {name} contains a NUL character"
+            )));
         }
         if v.chars().count() > max {
-            return Err(ApiError::BadRequest(format!("query parameter {name} is longer than {max} characters")));
+            return Err(ApiError::BadRequest(format!(
+                "query parameter {name} is longer than {max} characters"
+            )));
         }
     }
     Ok(())
@@ -224,5 +272,7 @@ pub fn check_query_text(name: &str, value: &Option<String>, max: usize) -> Resul
 
 /// The request id set by the request-context middleware.
 pub fn request_id(req: &HttpRequest) -> Option<String> {
-    req.extensions().get::<super::middleware::RequestId>().map(|r| r.0.clone())
+    req.extensions()
+        .get::<super::middleware::RequestId>()
+        .map(|r| r.0.clone())
 }

@@ -37,7 +37,10 @@ impl SortField for SortBy {
     }
 }
 
-pub const DEFAULT_SORT: Sort<SortBy> = Sort { field: SortBy::CreatedAt, descending: true };
+pub const DEFAULT_SORT: Sort<SortBy> = Sort {
+    field: SortBy::CreatedAt,
+    descending: true,
+};
 
 /// The list filters, already checked.
 #[derive(Debug, Default, Clone)]
@@ -65,7 +68,9 @@ pub fn sort_key(row: &StakeholderRow, field: SortBy) -> String {
 }
 
 fn bad_cursor() -> ApiError {
-    ApiError::BadRequest("cursor is not valid; use next_cursor from a previous page unchanged".into())
+    ApiError::BadRequest(
+        "cursor is not valid; use next_cursor from a previous page unchanged".into(),
+    )
 }
 
 /// `%`, `_` and `\` match themselves in `q`.
@@ -82,8 +87,15 @@ fn like_pattern(q: &str) -> String {
     p
 }
 
-pub fn find(conn: &mut DbConnection, id: Uuid, scope: RowScope) -> QueryResult<Option<StakeholderRow>> {
-    let mut q = s::table.filter(s::id.eq(DbUuid(id))).select(StakeholderRow::as_select()).into_boxed::<MultiBackend>();
+pub fn find(
+    conn: &mut DbConnection,
+    id: Uuid,
+    scope: RowScope,
+) -> QueryResult<Option<StakeholderRow>> {
+    let mut q = s::table
+        .filter(s::id.eq(DbUuid(id)))
+        .select(StakeholderRow::as_select())
+        .into_boxed::<MultiBackend>();
     if let Some(p) = scope.partner_id {
         q = q.filter(s::partner_id.eq(DbUuid(p)));
     }
@@ -99,7 +111,9 @@ pub fn list(
     after: Option<&Cursor>,
     limit: i64,
 ) -> Result<Vec<StakeholderRow>, ApiError> {
-    let mut q = s::table.select(StakeholderRow::as_select()).into_boxed::<MultiBackend>();
+    let mut q = s::table
+        .select(StakeholderRow::as_select())
+        .into_boxed::<MultiBackend>();
     if let Some(p) = scope.partner_id {
         q = q.filter(s::partner_id.eq(DbUuid(p)));
     }
@@ -128,7 +142,13 @@ pub fn list(
         q = q.filter(s::organization_id.eq(DbUuid(v)));
     }
     if let Some(t) = &f.tag {
-        q = q.filter(s::id.eq_any(st::table.filter(st::tag.eq(t.clone())).select(st::stakeholder_id)));
+        q = q.filter(
+            s::id.eq_any(
+                st::table
+                    .filter(st::tag.eq(t.clone()))
+                    .select(st::stakeholder_id),
+            ),
+        );
     }
     if let Some(text) = &f.q {
         q = q.filter(s::search_text.like(like_pattern(text)).escape('\\'));
@@ -143,18 +163,26 @@ pub fn list(
         ($col:expr, $val:expr) => {{
             let (v, id) = ($val, DbUuid(after.map(|c| c.i).unwrap_or_default()));
             if sort.descending {
-                q.filter($col.le(v.clone())).filter($col.lt(v.clone()).or($col.eq(v).and(s::id.lt(id))))
+                q.filter($col.le(v.clone()))
+                    .filter($col.lt(v.clone()).or($col.eq(v).and(s::id.lt(id))))
             } else {
-                q.filter($col.ge(v.clone())).filter($col.gt(v.clone()).or($col.eq(v).and(s::id.gt(id))))
+                q.filter($col.ge(v.clone()))
+                    .filter($col.gt(v.clone()).or($col.eq(v).and(s::id.gt(id))))
             }
         }};
     }
     if let Some(c) = after {
         q = match sort.field {
             SortBy::CreatedAt | SortBy::UpdatedAt => {
-                let t = DateTime::parse_from_rfc3339(&c.k).map_err(|_| bad_cursor())?.with_timezone(&Utc);
+                let t = DateTime::parse_from_rfc3339(&c.k)
+                    .map_err(|_| bad_cursor())?
+                    .with_timezone(&Utc);
                 let t = DbTimestamp(t);
-                if sort.field == SortBy::CreatedAt { after!(s::created_at, t) } else { after!(s::updated_at, t) }
+                if sort.field == SortBy::CreatedAt {
+                    after!(s::created_at, t)
+                } else {
+                    after!(s::updated_at, t)
+                }
             }
             SortBy::DisplayName => after!(s::display_name, c.k.clone()),
         };
@@ -178,14 +206,21 @@ fn check_organization(
     self_id: Uuid,
     scope: RowScope,
 ) -> Result<(), ApiError> {
-    let Some(org) = data.organization_id else { return Ok(()) };
-    let bad = |m: &str| ApiError::Validation(vec![FieldError::new("organization_id", "reference", m)]);
+    let Some(org) = data.organization_id else {
+        return Ok(());
+    };
+    let bad =
+        |m: &str| ApiError::Validation(vec![FieldError::new("organization_id", "reference", m)]);
     if org.0 == self_id {
         return Err(bad("a stakeholder cannot be its own organization"));
     }
     match find(conn, org.0, scope)? {
-        Some(o) if o.erased_at.is_none() && o.entity_type == EntityType::Organization.as_str() => Ok(()),
-        Some(o) if o.erased_at.is_none() => Err(bad("must refer to a stakeholder whose entity_type is organization")),
+        Some(o) if o.erased_at.is_none() && o.entity_type == EntityType::Organization.as_str() => {
+            Ok(())
+        }
+        Some(o) if o.erased_at.is_none() => Err(bad(
+            "must refer to a stakeholder whose entity_type is organization",
+        )),
         _ => Err(bad("no organization stakeholder with that id")),
     }
 }
@@ -193,7 +228,9 @@ fn check_organization(
 fn replace_tags(conn: &mut DbConnection, id: Uuid, tags: &[String]) -> QueryResult<()> {
     diesel::delete(st::table.filter(st::stakeholder_id.eq(DbUuid(id)))).execute(conn)?;
     for t in tags {
-        diesel::insert_into(st::table).values((st::stakeholder_id.eq(DbUuid(id)), st::tag.eq(t))).execute(conn)?;
+        diesel::insert_into(st::table)
+            .values((st::stakeholder_id.eq(DbUuid(id)), st::tag.eq(t)))
+            .execute(conn)?;
     }
     Ok(())
 }
@@ -239,9 +276,28 @@ fn changed_fields(old: &StakeholderData, new: &StakeholderData) -> Vec<&'static 
         ($($f:ident),*) => { $(if old.$f != new.$f { out.push(stringify!($f)); })* };
     }
     cmp!(
-        kind, entity_type, display_name, email, phone, organization_id, lifecycle_stage, segment, owner_id,
-        partner_id, birth_date, occupation, education_level, household_size, income_band, preferred_categories,
-        interests, tags, preferences, sensitive, consents, address
+        kind,
+        entity_type,
+        display_name,
+        email,
+        phone,
+        organization_id,
+        lifecycle_stage,
+        segment,
+        owner_id,
+        partner_id,
+        birth_date,
+        occupation,
+        education_level,
+        household_size,
+        income_band,
+        preferred_categories,
+        interests,
+        tags,
+        preferences,
+        sensitive,
+        consents,
+        address
     );
     out
 }
@@ -316,9 +372,17 @@ pub fn update(
         check_organization(conn, data, id, scope)?;
     }
     let now = types::now();
-    let n = diesel::update(s::table.filter(s::id.eq(current.id)).filter(s::version.eq(current.version)))
-        .set((data, s::version.eq(current.version + 1), s::updated_at.eq(DbTimestamp(now))))
-        .execute(conn)?;
+    let n = diesel::update(
+        s::table
+            .filter(s::id.eq(current.id))
+            .filter(s::version.eq(current.version)),
+    )
+    .set((
+        data,
+        s::version.eq(current.version + 1),
+        s::updated_at.eq(DbTimestamp(now)),
+    ))
+    .execute(conn)?;
     if n == 0 {
         return Ok(None);
     }
@@ -341,18 +405,33 @@ pub fn set_archived(
 ) -> Result<Option<StakeholderRow>, ApiError> {
     let now = types::now();
     let archived_at = archive.then_some(DbTimestamp(now));
-    let n = diesel::update(s::table.filter(s::id.eq(current.id)).filter(s::version.eq(current.version)))
-        .set((
-            s::archived_at.eq(archived_at),
-            s::version.eq(current.version + 1),
-            s::updated_at.eq(DbTimestamp(now)),
-        ))
-        .execute(conn)?;
+    let n = diesel::update(
+        s::table
+            .filter(s::id.eq(current.id))
+            .filter(s::version.eq(current.version)),
+    )
+    .set((
+        s::archived_at.eq(archived_at),
+        s::version.eq(current.version + 1),
+        s::updated_at.eq(DbTimestamp(now)),
+    ))
+    .execute(conn)?;
     if n == 0 {
         return Ok(None);
     }
-    let action = if archive { "stakeholder.archived" } else { "stakeholder.restored" };
-    audit::record(conn, actor, action, RESOURCE, current.id.0, &["archived_at"])?;
+    let action = if archive {
+        "stakeholder.archived"
+    } else {
+        "stakeholder.restored"
+    };
+    audit::record(
+        conn,
+        actor,
+        action,
+        RESOURCE,
+        current.id.0,
+        &["archived_at"],
+    )?;
     Ok(find(conn, current.id.0, RowScope::ALL)?)
 }
 
@@ -368,10 +447,20 @@ pub fn consent_history(
         .select(ConsentChangeRow::as_select())
         .into_boxed::<MultiBackend>();
     if let Some(c) = after {
-        let t = DbTimestamp(DateTime::parse_from_rfc3339(&c.k).map_err(|_| bad_cursor())?.with_timezone(&Utc));
-        q = q.filter(cc::changed_at.ge(t)).filter(cc::changed_at.gt(t).or(cc::changed_at.eq(t).and(cc::id.gt(DbUuid(c.i)))));
+        let t = DbTimestamp(
+            DateTime::parse_from_rfc3339(&c.k)
+                .map_err(|_| bad_cursor())?
+                .with_timezone(&Utc),
+        );
+        q = q.filter(cc::changed_at.ge(t)).filter(
+            cc::changed_at
+                .gt(t)
+                .or(cc::changed_at.eq(t).and(cc::id.gt(DbUuid(c.i)))),
+        );
     }
-    Ok(q.order((cc::changed_at.asc(), cc::id.asc())).limit(limit + 1).load(conn)?)
+    Ok(q.order((cc::changed_at.asc(), cc::id.asc()))
+        .limit(limit + 1)
+        .load(conn)?)
 }
 
 impl From<&StakeholderRow> for StakeholderData {

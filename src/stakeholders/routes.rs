@@ -5,7 +5,9 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::dto::{ConsentChange, PageQuery, SENSITIVE_FIELDS, Stakeholder, StakeholderInput, StakeholderQuery};
+use super::dto::{
+    ConsentChange, PageQuery, SENSITIVE_FIELDS, Stakeholder, StakeholderInput, StakeholderQuery,
+};
 use super::model::{StakeholderData, StakeholderRow};
 use super::repo::{self, DEFAULT_SORT, Filter, SortBy};
 use crate::audit::Actor;
@@ -117,13 +119,22 @@ async fn list_stakeholders(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Resource::Stakeholders, Action::Read)?;
     let q = query.into_inner();
-    for (name, value) in [("segment", &q.segment), ("owner_id", &q.owner_id), ("tag", &q.tag), ("q", &q.q)] {
+    for (name, value) in [
+        ("segment", &q.segment),
+        ("owner_id", &q.owner_id),
+        ("tag", &q.tag),
+        ("q", &q.q),
+    ] {
         check_query_text(name, value, 500)?;
     }
     let limit = pagination::limit(q.limit)?;
     let sort = Sort::<SortBy>::parse(q.sort.as_deref(), DEFAULT_SORT)?;
     let label = sort.label();
-    let cursor = q.cursor.as_deref().map(|c| Cursor::decode(c, &label)).transpose()?;
+    let cursor = q
+        .cursor
+        .as_deref()
+        .map(|c| Cursor::decode(c, &label))
+        .transpose()?;
     let filter = Filter {
         kind: q.kind,
         entity_type: q.entity_type,
@@ -138,8 +149,16 @@ async fn list_stakeholders(
         include_archived: q.include_archived.unwrap_or(false),
     };
     let (scope, policy) = (caller.scope(), caller.fields());
-    let rows = state.db(move |c| repo::list(c, &filter, scope, sort, cursor.as_ref(), limit)).await?;
-    let page = pagination::page(rows, limit, &label, |r| (repo::sort_key(r, sort.field), r.id.0), |r| r.to_dto(policy));
+    let rows = state
+        .db(move |c| repo::list(c, &filter, scope, sort, cursor.as_ref(), limit))
+        .await?;
+    let page = pagination::page(
+        rows,
+        limit,
+        &label,
+        |r| (repo::sort_key(r, sort.field), r.id.0),
+        |r| r.to_dto(policy),
+    );
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -171,7 +190,9 @@ async fn get_stakeholder(
 }
 
 fn respond(row: StakeholderRow, caller: &Caller) -> HttpResponse {
-    HttpResponse::Ok().insert_header(header::ETag(etag::etag(row.version))).json(row.to_dto(caller.fields()))
+    HttpResponse::Ok()
+        .insert_header(header::ETag(etag::etag(row.version)))
+        .json(row.to_dto(caller.fields()))
 }
 
 /// Update a stakeholder (JSON merge patch)
@@ -209,10 +230,18 @@ async fn update_stakeholder(
                     let current = found(repo::find(c, id, scope)?)?;
                     pre.check(current.version)?;
                     if current.erased_at.is_some() {
-                        return Err(ApiError::Conflict("the stakeholder is erased and cannot be changed".into()));
+                        return Err(ApiError::Conflict(
+                            "the stakeholder is erased and cannot be changed".into(),
+                        ));
                     }
                     let input = patched_input(&current, &patch)?;
-                    repo::update(c, &actor, scope, &current, &StakeholderData::from_input(&input))
+                    repo::update(
+                        c,
+                        &actor,
+                        scope,
+                        &current,
+                        &StakeholderData::from_input(&input),
+                    )
                 })?;
                 match attempt {
                     Some(row) => return Ok(row),
@@ -220,17 +249,25 @@ async fn update_stakeholder(
                     None => continue,
                 }
             }
-            Err(ApiError::Conflict("the stakeholder is being changed concurrently; retry".into()))
+            Err(ApiError::Conflict(
+                "the stakeholder is being changed concurrently; retry".into(),
+            ))
         })
         .await?;
     Ok(respond(row, &caller))
 }
 
 /// The stored document with the merge patch applied, validated.
-fn patched_input(current: &StakeholderRow, patch: &Map<String, Value>) -> Result<StakeholderInput, ApiError> {
+fn patched_input(
+    current: &StakeholderRow,
+    patch: &Map<String, Value>,
+) -> Result<StakeholderInput, ApiError> {
     let mut doc = serde_json::to_value(current.to_input()).map_err(ApiError::internal)?;
     merge_patch::apply(&mut doc, &Value::Object(patch.clone()));
-    let consented = doc.pointer("/consents/sensitive_data").and_then(Value::as_bool).unwrap_or(false);
+    let consented = doc
+        .pointer("/consents/sensitive_data")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     if !consented && !patch.contains_key("sensitive") {
         // Consent withdrawn: the special-category data goes with it.
         if let Some(m) = doc.as_object_mut() {
@@ -298,7 +335,9 @@ async fn set_archived(
                 pre.check(current.version)?;
                 match (archive, current.archived_at.is_some()) {
                     (true, true) => return Ok(current),
-                    (false, false) => return Err(ApiError::Conflict("the stakeholder is not archived".into())),
+                    (false, false) => {
+                        return Err(ApiError::Conflict("the stakeholder is not archived".into()));
+                    }
                     _ => {}
                 }
                 found(repo::set_archived(c, &actor, &current, archive)?)
@@ -328,7 +367,11 @@ async fn list_consent_history(
     let q = query.into_inner();
     let limit = pagination::limit(q.limit)?;
     const SORT: &str = "changed_at";
-    let cursor = q.cursor.as_deref().map(|c| Cursor::decode(c, SORT)).transpose()?;
+    let cursor = q
+        .cursor
+        .as_deref()
+        .map(|c| Cursor::decode(c, SORT))
+        .transpose()?;
     let (id, scope) = (id.into_inner(), caller.scope());
     let rows = state
         .db(move |conn| {

@@ -1,0 +1,309 @@
+//! The test harness: `TestApp::spawn` starts the real server on port 0 with
+//! its own fresh database (an SQLite temp file, or a new PostgreSQL database
+//! dropped afterwards), and typed helpers speak HTTP to it.
+//!
+//! `api_test!` writes each test twice: `…::sqlite` always runs; `…::postgres`
+//! runs when `CRM_TEST_DATABASE_URL` is set (and fails if that server is down).
+
+use std::collections::HashMap;
+
+use crm_api::auth::jwt::{self, Claims, JwtAlgorithm, JwtVerifier, KeySource, SigningKey};
+use crm_api::config::Settings;
+use crm_api::startup::Application;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+pub const SECRET: &str = "test-secret-that-is-at-least-32-bytes-long";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Writes a test for both backends: `api_test!(name, |app| { ... })`.
+#[macro_export]
+macro_rules! api_test {
+    ($name:ident, |$app:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[allow(unused_imports)]
+            use $crate::helpers::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                #[allow(unused_mut)]
+                let mut $app = TestApp::spawn(Backend::Sqlite).await;
+                $body
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if std::env::var("CRM_TEST_DATABASE_URL").is_err() {
+                    return;
+                }
+                #[allow(unused_mut)]
+                let mut $app = TestApp::spawn(Backend::Postgres).await;
+                $body
+            }
+        }
+    };
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub backend: Backend,
+    pub database_url: String,
+    pg_drop: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, &[]).await
+    }
+
+    /// Spawns with extra `CRM_*` settings (e.g. a smaller body limit).
+    pub async fn spawn_with(backend: Backend, extra: &[(&str, &str)]) -> Self {
+        let (database_url, pg_drop, dir) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("crm.sqlite3").display());
+                (url, None, Some(dir))
+            }
+            Backend::Postgres => {
+                let base = std::env::var("CRM_TEST_DATABASE_URL").expect("CRM_TEST_DATABASE_URL");
+                let name = format!("crm_test_{}", Uuid::now_v7().simple());
+                let mut admin = PgConnection::establish(&base)
+                    .expect("CRM_TEST_DATABASE_URL must be reachable");
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .expect("create database");
+                let url = with_database(&base, &name);
+                (url, Some((base, name)), None)
+            }
+        };
+        let mut vars: HashMap<String, String> = HashMap::from([
+            ("CRM_DATABASE_URL".into(), database_url.clone()),
+            ("CRM_LISTEN".into(), "127.0.0.1:0".into()),
+            ("CRM_JWT_SECRET".into(), SECRET.into()),
+            ("CRM_DB_POOL_SIZE".into(), "4".into()),
+            ("CRM_WORKERS".into(), "2".into()),
+        ]);
+        for (k, v) in extra {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        if vars.contains_key("CRM_JWT_PUBLIC_KEY_FILE") {
+            vars.remove("CRM_JWT_SECRET");
+        }
+        let settings = Settings::from_lookup(|k| vars.get(k).cloned()).expect("settings");
+        let key = settings.jwt.key.clone().expect("key");
+        let verifier = JwtVerifier::new(
+            &key,
+            settings.jwt.algorithm,
+            settings.jwt.issuer.as_deref(),
+            settings.jwt.audience.as_deref(),
+        )
+        .expect("verifier");
+        let pool = crm_api::db::connect(&settings.database_url, settings.pool_size).expect("pool");
+        crm_api::db::migrate(&mut pool.get().expect("conn")).expect("migrate");
+        let app = Application::build(settings, pool, verifier).expect("build app");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        TestApp {
+            address,
+            client,
+            backend,
+            database_url,
+            pg_drop,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// A request with a bearer token for `role` (sub = `<role>-user`).
+    pub fn req(&self, method: Method, path: &str, role: &str) -> RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token(role))
+    }
+
+    pub fn get(&self, path: &str, role: &str) -> RequestBuilder {
+        self.req(Method::GET, path, role)
+    }
+
+    pub fn post(&self, path: &str, role: &str, body: &Value) -> RequestBuilder {
+        self.req(Method::POST, path, role).json(body)
+    }
+
+    pub fn patch(&self, path: &str, role: &str, body: &Value) -> RequestBuilder {
+        self.req(Method::PATCH, path, role).json(body)
+    }
+
+    pub fn delete(&self, path: &str, role: &str) -> RequestBuilder {
+        self.req(Method::DELETE, path, role)
+    }
+
+    /// Creates a stakeholder as admin from `minimal_stakeholder()` merged with `extra`; returns the body.
+    pub async fn create_stakeholder(&self, extra: Value) -> Value {
+        let mut body = minimal_stakeholder();
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        let res = self
+            .post("/api/v1/stakeholders", "admin", &body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let json: Value = res.json().await.unwrap();
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "create_stakeholder failed: {json}"
+        );
+        json
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some((base, name)) = self.pg_drop.take() {
+            if let Ok(mut admin) = PgConnection::establish(&base) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin);
+            }
+        }
+    }
+}
+
+/// `base` with its database name replaced by `name`.
+fn with_database(base: &str, name: &str) -> String {
+    let (head, query) = match base.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (base, None),
+    };
+    let scheme_end = head.find("://").map(|i| i + 3).unwrap_or(0);
+    let root = match head[scheme_end..].find('/') {
+        Some(i) => &head[..scheme_end + i],
+        None => head,
+    };
+    match query {
+        Some(q) => format!("{root}/{name}?{q}"),
+        None => format!("{root}/{name}"),
+    }
+}
+
+pub fn minimal_stakeholder() -> Value {
+    json!({"kind": "customer", "entity_type": "person", "display_name": "Test Person"})
+}
+
+/// A valid HS256 token for `role`; `partner` roles get a fixed partner id
+/// unless made with `partner_token`.
+pub fn token(role: &str) -> String {
+    if role == "partner" {
+        return partner_token(PARTNER_A);
+    }
+    sign(claims(role, &format!("{role}-user")))
+}
+
+pub const PARTNER_A: Uuid = Uuid::from_u128(0xa000_0000_0000_0000_0000_0000_0000_000a);
+pub const PARTNER_B: Uuid = Uuid::from_u128(0xb000_0000_0000_0000_0000_0000_0000_000b);
+
+pub fn partner_token(partner_id: Uuid) -> String {
+    let mut c = claims("partner", &format!("partner-{partner_id}"));
+    c.partner_id = Some(partner_id.to_string());
+    sign(c)
+}
+
+pub fn claims(role: &str, sub: &str) -> Claims {
+    let now = chrono::Utc::now().timestamp();
+    Claims {
+        sub: sub.to_owned(),
+        role: Some(role.to_owned()),
+        partner_id: None,
+        exp: now + 3600,
+        nbf: Some(now - 5),
+        iat: Some(now),
+        iss: None,
+        aud: None,
+    }
+}
+
+pub fn sign(c: Claims) -> String {
+    jwt::sign(&c, JwtAlgorithm::Hs256, &SigningKey::Secret(SECRET.into())).unwrap()
+}
+
+pub fn sign_with(c: &Claims, alg: JwtAlgorithm, key: &SigningKey) -> String {
+    jwt::sign(c, alg, key).unwrap()
+}
+
+/// Fixture paths for RS256/ES256 tests.
+pub fn fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn key_source_for_tests() -> KeySource {
+    KeySource::Secret(SECRET.into())
+}
+
+/// Reads a response as (status, headers, JSON body or Null).
+pub async fn parts(res: Response) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let status = res.status();
+    let headers = res.headers().clone();
+    let text = res.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    (status, headers, body)
+}
+
+/// Asserts an RFC 9457 problem with `status`; returns its body.
+pub async fn assert_problem(res: Response, status: u16) -> Value {
+    let url = res.url().to_string();
+    let (st, headers, body) = parts(res).await;
+    assert_eq!(
+        st.as_u16(),
+        status,
+        "{url}: expected {status}, got {st}: {body}"
+    );
+    assert_eq!(
+        headers.get("content-type").and_then(|v| v.to_str().ok()),
+        Some("application/problem+json"),
+        "{url}: problem content type"
+    );
+    assert_eq!(body["status"], status, "{body}");
+    assert!(
+        body["type"].as_str().unwrap_or("").starts_with("https://"),
+        "{body}"
+    );
+    assert!(
+        body["title"].is_string() && body["detail"].is_string(),
+        "{body}"
+    );
+    assert!(body["request_id"].is_string(), "{body}");
+    body
+}
+
+/// The `field` values of a 422's `errors[]`.
+pub fn error_fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,10 @@
+//! Black-box HTTP tests: one binary, every module below.
+
+mod helpers;
+
+mod auth;
+mod http_core;
+mod openapi;
+mod stakeholders;
+mod stakeholders_lists;
+mod stakeholders_writes;

@@ -116,12 +116,9 @@ impl ManageConnection for DbManager {
 pub fn connect(url: &str, max_size: u32) -> anyhow::Result<DbPool> {
     let parsed = DbUrl::parse(url).map_err(anyhow::Error::msg)?;
     if let DbUrl::Sqlite(path) = &parsed {
-        if path != ":memory:" {
-            if let Some(dir) = std::path::Path::new(path).parent() {
-                if !dir.as_os_str().is_empty() {
-                    std::fs::create_dir_all(dir)?;
-                }
-            }
+        let dir = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty());
+        if let Some(dir) = dir.filter(|_| path != ":memory:") {
+            std::fs::create_dir_all(dir)?;
         }
         let mut c = SqliteConnection::establish(path)?;
         c.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;")?;

@@ -244,14 +244,8 @@ impl CheckedInput for StakeholderInput {
                 }
             }
         }
-        if let Some(d) = self.birth_date {
-            if d > Utc::now().date_naive() {
-                out.push(FieldError::new(
-                    "birth_date",
-                    "range",
-                    "must not be in the future",
-                ));
-            }
+        if self.birth_date.is_some_and(|d| d > Utc::now().date_naive()) {
+            out.push(FieldError::new("birth_date", "range", "must not be in the future"));
         }
         let consented = self
             .consents

@@ -116,7 +116,9 @@ impl ManageConnection for DbManager {
 pub fn connect(url: &str, max_size: u32) -> anyhow::Result<DbPool> {
     let parsed = DbUrl::parse(url).map_err(anyhow::Error::msg)?;
     if let DbUrl::Sqlite(path) = &parsed {
-        let dir = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty());
+        let dir = std::path::Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty());
         if let Some(dir) = dir.filter(|_| path != ":memory:") {
             std::fs::create_dir_all(dir)?;
         }

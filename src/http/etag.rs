@@ -3,8 +3,10 @@
 
 use actix_web::http::header::{self, EntityTag, Header, IfMatch, IfNoneMatch};
 use actix_web::{HttpRequest, HttpResponse};
+use serde::Serialize;
 
 use super::error::ApiError;
+use crate::db::{self, DbConnection};
 
 pub fn etag(version: i32) -> EntityTag {
     EntityTag::new_strong(version.to_string())
@@ -51,6 +53,30 @@ impl Precondition {
             ))),
         }
     }
+}
+
+/// `200 OK` with the resource and its ETag.
+pub fn ok(version: i32, body: &impl Serialize) -> HttpResponse {
+    HttpResponse::Ok().insert_header(header::ETag(etag(version))).json(body)
+}
+
+/// Runs a versioned write in its own transaction. `attempt` returns `None`
+/// when its `WHERE version = …` update lost a race: with `If-Match` that is
+/// a 412; without, the write is retried on fresh data, then a 409.
+pub fn write_versioned<T>(
+    conn: &mut DbConnection,
+    pre: &Precondition,
+    mut attempt: impl FnMut(&mut DbConnection) -> Result<Option<T>, ApiError>,
+) -> Result<T, ApiError> {
+    for _ in 0..3 {
+        if let Some(v) = db::write_tx(conn, &mut attempt)? {
+            return Ok(v);
+        }
+        if pre.is_conditional() {
+            return Err(stale());
+        }
+    }
+    Err(ApiError::Conflict("the resource is being changed concurrently; retry".into()))
 }
 
 /// 412 for a conditional write that lost a race after its check passed.

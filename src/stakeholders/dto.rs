@@ -245,7 +245,11 @@ impl CheckedInput for StakeholderInput {
             }
         }
         if self.birth_date.is_some_and(|d| d > Utc::now().date_naive()) {
-            out.push(FieldError::new("birth_date", "range", "must not be in the future"));
+            out.push(FieldError::new(
+                "birth_date",
+                "range",
+                "must not be in the future",
+            ));
         }
         let consented = self
             .consents

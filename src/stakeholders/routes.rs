@@ -1,6 +1,5 @@
 //! `/api/v1/stakeholders`: handlers and their OpenAPI descriptions. No SQL here.
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -12,7 +11,7 @@ use super::model::{StakeholderData, StakeholderRow};
 use super::repo::{self, DEFAULT_SORT, Filter, SortBy};
 use crate::audit::Actor;
 use crate::auth::{Action, Caller, Resource};
-use crate::db::{self, DbConnection};
+use crate::db;
 use crate::http::ApiError;
 use crate::http::etag::{self, Precondition};
 use crate::http::extract::{check_query_text, into_object, parse_body, request_id};
@@ -190,9 +189,7 @@ async fn get_stakeholder(
 }
 
 fn respond(row: StakeholderRow, caller: &Caller) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header(header::ETag(etag::etag(row.version)))
-        .json(row.to_dto(caller.fields()))
+    etag::ok(row.version, &row.to_dto(caller.fields()))
 }
 
 /// Update a stakeholder (JSON merge patch)
@@ -224,34 +221,15 @@ async fn update_stakeholder(
     let (id, scope) = (id.into_inner(), caller.scope());
     let row = state
         .db(move |conn| {
-            // Without If-Match a lost race is retried on fresh data; with it, it is a 412.
-            for _ in 0..3 {
-                let attempt = db::write_tx(conn, |c: &mut DbConnection| {
-                    let current = found(repo::find(c, id, scope)?)?;
-                    pre.check(current.version)?;
-                    if current.erased_at.is_some() {
-                        return Err(ApiError::Conflict(
-                            "the stakeholder is erased and cannot be changed".into(),
-                        ));
-                    }
-                    let input = patched_input(&current, &patch)?;
-                    repo::update(
-                        c,
-                        &actor,
-                        scope,
-                        &current,
-                        &StakeholderData::from_input(&input),
-                    )
-                })?;
-                match attempt {
-                    Some(row) => return Ok(row),
-                    None if pre.is_conditional() => return Err(etag::stale()),
-                    None => continue,
+            etag::write_versioned(conn, &pre, |c| {
+                let current = found(repo::find(c, id, scope)?)?;
+                pre.check(current.version)?;
+                if current.erased_at.is_some() {
+                    return Err(ApiError::Conflict("the stakeholder is erased and cannot be changed".into()));
                 }
-            }
-            Err(ApiError::Conflict(
-                "the stakeholder is being changed concurrently; retry".into(),
-            ))
+                let input = patched_input(&current, &patch)?;
+                repo::update(c, &actor, scope, &current, &StakeholderData::from_input(&input))
+            })
         })
         .await?;
     Ok(respond(row, &caller))

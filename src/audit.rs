@@ -19,11 +19,7 @@ pub struct Actor {
 
 impl Actor {
     pub fn new(caller: &Caller, request_id: Option<String>) -> Self {
-        Self {
-            sub: caller.sub.clone(),
-            role: caller.role.as_str(),
-            request_id,
-        }
+        Self { sub: caller.sub.clone(), role: caller.role.as_str(), request_id }
     }
 }
 
@@ -45,8 +41,7 @@ pub fn record(
             ae::action.eq(action),
             ae::resource_type.eq(resource_type),
             ae::resource_id.eq(DbUuid(resource_id)),
-            ae::changed_fields
-                .eq(serde_json::to_string(changed_fields).unwrap_or_else(|_| "[]".into())),
+            ae::changed_fields.eq(serde_json::to_string(changed_fields).unwrap_or_else(|_| "[]".into())),
             ae::request_id.eq(&actor.request_id),
         ))
         .execute(conn)

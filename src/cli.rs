@@ -9,11 +9,7 @@ use crate::config::{Settings, parse_duration};
 use crate::{db, startup, telemetry};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "crm-api",
-    version,
-    about = "CRM backend: a JSON REST API over SQLite or PostgreSQL"
-)]
+#[command(name = "crm-api", version, about = "CRM backend: a JSON REST API over SQLite or PostgreSQL")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -59,24 +55,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             telemetry::init(settings.log_format);
             let pool = db::connect(&settings.database_url, 1)?;
             let ran = db::migrate(&mut *pool.get()?)?;
-            println!(
-                "applied {ran} migration(s) to {}",
-                db::redact_url(&settings.database_url)
-            );
+            println!("applied {ran} migration(s) to {}", db::redact_url(&settings.database_url));
             Ok(())
         }
-        Command::Token {
-            role,
-            sub,
-            partner_id,
-            ttl,
-            private_key_file,
-        } => {
+        Command::Token { role, sub, partner_id, ttl, private_key_file } => {
             let settings = Settings::from_env()?;
-            let role =
-                Role::parse(&role).ok_or_else(|| anyhow::anyhow!("unknown role {role:?}"))?;
-            let ttl = parse_duration(&ttl)
-                .ok_or_else(|| anyhow::anyhow!("--ttl must look like 30m, 1h or 7d"))?;
+            let role = Role::parse(&role).ok_or_else(|| anyhow::anyhow!("unknown role {role:?}"))?;
+            let ttl = parse_duration(&ttl).ok_or_else(|| anyhow::anyhow!("--ttl must look like 30m, 1h or 7d"))?;
             let key = match (private_key_file, &settings.jwt.key) {
                 (Some(path), _) => SigningKey::PrivatePem(std::fs::read(&path)?),
                 (None, Some(KeySource::Secret(s))) => SigningKey::Secret(s.clone()),
@@ -94,18 +79,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// The OpenAPI document as committed in `openapi/openapi.json`.
 pub fn openapi_json() -> String {
-    startup::openapi()
-        .to_pretty_json()
-        .expect("the OpenAPI document serialises")
+    startup::openapi().to_pretty_json().expect("the OpenAPI document serialises")
 }
 
-fn claims(
-    role: Role,
-    sub: &str,
-    partner_id: Option<uuid::Uuid>,
-    ttl: std::time::Duration,
-    s: &Settings,
-) -> Claims {
+fn claims(role: Role, sub: &str, partner_id: Option<uuid::Uuid>, ttl: std::time::Duration, s: &Settings) -> Claims {
     let now = Utc::now().timestamp();
     Claims {
         sub: sub.to_owned(),
@@ -132,13 +109,7 @@ fn serve(dev: bool) -> anyhow::Result<()> {
         let secret = jwt::random_secret();
         settings.jwt.key = Some(KeySource::Secret(secret.clone()));
         settings.jwt.algorithm = JwtAlgorithm::Hs256;
-        let c = claims(
-            Role::Admin,
-            "dev-admin",
-            None,
-            std::time::Duration::from_secs(12 * 3600),
-            &settings,
-        );
+        let c = claims(Role::Admin, "dev-admin", None, std::time::Duration::from_secs(12 * 3600), &settings);
         let token = jwt::sign(&c, JwtAlgorithm::Hs256, &SigningKey::Secret(secret))?;
         eprintln!("--dev: generated a JWT key for this run. Admin token (12 h):\n{token}\n");
     }
@@ -154,9 +125,7 @@ fn serve(dev: bool) -> anyhow::Result<()> {
         let ran = db::migrate(&mut *pool.get()?)?;
         tracing::info!(migrations = ran, "database migrated");
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         let app = startup::Application::build(settings.clone(), pool, verifier)?;
         tracing::info!(listen = %settings.listen, port = app.port(), database = %db::redact_url(&settings.database_url), "serving");

@@ -90,28 +90,17 @@ impl Settings {
         Ok(Self {
             database_url: get("CRM_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
             listen: get("CRM_LISTEN").unwrap_or_else(|| DEFAULT_LISTEN.into()),
-            jwt: JwtSettings {
-                key,
-                algorithm,
-                issuer: get("CRM_JWT_ISSUER"),
-                audience: get("CRM_JWT_AUDIENCE"),
-            },
+            jwt: JwtSettings { key, algorithm, issuer: get("CRM_JWT_ISSUER"), audience: get("CRM_JWT_AUDIENCE") },
             auto_migrate: match get("CRM_AUTO_MIGRATE") {
                 None => true,
                 Some(v) => parse_bool("CRM_AUTO_MIGRATE", &v)?,
             },
             body_limit: match get("CRM_BODY_LIMIT") {
                 None => DEFAULT_BODY_LIMIT,
-                Some(v) => parse_size(&v)
-                    .ok_or_else(|| anyhow::anyhow!("CRM_BODY_LIMIT: not a size: {v:?}"))?,
+                Some(v) => parse_size(&v).ok_or_else(|| anyhow::anyhow!("CRM_BODY_LIMIT: not a size: {v:?}"))?,
             },
             cors_origins: get("CRM_CORS_ORIGINS")
-                .map(|v| {
-                    v.split(',')
-                        .map(|s| s.trim().to_owned())
-                        .filter(|s| !s.is_empty())
-                        .collect()
-                })
+                .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
                 .unwrap_or_default(),
             log_format: match get("CRM_LOG_FORMAT").as_deref() {
                 None | Some("pretty") => LogFormat::Pretty,
@@ -122,16 +111,11 @@ impl Settings {
             },
             pool_size: match get("CRM_DB_POOL_SIZE") {
                 None => 8,
-                Some(v) => v
-                    .parse()
-                    .map_err(|_| anyhow::anyhow!("CRM_DB_POOL_SIZE: not a number: {v:?}"))?,
+                Some(v) => v.parse().map_err(|_| anyhow::anyhow!("CRM_DB_POOL_SIZE: not a number: {v:?}"))?,
             },
             workers: match get("CRM_WORKERS") {
                 None => None,
-                Some(v) => Some(
-                    v.parse()
-                        .map_err(|_| anyhow::anyhow!("CRM_WORKERS: not a number: {v:?}"))?,
-                ),
+                Some(v) => Some(v.parse().map_err(|_| anyhow::anyhow!("CRM_WORKERS: not a number: {v:?}"))?),
             },
             sla,
         })
@@ -146,15 +130,10 @@ fn parse_bool(name: &str, v: &str) -> anyhow::Result<bool> {
     }
 }
 
-fn duration_var(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &str,
-    default: Duration,
-) -> anyhow::Result<Duration> {
+fn duration_var(get: &impl Fn(&str) -> Option<String>, name: &str, default: Duration) -> anyhow::Result<Duration> {
     match get(name) {
         None => Ok(default),
-        Some(v) => parse_duration(&v)
-            .ok_or_else(|| anyhow::anyhow!("{name}: not a duration like 4h or 3d: {v:?}")),
+        Some(v) => parse_duration(&v).ok_or_else(|| anyhow::anyhow!("{name}: not a duration like 4h or 3d: {v:?}")),
     }
 }
 
@@ -194,10 +173,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn settings(vars: &[(&str, &str)]) -> anyhow::Result<Settings> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Settings::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -214,12 +190,8 @@ mod tests {
 
     #[test]
     fn reads_overrides_and_rejects_nonsense() {
-        let s = settings(&[
-            ("CRM_AUTO_MIGRATE", "false"),
-            ("CRM_BODY_LIMIT", "64KiB"),
-            ("CRM_SLA_HIGH", "2d"),
-        ])
-        .unwrap();
+        let s =
+            settings(&[("CRM_AUTO_MIGRATE", "false"), ("CRM_BODY_LIMIT", "64KiB"), ("CRM_SLA_HIGH", "2d")]).unwrap();
         assert!(!s.auto_migrate);
         assert_eq!(s.body_limit, 64 * 1024);
         assert_eq!(s.sla.high, Duration::from_secs(2 * 86_400));

@@ -9,6 +9,8 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod interactions;
+pub mod money;
 pub mod openapi;
 pub mod ops;
 pub mod stakeholders;

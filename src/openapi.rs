@@ -22,6 +22,7 @@ Errors are RFC 9457 problem documents; lists are keyset-paginated (`next_cursor`
     components(schemas(Problem, FieldError)),
     tags(
         (name = "stakeholders", description = "Everyone the company keeps a relationship with"),
+        (name = "interactions", description = "The contact and purchase history, on every channel"),
         (name = "service", description = "Health, readiness and metrics"),
     ),
     modifiers(&Security),
@@ -35,12 +36,7 @@ impl Modify for Security {
         let components = doc.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
         );
     }
 }
@@ -72,11 +68,7 @@ fn describe(status: &str) -> &'static str {
 
 fn statuses(method: &str, path: &str) -> Vec<&'static str> {
     if !path.starts_with("/api/") {
-        return if path == "/health/ready" {
-            vec!["503"]
-        } else {
-            vec![]
-        };
+        return if path == "/health/ready" { vec!["503"] } else { vec![] };
     }
     let mut s = vec!["400", "401", "403"];
     let has_id = path.contains('{');
@@ -111,15 +103,10 @@ impl Modify for ProblemResponses {
                         .description(describe(status))
                         .content(
                             PROBLEM_JSON,
-                            ContentBuilder::new()
-                                .schema(Some(Ref::from_schema_name("Problem")))
-                                .build(),
+                            ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
                         )
                         .build();
-                    op.responses
-                        .responses
-                        .entry(status.to_owned())
-                        .or_insert(response.into());
+                    op.responses.responses.entry(status.to_owned()).or_insert(response.into());
                 }
             }
         }
@@ -155,9 +142,7 @@ fn patch_schemas(doc: &mut Doc) {
                 patch.description = Some(format!(
                     "A JSON merge patch (RFC 7396) of `{name}`: absent fields stay unchanged, `null` clears."
                 ));
-                components
-                    .schemas
-                    .insert(patch_name.clone(), RefOr::T(Schema::Object(patch)));
+                components.schemas.insert(patch_name.clone(), RefOr::T(Schema::Object(patch)));
                 content.schema = Some(RefOr::Ref(Ref::from_schema_name(patch_name)));
             }
         }

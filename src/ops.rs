@@ -12,9 +12,7 @@ use crate::startup::AppState;
 const TAG: &str = "service";
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(health_live)
-        .service(health_ready)
-        .service(get_metrics);
+    cfg.service(health_live).service(health_ready).service(get_metrics);
 }
 
 #[derive(Serialize, ToSchema)]
@@ -46,7 +44,5 @@ async fn health_ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiErr
 #[utoipa::path(tag = TAG, responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
 #[get("/metrics")]
 async fn get_metrics(state: web::Data<AppState>, metrics: web::Data<Metrics>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(metrics.render(&state.pool))
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(metrics.render(&state.pool))
 }

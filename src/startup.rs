@@ -53,15 +53,16 @@ where
             InitError = (),
         >,
 {
-    app.configure(crate::ops::configure)
-        .service(scope::scope("/api/v1").configure(crate::stakeholders::routes::configure))
+    app.configure(crate::ops::configure).service(
+        scope::scope("/api/v1")
+            .configure(crate::stakeholders::routes::configure)
+            .configure(crate::interactions::routes::configure),
+    )
 }
 
 /// The OpenAPI document, without starting anything.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let mut doc = register(App::new().into_utoipa_app().openapi(ApiDoc::openapi()))
-        .split_for_parts()
-        .1;
+    let mut doc = register(App::new().into_utoipa_app().openapi(ApiDoc::openapi())).split_for_parts().1;
     crate::openapi::finish(&mut doc);
     doc
 }
@@ -77,11 +78,7 @@ impl RouteTable {
             .paths
             .iter()
             .map(|(path, item)| {
-                let segments = path
-                    .trim_matches('/')
-                    .split('/')
-                    .map(str::to_owned)
-                    .collect();
+                let segments = path.trim_matches('/').split('/').map(str::to_owned).collect();
                 let methods = [
                     ("GET", item.get.is_some()),
                     ("POST", item.post.is_some()),
@@ -103,11 +100,8 @@ impl RouteTable {
         let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
         let mut found: Vec<&'static str> = Vec::new();
         for (segments, methods) in &self.0 {
-            let fits = segments.len() == parts.len()
-                && segments
-                    .iter()
-                    .zip(&parts)
-                    .all(|(s, p)| s.starts_with('{') || s == p);
+            let fits =
+                segments.len() == parts.len() && segments.iter().zip(&parts).all(|(s, p)| s.starts_with('{') || s == p);
             if fits {
                 found.extend(methods);
             }
@@ -116,10 +110,7 @@ impl RouteTable {
     }
 }
 
-async fn fallback(
-    req: HttpRequest,
-    routes: web::Data<RouteTable>,
-) -> Result<HttpResponse, ApiError> {
+async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> Result<HttpResponse, ApiError> {
     match routes.methods(req.path()) {
         Some(methods) => {
             let mut res = actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed);
@@ -128,18 +119,12 @@ async fn fallback(
             }
             Ok(res)
         }
-        None => Err(ApiError::NotFound(format!(
-            "no route for {} {}",
-            req.method(),
-            req.path()
-        ))),
+        None => Err(ApiError::NotFound(format!("no route for {} {}", req.method(), req.path()))),
     }
 }
 
 async fn docs_redirect() -> HttpResponse {
-    HttpResponse::PermanentRedirect()
-        .insert_header((header::LOCATION, "/docs/"))
-        .finish()
+    HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish()
 }
 
 fn cors(origins: &[String]) -> Cors {
@@ -161,11 +146,7 @@ fn cors(origins: &[String]) -> Cors {
         ])
         .max_age(3600);
     for o in origins {
-        c = if o == "*" {
-            c.allow_any_origin()
-        } else {
-            c.allowed_origin(o)
-        };
+        c = if o == "*" { c.allow_any_origin() } else { c.allowed_origin(o) };
     }
     c
 }
@@ -189,8 +170,7 @@ impl Application {
         let verifier = web::Data::new(verifier);
         let metrics = web::Data::new(Metrics::new());
         let server = HttpServer::new(move || {
-            let (app, mut api) =
-                register(App::new().into_utoipa_app().openapi(ApiDoc::openapi())).split_for_parts();
+            let (app, mut api) = register(App::new().into_utoipa_app().openapi(ApiDoc::openapi())).split_for_parts();
             crate::openapi::finish(&mut api);
             let routes = web::Data::new(RouteTable::from_openapi(&api));
             app.app_data(state.clone())

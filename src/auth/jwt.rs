@@ -106,12 +106,8 @@ impl JwtVerifier {
                 anyhow::bail!("HS256 needs CRM_JWT_SECRET, not a public key file")
             }
             (KeySource::PublicKeyFile(path), alg) => {
-                let pem = std::fs::read(path).map_err(|e| {
-                    anyhow::anyhow!(
-                        "cannot read CRM_JWT_PUBLIC_KEY_FILE {}: {e}",
-                        path.display()
-                    )
-                })?;
+                let pem = std::fs::read(path)
+                    .map_err(|e| anyhow::anyhow!("cannot read CRM_JWT_PUBLIC_KEY_FILE {}: {e}", path.display()))?;
                 match alg {
                     JwtAlgorithm::Rs256 => DecodingKey::from_rsa_pem(&pem)?,
                     _ => DecodingKey::from_ec_pem(&pem)?,
@@ -121,7 +117,11 @@ impl JwtVerifier {
         let mut validation = Validation::new(alg.jwt());
         validation.leeway = 30;
         validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        // A configured issuer/audience must be present, not just right when present.
+        let mut required = vec!["exp", "sub"];
+        required.extend(issuer.map(|_| "iss"));
+        required.extend(audience.map(|_| "aud"));
+        validation.set_required_spec_claims(&required);
         match audience {
             Some(a) => validation.set_audience(&[a]),
             None => validation.validate_aud = false,
@@ -135,21 +135,21 @@ impl JwtVerifier {
     /// The claims of a valid token; the error text is safe to return.
     pub fn verify(&self, token: &str) -> Result<Claims, String> {
         use jsonwebtoken::errors::ErrorKind as K;
-        jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
-            .map(|d| d.claims)
-            .map_err(|e| {
-                match e.kind() {
-                    K::ExpiredSignature => "the token has expired",
-                    K::ImmatureSignature => "the token is not valid yet (nbf)",
-                    K::InvalidIssuer => "the token's issuer is not accepted",
-                    K::InvalidAudience => "the token's audience is not accepted",
-                    K::InvalidAlgorithm => "the token's algorithm is not accepted",
-                    K::InvalidSignature => "the token's signature is invalid",
-                    K::MissingRequiredClaim(_) => "the token lacks a required claim (exp, sub)",
-                    _ => "the token is malformed",
+        jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map(|d| d.claims).map_err(|e| {
+            match e.kind() {
+                K::ExpiredSignature => "the token has expired",
+                K::ImmatureSignature => "the token is not valid yet (nbf)",
+                K::InvalidIssuer => "the token's issuer is not accepted",
+                K::InvalidAudience => "the token's audience is not accepted",
+                K::InvalidAlgorithm => "the token's algorithm is not accepted",
+                K::InvalidSignature => "the token's signature is invalid",
+                K::MissingRequiredClaim(_) => {
+                    "the token lacks a required claim (exp, sub, and iss/aud where configured)"
                 }
-                .to_owned()
-            })
+                _ => "the token is malformed",
+            }
+            .to_owned()
+        })
     }
 }
 

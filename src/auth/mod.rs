@@ -27,10 +27,7 @@ impl Caller {
         if roles::allowed(self.role, resource, action) {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(format!(
-                "role {} may not do this",
-                self.role.as_str()
-            )))
+            Err(ApiError::Forbidden(format!("role {} may not do this", self.role.as_str())))
         }
     }
 
@@ -40,9 +37,7 @@ impl Caller {
 
     pub fn scope(&self) -> RowScope {
         match self.role {
-            Role::Partner => RowScope {
-                partner_id: self.partner_id,
-            },
+            Role::Partner => RowScope { partner_id: self.partner_id },
             _ => RowScope::ALL,
         }
     }
@@ -63,15 +58,10 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
     let token = value
         .to_str()
         .ok()
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            ApiError::Unauthorized("the Authorization header must be: Bearer <token>".into())
-        })?;
+        .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be: Bearer <token>".into()))?;
     let claims = verifier.verify(token).map_err(ApiError::Unauthorized)?;
     let role = claims
         .role
@@ -79,22 +69,15 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
         .and_then(Role::parse)
         .ok_or_else(|| ApiError::Forbidden("the token carries no known role".into()))?;
     let partner_id = match (&claims.partner_id, role) {
-        (Some(p), _) => Some(
-            Uuid::parse_str(p)
-                .map_err(|_| ApiError::Forbidden("the token's partner_id is not a UUID".into()))?,
-        ),
+        (Some(p), _) => {
+            Some(Uuid::parse_str(p).map_err(|_| ApiError::Forbidden("the token's partner_id is not a UUID".into()))?)
+        }
         (None, Role::Partner) => {
-            return Err(ApiError::Forbidden(
-                "a partner token must carry partner_id".into(),
-            ));
+            return Err(ApiError::Forbidden("a partner token must carry partner_id".into()));
         }
         (None, _) => None,
     };
-    Ok(Caller {
-        sub: claims.sub,
-        role,
-        partner_id,
-    })
+    Ok(Caller { sub: claims.sub, role, partner_id })
 }
 
 impl FromRequest for Caller {

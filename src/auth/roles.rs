@@ -18,13 +18,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::Admin,
-        Role::Manager,
-        Role::Agent,
-        Role::Analyst,
-        Role::Partner,
-    ];
+    pub const ALL: [Role; 5] = [Role::Admin, Role::Manager, Role::Agent, Role::Analyst, Role::Partner];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -73,42 +67,16 @@ use Resource::*;
 
 /// The permission table. Anything not listed is forbidden.
 const TABLE: &[(Role, Resource, &[Action])] = &[
-    (
-        Role::Admin,
-        Stakeholders,
-        &[
-            Read, Create, Update, Delete, Restore, Sensitive, Export, Erase,
-        ],
-    ),
+    (Role::Admin, Stakeholders, &[Read, Create, Update, Delete, Restore, Sensitive, Export, Erase]),
     (Role::Admin, Interactions, &[Read, Create, Update, Delete]),
-    (
-        Role::Admin,
-        Offers,
-        &[Read, Create, Update, Delete, Transition],
-    ),
-    (
-        Role::Admin,
-        Complaints,
-        &[Read, Create, Update, Delete, Transition, Assign],
-    ),
+    (Role::Admin, Offers, &[Read, Create, Update, Delete, Transition]),
+    (Role::Admin, Complaints, &[Read, Create, Update, Delete, Transition, Assign]),
     (Role::Admin, Analytics, &[Read]),
     (Role::Admin, AuditEvents, &[Read]),
-    (
-        Role::Manager,
-        Stakeholders,
-        &[Read, Create, Update, Delete, Restore, Sensitive, Export],
-    ),
+    (Role::Manager, Stakeholders, &[Read, Create, Update, Delete, Restore, Sensitive, Export]),
     (Role::Manager, Interactions, &[Read, Create, Update, Delete]),
-    (
-        Role::Manager,
-        Offers,
-        &[Read, Create, Update, Delete, Transition],
-    ),
-    (
-        Role::Manager,
-        Complaints,
-        &[Read, Create, Update, Delete, Transition, Assign],
-    ),
+    (Role::Manager, Offers, &[Read, Create, Update, Delete, Transition]),
+    (Role::Manager, Complaints, &[Read, Create, Update, Delete, Transition, Assign]),
     (Role::Manager, Analytics, &[Read]),
     (Role::Agent, Stakeholders, &[Read, Create, Update]),
     (Role::Agent, Interactions, &[Read, Create, Update]),
@@ -126,9 +94,7 @@ const TABLE: &[(Role, Resource, &[Action])] = &[
 ];
 
 pub fn allowed(role: Role, resource: Resource, action: Action) -> bool {
-    TABLE
-        .iter()
-        .any(|(r, res, actions)| *r == role && *res == resource && actions.contains(&action))
+    TABLE.iter().any(|(r, res, actions)| *r == role && *res == resource && actions.contains(&action))
 }
 
 /// Which rows a caller may see. `partner_id` set means: only stakeholders
@@ -160,11 +126,7 @@ pub struct FieldPolicy {
 pub fn field_policy(role: Role) -> FieldPolicy {
     FieldPolicy {
         sensitive: allowed(role, Stakeholders, Sensitive),
-        contact: if role == Role::Analyst {
-            ContactView::Masked
-        } else {
-            ContactView::Full
-        },
+        contact: if role == Role::Analyst { ContactView::Masked } else { ContactView::Full },
     }
 }
 
@@ -196,44 +158,18 @@ mod tests {
     #[test]
     fn stakeholder_permissions_match_the_contract() {
         let cases: &[(Role, &[Action], &[Action])] = &[
-            (
-                Role::Admin,
-                &[Read, Create, Update, Delete, Restore, Sensitive, Erase],
-                &[],
-            ),
-            (
-                Role::Manager,
-                &[Read, Create, Update, Delete, Restore, Sensitive, Export],
-                &[Erase],
-            ),
-            (
-                Role::Agent,
-                &[Read, Create, Update],
-                &[Delete, Restore, Sensitive, Erase, Export],
-            ),
-            (
-                Role::Analyst,
-                &[Read],
-                &[Create, Update, Delete, Restore, Sensitive, Erase],
-            ),
-            (
-                Role::Partner,
-                &[Read],
-                &[Create, Update, Delete, Restore, Sensitive, Erase],
-            ),
+            (Role::Admin, &[Read, Create, Update, Delete, Restore, Sensitive, Erase], &[]),
+            (Role::Manager, &[Read, Create, Update, Delete, Restore, Sensitive, Export], &[Erase]),
+            (Role::Agent, &[Read, Create, Update], &[Delete, Restore, Sensitive, Erase, Export]),
+            (Role::Analyst, &[Read], &[Create, Update, Delete, Restore, Sensitive, Erase]),
+            (Role::Partner, &[Read], &[Create, Update, Delete, Restore, Sensitive, Erase]),
         ];
         for (role, yes, no) in cases {
             for a in *yes {
-                assert!(
-                    allowed(*role, Stakeholders, *a),
-                    "{role:?} should be allowed {a:?}"
-                );
+                assert!(allowed(*role, Stakeholders, *a), "{role:?} should be allowed {a:?}");
             }
             for a in *no {
-                assert!(
-                    !allowed(*role, Stakeholders, *a),
-                    "{role:?} should not be allowed {a:?}"
-                );
+                assert!(!allowed(*role, Stakeholders, *a), "{role:?} should not be allowed {a:?}");
             }
         }
     }
@@ -252,29 +188,11 @@ mod tests {
 
     #[test]
     fn field_policy_by_role() {
-        assert_eq!(
-            field_policy(Role::Admin),
-            FieldPolicy {
-                sensitive: true,
-                contact: ContactView::Full
-            }
-        );
-        assert_eq!(field_policy(Role::Manager).sensitive, true);
-        assert_eq!(
-            field_policy(Role::Agent),
-            FieldPolicy {
-                sensitive: false,
-                contact: ContactView::Full
-            }
-        );
-        assert_eq!(
-            field_policy(Role::Analyst),
-            FieldPolicy {
-                sensitive: false,
-                contact: ContactView::Masked
-            }
-        );
-        assert_eq!(field_policy(Role::Partner).sensitive, false);
+        assert_eq!(field_policy(Role::Admin), FieldPolicy { sensitive: true, contact: ContactView::Full });
+        assert!(field_policy(Role::Manager).sensitive);
+        assert_eq!(field_policy(Role::Agent), FieldPolicy { sensitive: false, contact: ContactView::Full });
+        assert_eq!(field_policy(Role::Analyst), FieldPolicy { sensitive: false, contact: ContactView::Masked });
+        assert!(!field_policy(Role::Partner).sensitive);
     }
 
     #[test]

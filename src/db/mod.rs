@@ -39,19 +39,13 @@ impl DbUrl {
     pub fn parse(url: &str) -> Result<Self, String> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Self::Postgres(url.to_owned()))
-        } else if let Some(path) = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-        {
+        } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
             if path.is_empty() {
                 return Err("sqlite URL has no path".into());
             }
             Ok(Self::Sqlite(path.to_owned()))
         } else {
-            Err(format!(
-                "unsupported database URL scheme in {:?}: use postgres://… or sqlite://path",
-                redact_url(url)
-            ))
+            Err(format!("unsupported database URL scheme in {:?}: use postgres://… or sqlite://path", redact_url(url)))
         }
     }
 }
@@ -83,24 +77,21 @@ impl ManageConnection for DbManager {
 
     fn connect(&self) -> Result<DbConnection, r2d2::Error> {
         match &self.url {
-            DbUrl::Postgres(u) => PgConnection::establish(u)
-                .map(DbConnection::Pg)
-                .map_err(r2d2::Error::ConnectionError),
+            DbUrl::Postgres(u) => {
+                PgConnection::establish(u).map(DbConnection::Pg).map_err(r2d2::Error::ConnectionError)
+            }
             DbUrl::Sqlite(p) => {
                 let mut c = SqliteConnection::establish(p).map_err(r2d2::Error::ConnectionError)?;
                 // busy_timeout first: the other pragmas may already need the lock.
-                c.batch_execute(
-                    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
-                )
-                .map_err(r2d2::Error::QueryError)?;
+                c.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+                    .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(c))
             }
         }
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(r2d2::Error::QueryError)
+        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
@@ -116,9 +107,7 @@ impl ManageConnection for DbManager {
 pub fn connect(url: &str, max_size: u32) -> anyhow::Result<DbPool> {
     let parsed = DbUrl::parse(url).map_err(anyhow::Error::msg)?;
     if let DbUrl::Sqlite(path) = &parsed {
-        let dir = std::path::Path::new(path)
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty());
+        let dir = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty());
         if let Some(dir) = dir.filter(|_| path != ":memory:") {
             std::fs::create_dir_all(dir)?;
         }
@@ -163,9 +152,7 @@ where
     E: From<diesel::result::Error>,
 {
     match conn {
-        DbConnection::Sqlite(c) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
-        }
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
         DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
     }
     match f(conn) {
@@ -179,6 +166,21 @@ where
             Err(e)
         }
     }
+}
+
+/// Keyset condition on a boxed query: rows strictly after `(value, id)` in
+/// `(col, id_col)` order. The extra `col <=`/`>=` bound lets the index range
+/// start at the cursor (PostgreSQL does not derive it from the `OR`).
+#[macro_export]
+macro_rules! keyset_after {
+    ($q:expr, $col:expr, $value:expr, $id_col:expr, $id:expr, $descending:expr) => {{
+        let (v, id) = ($value, $id);
+        if $descending {
+            $q.filter($col.le(v.clone())).filter($col.lt(v.clone()).or($col.eq(v).and($id_col.lt(id))))
+        } else {
+            $q.filter($col.ge(v.clone())).filter($col.gt(v.clone()).or($col.eq(v).and($id_col.gt(id))))
+        }
+    }};
 }
 
 /// Read-only unit of work: one transaction so every query sees one snapshot.
@@ -201,28 +203,16 @@ mod tests {
 
     #[test]
     fn parses_urls() {
-        assert_eq!(
-            DbUrl::parse("sqlite://data/x.db"),
-            Ok(DbUrl::Sqlite("data/x.db".into()))
-        );
-        assert_eq!(
-            DbUrl::parse("sqlite::memory:"),
-            Ok(DbUrl::Sqlite(":memory:".into()))
-        );
-        assert!(matches!(
-            DbUrl::parse("postgres://u@h/db"),
-            Ok(DbUrl::Postgres(_))
-        ));
+        assert_eq!(DbUrl::parse("sqlite://data/x.db"), Ok(DbUrl::Sqlite("data/x.db".into())));
+        assert_eq!(DbUrl::parse("sqlite::memory:"), Ok(DbUrl::Sqlite(":memory:".into())));
+        assert!(matches!(DbUrl::parse("postgres://u@h/db"), Ok(DbUrl::Postgres(_))));
         assert!(DbUrl::parse("mysql://x").is_err());
         assert!(DbUrl::parse("sqlite://").is_err());
     }
 
     #[test]
     fn redacts_passwords() {
-        assert_eq!(
-            redact_url("postgres://u:secret@h/db"),
-            "postgres://u:***@h/db"
-        );
+        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
     }
 }

@@ -98,10 +98,40 @@ diesel::table! {
 
 diesel::joinable!(stakeholder_tags -> stakeholders (stakeholder_id));
 diesel::joinable!(consent_changes -> stakeholders (stakeholder_id));
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::{PTimestamp, PUuid};
+
+    interactions (id) {
+        id -> PUuid,
+        stakeholder_id -> PUuid,
+        channel -> Text,
+        direction -> Text,
+        interaction_type -> Text,
+        occurred_at -> PTimestamp,
+        subject -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        outcome -> Nullable<Text>,
+        amount_minor -> Nullable<BigInt>,
+        currency -> Nullable<Text>,
+        satisfaction -> Nullable<Integer>,
+        offer_id -> Nullable<PUuid>,
+        complaint_id -> Nullable<PUuid>,
+        recorded_by -> Text,
+        version -> Integer,
+        created_at -> PTimestamp,
+        updated_at -> PTimestamp,
+    }
+}
+
+diesel::joinable!(interactions -> stakeholders (stakeholder_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     stakeholders,
     stakeholder_tags,
     consent_changes,
     audit_events,
-    idempotency_keys
+    idempotency_keys,
+    interactions,
 );

@@ -26,41 +26,24 @@ use diesel::sqlite::Sqlite;
 use super::MultiBackend;
 
 /// A UUID column: native `uuid` on PostgreSQL, `TEXT` on SQLite.
-#[derive(
-    diesel::sql_types::SqlType, diesel::query_builder::QueryId, Debug, Clone, Copy, Default,
-)]
+#[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId, Debug, Clone, Copy, Default)]
 #[diesel(postgres_type(name = "uuid"))]
 #[diesel(sqlite_type(name = "Text"))]
 pub struct PUuid;
 
 /// A UTC timestamp column: `timestamptz` on PostgreSQL, fixed-width `TEXT` on SQLite.
-#[derive(
-    diesel::sql_types::SqlType, diesel::query_builder::QueryId, Debug, Clone, Copy, Default,
-)]
+#[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId, Debug, Clone, Copy, Default)]
 #[diesel(postgres_type(name = "timestamptz"))]
 #[diesel(sqlite_type(name = "Text"))]
 pub struct PTimestamp;
 
 /// A UUID as stored in the database.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    diesel::AsExpression,
-    diesel::FromSqlRow,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, diesel::AsExpression, diesel::FromSqlRow)]
 #[diesel(sql_type = PUuid)]
 pub struct DbUuid(pub uuid::Uuid);
 
 /// A UTC timestamp as stored in the database.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, diesel::AsExpression, diesel::FromSqlRow,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, diesel::AsExpression, diesel::FromSqlRow)]
 #[diesel(sql_type = PTimestamp)]
 pub struct DbTimestamp(pub DateTime<Utc>);
 
@@ -96,9 +79,7 @@ impl ToSql<PUuid, Pg> for DbUuid {
     }
 }
 impl FromSql<PUuid, Pg> for DbUuid {
-    fn from_sql(
-        bytes: <Pg as diesel::backend::Backend>::RawValue<'_>,
-    ) -> deserialize::Result<Self> {
+    fn from_sql(bytes: <Pg as diesel::backend::Backend>::RawValue<'_>) -> deserialize::Result<Self> {
         <uuid::Uuid as FromSql<diesel::sql_types::Uuid, Pg>>::from_sql(bytes).map(Self)
     }
 }
@@ -109,9 +90,7 @@ impl ToSql<PUuid, Sqlite> for DbUuid {
     }
 }
 impl FromSql<PUuid, Sqlite> for DbUuid {
-    fn from_sql(
-        bytes: <Sqlite as diesel::backend::Backend>::RawValue<'_>,
-    ) -> deserialize::Result<Self> {
+    fn from_sql(bytes: <Sqlite as diesel::backend::Backend>::RawValue<'_>) -> deserialize::Result<Self> {
         let s = <String as FromSql<Text, Sqlite>>::from_sql(bytes)?;
         Ok(Self(uuid::Uuid::parse_str(&s)?))
     }
@@ -123,9 +102,7 @@ impl ToSql<PTimestamp, Pg> for DbTimestamp {
     }
 }
 impl FromSql<PTimestamp, Pg> for DbTimestamp {
-    fn from_sql(
-        bytes: <Pg as diesel::backend::Backend>::RawValue<'_>,
-    ) -> deserialize::Result<Self> {
+    fn from_sql(bytes: <Pg as diesel::backend::Backend>::RawValue<'_>) -> deserialize::Result<Self> {
         <DateTime<Utc> as FromSql<diesel::sql_types::Timestamptz, Pg>>::from_sql(bytes).map(Self)
     }
 }
@@ -136,9 +113,7 @@ impl ToSql<PTimestamp, Sqlite> for DbTimestamp {
     }
 }
 impl FromSql<PTimestamp, Sqlite> for DbTimestamp {
-    fn from_sql(
-        bytes: <Sqlite as diesel::backend::Backend>::RawValue<'_>,
-    ) -> deserialize::Result<Self> {
+    fn from_sql(bytes: <Sqlite as diesel::backend::Backend>::RawValue<'_>) -> deserialize::Result<Self> {
         let s = <String as FromSql<Text, Sqlite>>::from_sql(bytes)?;
         Ok(Self(DateTime::parse_from_rfc3339(&s)?.with_timezone(&Utc)))
     }
@@ -162,9 +137,7 @@ impl ToSql<PUuid, MultiBackend> for DbUuid {
     }
 }
 impl FromSql<PUuid, MultiBackend> for DbUuid {
-    fn from_sql(
-        bytes: <MultiBackend as diesel::backend::Backend>::RawValue<'_>,
-    ) -> deserialize::Result<Self> {
+    fn from_sql(bytes: <MultiBackend as diesel::backend::Backend>::RawValue<'_>) -> deserialize::Result<Self> {
         bytes.from_sql::<Self, PUuid>()
     }
 }
@@ -175,9 +148,7 @@ impl ToSql<PTimestamp, MultiBackend> for DbTimestamp {
     }
 }
 impl FromSql<PTimestamp, MultiBackend> for DbTimestamp {
-    fn from_sql(
-        bytes: <MultiBackend as diesel::backend::Backend>::RawValue<'_>,
-    ) -> deserialize::Result<Self> {
+    fn from_sql(bytes: <MultiBackend as diesel::backend::Backend>::RawValue<'_>) -> deserialize::Result<Self> {
         bytes.from_sql::<Self, PTimestamp>()
     }
 }

@@ -28,16 +28,8 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub fn new(
-        field: impl Into<String>,
-        code: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        Self {
-            field: field.into(),
-            code: code.into(),
-            message: message.into(),
-        }
+    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), code: code.into(), message: message.into() }
     }
 }
 
@@ -141,9 +133,7 @@ impl ApiError {
             Self::MethodNotAllowed => "this method is not allowed on this resource".into(),
             Self::Validation(errs) if errs.len() == 1 => "1 field is invalid".into(),
             Self::Validation(errs) => format!("{} fields are invalid", errs.len()),
-            Self::Internal(_) => {
-                "an unexpected error occurred; quote the request_id when reporting it".into()
-            }
+            Self::Internal(_) => "an unexpected error occurred; quote the request_id when reporting it".into(),
         };
         Problem {
             problem_type: format!("{TYPE_BASE}{slug}"),
@@ -207,16 +197,13 @@ impl From<diesel::result::Error> for ApiError {
         use diesel::result::{DatabaseErrorKind as K, Error as E};
         match e {
             E::NotFound => Self::NotFound("not found".into()),
-            E::DatabaseError(K::UniqueViolation, info) => Self::Conflict(unique_violation_detail(
-                info.constraint_name(),
-                info.message(),
-            )),
+            E::DatabaseError(K::UniqueViolation, info) => {
+                Self::Conflict(unique_violation_detail(info.constraint_name(), info.message()))
+            }
             E::DatabaseError(K::ForeignKeyViolation, _) => {
                 Self::Conflict("the record refers to, or is referred to by, another record".into())
             }
-            E::DatabaseError(K::ClosedConnection, _) => {
-                Self::Unavailable("the database connection was lost".into())
-            }
+            E::DatabaseError(K::ClosedConnection, _) => Self::Unavailable("the database connection was lost".into()),
             E::DatabaseError(_, info) if is_busy(info.message()) => {
                 Self::Unavailable("the database is busy; retry shortly".into())
             }
@@ -235,11 +222,7 @@ fn unique_violation_detail(constraint: Option<&str>, message: &str) -> String {
     let field = constraint
         .and_then(|c| c.strip_suffix("_key"))
         .and_then(|c| c.split_once('_').map(|(_, f)| f.to_owned()))
-        .or_else(|| {
-            message
-                .rsplit_once('.')
-                .map(|(_, col)| col.trim().to_owned())
-        });
+        .or_else(|| message.rsplit_once('.').map(|(_, col)| col.trim().to_owned()));
     match field {
         Some(f) => format!("another record already has this {f}"),
         None => "a record with these values already exists".into(),
@@ -283,10 +266,7 @@ mod tests {
 
     #[test]
     fn validation_counts_fields() {
-        let e = ApiError::Validation(vec![
-            FieldError::new("a", "required", "x"),
-            FieldError::new("b", "length", "y"),
-        ]);
+        let e = ApiError::Validation(vec![FieldError::new("a", "required", "x"), FieldError::new("b", "length", "y")]);
         let p = e.problem();
         assert_eq!(p.status, 422);
         assert_eq!(p.detail, "2 fields are invalid");

@@ -29,12 +29,9 @@ impl Precondition {
         }
         match IfMatch::parse(req) {
             Ok(IfMatch::Any) => Self::Any,
-            Ok(IfMatch::Items(tags)) => Self::Versions(
-                tags.iter()
-                    .filter(|t| !t.weak)
-                    .filter_map(|t| t.tag().parse().ok())
-                    .collect(),
-            ),
+            Ok(IfMatch::Items(tags)) => {
+                Self::Versions(tags.iter().filter(|t| !t.weak).filter_map(|t| t.tag().parse().ok()).collect())
+            }
             Err(_) => Self::Versions(Vec::new()),
         }
     }
@@ -81,9 +78,7 @@ pub fn write_versioned<T>(
 
 /// 412 for a conditional write that lost a race after its check passed.
 pub fn stale() -> ApiError {
-    ApiError::PreconditionFailed(
-        "the resource changed since the ETag you sent; fetch it again and retry".into(),
-    )
+    ApiError::PreconditionFailed("the resource changed since the ETag you sent; fetch it again and retry".into())
 }
 
 /// `304 Not Modified` when `If-None-Match` names the current version.
@@ -97,11 +92,7 @@ pub fn not_modified(req: &HttpRequest, version: i32) -> Option<HttpResponse> {
         Ok(IfNoneMatch::Items(tags)) => tags.iter().any(|t| t.weak_eq(&current)),
         Err(_) => false,
     };
-    hit.then(|| {
-        HttpResponse::NotModified()
-            .insert_header(header::ETag(current))
-            .finish()
-    })
+    hit.then(|| HttpResponse::NotModified().insert_header(header::ETag(current)).finish())
 }
 
 #[cfg(test)]
@@ -110,26 +101,16 @@ mod tests {
     use actix_web::test::TestRequest;
 
     fn pre(value: &str) -> Precondition {
-        Precondition::from_request(
-            &TestRequest::default()
-                .insert_header(("If-Match", value))
-                .to_http_request(),
-        )
+        Precondition::from_request(&TestRequest::default().insert_header(("If-Match", value)).to_http_request())
     }
 
     #[test]
     fn if_match_forms() {
-        assert_eq!(
-            Precondition::from_request(&TestRequest::default().to_http_request()),
-            Precondition::Any
-        );
+        assert_eq!(Precondition::from_request(&TestRequest::default().to_http_request()), Precondition::Any);
         assert_eq!(pre("*"), Precondition::Any);
         assert_eq!(pre("\"3\""), Precondition::Versions(vec![3]));
         assert_eq!(pre("\"3\", \"5\""), Precondition::Versions(vec![3, 5]));
-        assert!(
-            pre("W/\"3\"").check(3).is_err(),
-            "weak tags never match If-Match"
-        );
+        assert!(pre("W/\"3\"").check(3).is_err(), "weak tags never match If-Match");
         assert!(pre("garbage").check(1).is_err());
         assert!(pre("\"3\"").check(4).is_err());
         assert!(pre("\"3\"").check(3).is_ok());
@@ -137,14 +118,10 @@ mod tests {
 
     #[test]
     fn if_none_match_gives_304_only_on_match() {
-        let req = TestRequest::default()
-            .insert_header(("If-None-Match", "\"2\""))
-            .to_http_request();
+        let req = TestRequest::default().insert_header(("If-None-Match", "\"2\"")).to_http_request();
         assert!(not_modified(&req, 2).is_some());
         assert!(not_modified(&req, 3).is_none());
-        let req = TestRequest::default()
-            .insert_header(("If-None-Match", "W/\"2\""))
-            .to_http_request();
+        let req = TestRequest::default().insert_header(("If-None-Match", "W/\"2\"")).to_http_request();
         assert!(not_modified(&req, 2).is_some());
     }
 }

@@ -18,8 +18,7 @@ use super::error::{ApiError, FieldError};
 
 /// `application/json`, `application/merge-patch+json` and any other `+json` type.
 fn is_json(mime: mime::Mime) -> bool {
-    mime.type_() == mime::APPLICATION
-        && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
+    mime.type_() == mime::APPLICATION && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
 }
 
 pub fn json_config(limit: usize) -> web::JsonConfig {
@@ -35,12 +34,10 @@ fn json_error(err: JsonPayloadError) -> ApiError {
         JsonPayloadError::OverflowKnownLength { length, limit } => {
             ApiError::PayloadTooLarge(format!("the body is {length} bytes; the limit is {limit}"))
         }
-        JsonPayloadError::Overflow { limit } => ApiError::PayloadTooLarge(format!(
-            "the body is larger than the limit of {limit} bytes"
-        )),
-        JsonPayloadError::ContentType => {
-            ApiError::UnsupportedMediaType("send the body as application/json".into())
+        JsonPayloadError::Overflow { limit } => {
+            ApiError::PayloadTooLarge(format!("the body is larger than the limit of {limit} bytes"))
         }
+        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType("send the body as application/json".into()),
         JsonPayloadError::Deserialize(e) => {
             ApiError::BadRequest(format!("malformed JSON: {}", json_syntax_message(&e)))
         }
@@ -68,9 +65,7 @@ pub fn query_config() -> web::QueryConfig {
 
 fn query_error(err: QueryPayloadError) -> ApiError {
     match err {
-        QueryPayloadError::Deserialize(e) => {
-            ApiError::BadRequest(format!("invalid query string: {e}"))
-        }
+        QueryPayloadError::Deserialize(e) => ApiError::BadRequest(format!("invalid query string: {e}")),
         other => ApiError::BadRequest(format!("invalid query string: {other}")),
     }
 }
@@ -90,9 +85,7 @@ fn path_error(err: PathError) -> ApiError {
 pub fn into_object(value: Value) -> Result<Map<String, Value>, ApiError> {
     match value {
         Value::Object(m) => Ok(m),
-        _ => Err(ApiError::BadRequest(
-            "the body must be a JSON object".into(),
-        )),
+        _ => Err(ApiError::BadRequest("the body must be a JSON object".into())),
     }
 }
 
@@ -138,11 +131,7 @@ pub fn parse_body<T: CheckedInput>(body: Map<String, Value>) -> Result<T, ApiErr
                 errors.extend(more.into_iter().filter(|e| !culprits.contains(&e.field)));
             }
             if errors.is_empty() {
-                errors.push(FieldError::new(
-                    "",
-                    "invalid",
-                    "the body does not match the schema",
-                ));
+                errors.push(FieldError::new("", "invalid", "the body does not match the schema"));
             }
             errors.sort_by(|a, b| a.field.cmp(&b.field));
             return Err(ApiError::Validation(errors));
@@ -162,11 +151,9 @@ pub fn parse_body<T: CheckedInput>(body: Map<String, Value>) -> Result<T, ApiErr
 /// PostgreSQL cannot store NUL in text; reject it as input rather than fail.
 fn find_nul(path: &str, v: &Value, out: &mut Vec<FieldError>) {
     match v {
-        Value::String(s) if s.contains('\0') => out.push(FieldError::new(
-            path,
-            "invalid_character",
-            "must not contain the NUL character",
-        )),
+        Value::String(s) if s.contains('\0') => {
+            out.push(FieldError::new(path, "invalid_character", "must not contain the NUL character"))
+        }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 find_nul(&format!("{path}[{i}]"), item, out);
@@ -175,11 +162,7 @@ fn find_nul(path: &str, v: &Value, out: &mut Vec<FieldError>) {
         Value::Object(m) => {
             for (k, item) in m {
                 if k.contains('\0') {
-                    out.push(FieldError::new(
-                        path,
-                        "invalid_character",
-                        "keys must not contain the NUL character",
-                    ));
+                    out.push(FieldError::new(path, "invalid_character", "keys must not contain the NUL character"));
                 }
                 find_nul(&format!("{path}.{k}"), item, out);
             }
@@ -199,11 +182,8 @@ fn serde_field_error(field: &str, e: &serde_json::Error) -> FieldError {
     } else {
         "type"
     };
-    let message = if code == "unknown_field" {
-        "is not a field of this resource (or is read-only)".to_owned()
-    } else {
-        msg
-    };
+    let message =
+        if code == "unknown_field" { "is not a field of this resource (or is read-only)".to_owned() } else { msg };
     FieldError::new(field, code, message)
 }
 
@@ -217,19 +197,12 @@ pub fn flatten_validation(e: &ValidationErrors) -> Vec<FieldError> {
 
 fn walk(prefix: String, e: &ValidationErrors, out: &mut Vec<FieldError>) {
     for (field, kind) in e.errors() {
-        let path = if prefix.is_empty() {
-            field.to_string()
-        } else {
-            format!("{prefix}.{field}")
-        };
+        let path = if prefix.is_empty() { field.to_string() } else { format!("{prefix}.{field}") };
         match kind {
             ValidationErrorsKind::Field(errs) => {
                 for err in errs {
-                    let message = err
-                        .message
-                        .as_ref()
-                        .map(|m| m.to_string())
-                        .unwrap_or_else(|| default_message(&err.code));
+                    let message =
+                        err.message.as_ref().map(|m| m.to_string()).unwrap_or_else(|| default_message(&err.code));
                     out.push(FieldError::new(path.clone(), err.code.to_string(), message));
                 }
             }
@@ -257,14 +230,10 @@ fn default_message(code: &str) -> String {
 pub fn check_query_text(name: &str, value: &Option<String>, max: usize) -> Result<(), ApiError> {
     if let Some(v) = value {
         if v.contains('\0') {
-            return Err(ApiError::BadRequest(format!(
-                "query parameter {name} contains a NUL character"
-            )));
+            return Err(ApiError::BadRequest(format!("query parameter {name} contains a NUL character")));
         }
         if v.chars().count() > max {
-            return Err(ApiError::BadRequest(format!(
-                "query parameter {name} is longer than {max} characters"
-            )));
+            return Err(ApiError::BadRequest(format!("query parameter {name} is longer than {max} characters")));
         }
     }
     Ok(())
@@ -272,7 +241,5 @@ pub fn check_query_text(name: &str, value: &Option<String>, max: usize) -> Resul
 
 /// The request id set by the request-context middleware.
 pub fn request_id(req: &HttpRequest) -> Option<String> {
-    req.extensions()
-        .get::<super::middleware::RequestId>()
-        .map(|r| r.0.clone())
+    req.extensions().get::<super::middleware::RequestId>().map(|r| r.0.clone())
 }

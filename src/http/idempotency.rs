@@ -38,13 +38,9 @@ impl IdempotencyKey {
         let key = raw
             .to_str()
             .ok()
-            .filter(|k| {
-                (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
-            })
+            .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic() || b == b' '))
             .ok_or_else(|| {
-                ApiError::BadRequest(
-                    "Idempotency-Key must be 1 to 255 printable ASCII characters".into(),
-                )
+                ApiError::BadRequest("Idempotency-Key must be 1 to 255 printable ASCII characters".into())
             })?;
         let mut h = Sha256::new();
         h.update(req.method().as_str());
@@ -52,10 +48,7 @@ impl IdempotencyKey {
         h.update(req.path());
         h.update(b"\n");
         h.update(canonical(body).to_string());
-        Ok(Some(Self {
-            key: key.to_owned(),
-            request_hash: hex(&h.finalize()),
-        }))
+        Ok(Some(Self { key: key.to_owned(), request_hash: hex(&h.finalize()) }))
     }
 }
 
@@ -69,12 +62,7 @@ fn canonical(v: &Value) -> Value {
         Value::Object(m) => {
             let mut entries: Vec<_> = m.iter().collect();
             entries.sort_by(|a, b| a.0.cmp(b.0));
-            Value::Object(
-                entries
-                    .into_iter()
-                    .map(|(k, v)| (k.clone(), canonical(v)))
-                    .collect(),
-            )
+            Value::Object(entries.into_iter().map(|(k, v)| (k.clone(), canonical(v))).collect())
         }
         Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
         other => other.clone(),
@@ -92,13 +80,21 @@ pub struct StoredResponse {
 }
 
 impl StoredResponse {
+    /// `201 Created` with `Location`, `ETag` and the resource.
+    pub fn created(location: String, version: i32, body: &impl serde::Serialize) -> Result<Self, ApiError> {
+        Ok(Self {
+            status: 201,
+            location: Some(location),
+            etag: Some(super::etag::etag(version).to_string()),
+            body: serde_json::to_string(body).map_err(ApiError::internal)?,
+            replayed: false,
+        })
+    }
+
     pub fn into_response(self) -> HttpResponse {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
         let mut res = HttpResponse::build(status);
-        res.insert_header((
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        ));
+        res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/json")));
         if let Some(loc) = &self.location {
             res.insert_header((header::LOCATION, loc.as_str()));
         }
@@ -106,10 +102,7 @@ impl StoredResponse {
             res.insert_header((header::ETAG, etag.as_str()));
         }
         if self.replayed {
-            res.insert_header((
-                IDEMPOTENT_REPLAYED.clone(),
-                HeaderValue::from_static("true"),
-            ));
+            res.insert_header((IDEMPOTENT_REPLAYED.clone(), HeaderValue::from_static("true")));
         }
         res.body(self.body)
     }
@@ -149,33 +142,19 @@ where
 
 type Row = (String, i32, Option<String>, String, DbTimestamp);
 
-fn find(
-    conn: &mut DbConnection,
-    caller_sub: &str,
-    key: &IdempotencyKey,
-) -> Result<Option<StoredResponse>, ApiError> {
+fn find(conn: &mut DbConnection, caller_sub: &str, key: &IdempotencyKey) -> Result<Option<StoredResponse>, ApiError> {
     let row: Option<Row> = ik::table
         .filter(ik::caller_sub.eq(caller_sub))
         .filter(ik::idem_key.eq(&key.key))
-        .select((
-            ik::request_hash,
-            ik::status_code,
-            ik::location,
-            ik::response_body,
-            ik::created_at,
-        ))
+        .select((ik::request_hash, ik::status_code, ik::location, ik::response_body, ik::created_at))
         .first(conn)
         .optional()?;
     let Some((hash, status, location, body, created_at)) = row else {
         return Ok(None);
     };
     if created_at.0 < db::types::now() - Duration::hours(KEY_TTL_HOURS) {
-        diesel::delete(
-            ik::table
-                .filter(ik::caller_sub.eq(caller_sub))
-                .filter(ik::idem_key.eq(&key.key)),
-        )
-        .execute(conn)?;
+        diesel::delete(ik::table.filter(ik::caller_sub.eq(caller_sub)).filter(ik::idem_key.eq(&key.key)))
+            .execute(conn)?;
         return Ok(None);
     }
     if hash != key.request_hash {
@@ -189,26 +168,13 @@ fn find(
         .ok()
         .and_then(|v| v.get("version").and_then(Value::as_i64))
         .map(|v| format!("\"{v}\""));
-    Ok(Some(StoredResponse {
-        status: status as u16,
-        location,
-        etag,
-        body,
-        replayed: true,
-    }))
+    Ok(Some(StoredResponse { status: status as u16, location, etag, body, replayed: true }))
 }
 
-fn save(
-    conn: &mut DbConnection,
-    caller_sub: &str,
-    key: &IdempotencyKey,
-    res: &StoredResponse,
-) -> Result<(), ApiError> {
+fn save(conn: &mut DbConnection, caller_sub: &str, key: &IdempotencyKey, res: &StoredResponse) -> Result<(), ApiError> {
     let now = db::types::now();
-    diesel::delete(
-        ik::table.filter(ik::created_at.lt(DbTimestamp(now - Duration::hours(KEY_TTL_HOURS)))),
-    )
-    .execute(conn)?;
+    diesel::delete(ik::table.filter(ik::created_at.lt(DbTimestamp(now - Duration::hours(KEY_TTL_HOURS)))))
+        .execute(conn)?;
     diesel::insert_into(ik::table)
         .values((
             ik::caller_sub.eq(caller_sub),

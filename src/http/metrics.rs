@@ -3,9 +3,7 @@
 
 use std::time::Duration;
 
-use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
-};
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 
 pub struct Metrics {
     registry: Registry,
@@ -20,30 +18,19 @@ impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
-            Opts::new(
-                "http_requests_total",
-                "HTTP requests by method, route and status",
-            ),
+            Opts::new("http_requests_total", "HTTP requests by method, route and status"),
             &["method", "route", "status"],
         )
         .expect("valid metric");
         let latency = HistogramVec::new(
-            HistogramOpts::new(
-                "http_request_duration_seconds",
-                "HTTP request latency by method and route",
-            )
-            .buckets(vec![
-                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-            ]),
+            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by method and route")
+                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
             &["method", "route"],
         )
         .expect("valid metric");
-        let pool_connections = IntGauge::new("db_pool_connections", "open database connections")
-            .expect("valid metric");
-        let pool_idle = IntGauge::new("db_pool_idle_connections", "idle database connections")
-            .expect("valid metric");
-        let pool_max =
-            IntGauge::new("db_pool_max_connections", "pool size limit").expect("valid metric");
+        let pool_connections = IntGauge::new("db_pool_connections", "open database connections").expect("valid metric");
+        let pool_idle = IntGauge::new("db_pool_idle_connections", "idle database connections").expect("valid metric");
+        let pool_max = IntGauge::new("db_pool_max_connections", "pool size limit").expect("valid metric");
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
@@ -53,23 +40,12 @@ impl Metrics {
         ] {
             registry.register(c).expect("metric registered once");
         }
-        Self {
-            registry,
-            requests,
-            latency,
-            pool_connections,
-            pool_idle,
-            pool_max,
-        }
+        Self { registry, requests, latency, pool_connections, pool_idle, pool_max }
     }
 
     pub fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        self.requests
-            .with_label_values(&[method, route, &status.to_string()])
-            .inc();
-        self.latency
-            .with_label_values(&[method, route])
-            .observe(elapsed.as_secs_f64());
+        self.requests.with_label_values(&[method, route, &status.to_string()]).inc();
+        self.latency.with_label_values(&[method, route]).observe(elapsed.as_secs_f64());
     }
 
     pub fn render(&self, pool: &crate::db::DbPool) -> String {

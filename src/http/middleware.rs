@@ -42,10 +42,7 @@ pub async fn request_context(
     // Handler and extractor errors arrive here as responses already; an `Err`
     // would come from a service outside our control and is passed on.
     let res = res?.map_into_boxed_body();
-    let route = res
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
     let status = res.status();
     let mut res = complete_problem(res, &path, &id);
     if let Ok(v) = HeaderValue::from_str(&id) {
@@ -62,11 +59,7 @@ pub async fn request_context(
 }
 
 /// Adds `instance` and `request_id` to a problem body.
-fn complete_problem(
-    res: ServiceResponse<BoxBody>,
-    path: &str,
-    id: &str,
-) -> ServiceResponse<BoxBody> {
+fn complete_problem(res: ServiceResponse<BoxBody>, path: &str, id: &str) -> ServiceResponse<BoxBody> {
     let problem = res.response().extensions().get::<Problem>().cloned();
     match problem {
         None => res,

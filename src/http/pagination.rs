@@ -28,9 +28,7 @@ pub fn limit(raw: Option<u32>) -> Result<i64, ApiError> {
     match raw {
         None => Ok(i64::from(DEFAULT_LIMIT)),
         Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(i64::from(n)),
-        Some(n) => Err(ApiError::BadRequest(format!(
-            "limit must be between 1 and {MAX_LIMIT}, not {n}"
-        ))),
+        Some(n) => Err(ApiError::BadRequest(format!("limit must be between 1 and {MAX_LIMIT}, not {n}"))),
     }
 }
 
@@ -55,25 +53,14 @@ impl<F: SortField> Sort<F> {
             Some(n) => (true, n),
             None => (false, raw),
         };
-        F::ALL
-            .iter()
-            .find(|f| f.name() == name)
-            .map(|&field| Sort { field, descending })
-            .ok_or_else(|| {
-                let names: Vec<_> = F::ALL.iter().map(|f| f.name()).collect();
-                ApiError::BadRequest(format!(
-                    "sort must be one of {} (prefix - for descending)",
-                    names.join(", ")
-                ))
-            })
+        F::ALL.iter().find(|f| f.name() == name).map(|&field| Sort { field, descending }).ok_or_else(|| {
+            let names: Vec<_> = F::ALL.iter().map(|f| f.name()).collect();
+            ApiError::BadRequest(format!("sort must be one of {} (prefix - for descending)", names.join(", ")))
+        })
     }
 
     pub fn label(&self) -> String {
-        format!(
-            "{}{}",
-            if self.descending { "-" } else { "" },
-            self.field.name()
-        )
+        format!("{}{}", if self.descending { "-" } else { "" }, self.field.name())
     }
 }
 
@@ -89,17 +76,18 @@ pub struct Cursor {
 }
 
 impl Cursor {
+    /// The sort key as a timestamp (for time-sorted lists).
+    pub fn timestamp(&self) -> Result<chrono::DateTime<chrono::Utc>, ApiError> {
+        chrono::DateTime::parse_from_rfc3339(&self.k).map(|t| t.with_timezone(&chrono::Utc)).map_err(|_| bad_cursor())
+    }
+
     pub fn encode(&self) -> String {
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
     }
 
     /// Decodes `raw` and checks it was made for `sort`.
     pub fn decode(raw: &str, sort: &str) -> Result<Self, ApiError> {
-        let bad = || {
-            ApiError::BadRequest(
-                "cursor is not valid; use next_cursor from a previous page unchanged".into(),
-            )
-        };
+        let bad = || ApiError::BadRequest("cursor is not valid; use next_cursor from a previous page unchanged".into());
         if raw.len() > 1024 {
             return Err(bad());
         }
@@ -113,6 +101,10 @@ impl Cursor {
         }
         Ok(c)
     }
+}
+
+fn bad_cursor() -> ApiError {
+    ApiError::BadRequest("cursor is not valid; use next_cursor from a previous page unchanged".into())
 }
 
 /// Builds a page from `limit + 1` fetched rows: the extra row only tells
@@ -129,20 +121,12 @@ pub fn page<R, T>(
     let next_cursor = if more {
         rows.last().map(|r| {
             let (k, i) = key_of(r);
-            Cursor {
-                s: sort_label.to_owned(),
-                k,
-                i,
-            }
-            .encode()
+            Cursor { s: sort_label.to_owned(), k, i }.encode()
         })
     } else {
         None
     };
-    Page {
-        data: rows.into_iter().map(map).collect(),
-        next_cursor,
-    }
+    Page { data: rows.into_iter().map(map).collect(), next_cursor }
 }
 
 #[cfg(test)]
@@ -163,37 +147,20 @@ mod tests {
             }
         }
     }
-    const DEFAULT: Sort<F> = Sort {
-        field: F::CreatedAt,
-        descending: true,
-    };
+    const DEFAULT: Sort<F> = Sort { field: F::CreatedAt, descending: true };
 
     #[test]
     fn cursor_round_trips() {
-        let c = Cursor {
-            s: "-created_at".into(),
-            k: "2026-11-23T10:00:00.000000Z".into(),
-            i: Uuid::now_v7(),
-        };
+        let c = Cursor { s: "-created_at".into(), k: "2026-11-23T10:00:00.000000Z".into(), i: Uuid::now_v7() };
         assert_eq!(Cursor::decode(&c.encode(), "-created_at").unwrap(), c);
     }
 
     #[test]
     fn cursor_rejects_garbage_and_other_sorts() {
-        let c = Cursor {
-            s: "name".into(),
-            k: "x".into(),
-            i: Uuid::nil(),
-        };
-        assert!(matches!(
-            Cursor::decode(&c.encode(), "-created_at"),
-            Err(ApiError::BadRequest(_))
-        ));
+        let c = Cursor { s: "name".into(), k: "x".into(), i: Uuid::nil() };
+        assert!(matches!(Cursor::decode(&c.encode(), "-created_at"), Err(ApiError::BadRequest(_))));
         for bad in ["", "!!!", "eyJ9", &"A".repeat(2000), "bm90IGpzb24"] {
-            assert!(
-                matches!(Cursor::decode(bad, "name"), Err(ApiError::BadRequest(_))),
-                "{bad}"
-            );
+            assert!(matches!(Cursor::decode(bad, "name"), Err(ApiError::BadRequest(_))), "{bad}");
         }
     }
 
@@ -209,17 +176,8 @@ mod tests {
     #[test]
     fn sort_parses_fields_and_direction() {
         assert_eq!(Sort::parse(None, DEFAULT).unwrap(), DEFAULT);
-        assert_eq!(
-            Sort::parse(Some("name"), DEFAULT).unwrap(),
-            Sort {
-                field: F::Name,
-                descending: false
-            }
-        );
-        assert_eq!(
-            Sort::parse(Some("-name"), DEFAULT).unwrap().label(),
-            "-name"
-        );
+        assert_eq!(Sort::parse(Some("name"), DEFAULT).unwrap(), Sort { field: F::Name, descending: false });
+        assert_eq!(Sort::parse(Some("-name"), DEFAULT).unwrap().label(), "-name");
         assert!(Sort::parse(Some("password"), DEFAULT).is_err());
         assert!(Sort::parse(Some("--name"), DEFAULT).is_err());
     }
@@ -229,12 +187,7 @@ mod tests {
         let ids: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
         let p = page(ids.clone(), 2, "x", |u| (String::new(), *u), |u| u);
         assert_eq!(p.data.len(), 2);
-        assert_eq!(
-            Cursor::decode(p.next_cursor.as_deref().unwrap(), "x")
-                .unwrap()
-                .i,
-            ids[1]
-        );
+        assert_eq!(Cursor::decode(p.next_cursor.as_deref().unwrap(), "x").unwrap().i, ids[1]);
         let p = page(ids, 3, "x", |u| (String::new(), *u), |u| u);
         assert!(p.next_cursor.is_none());
     }

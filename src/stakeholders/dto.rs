@@ -81,13 +81,8 @@ pub struct Consents {
 }
 
 impl Consents {
-    pub const NAMES: [&'static str; 5] = [
-        "marketing_email",
-        "marketing_sms",
-        "marketing_phone",
-        "profiling",
-        "sensitive_data",
-    ];
+    pub const NAMES: [&'static str; 5] =
+        ["marketing_email", "marketing_sms", "marketing_phone", "profiling", "sensitive_data"];
 
     pub fn get(&self, name: &str) -> bool {
         match name {
@@ -218,12 +213,7 @@ pub struct StakeholderInput {
 
 /// Fields only `admin` and `manager` may set.
 pub const SENSITIVE_FIELDS: [&str; 2] = ["sensitive", "income_band"];
-const PERSON_ONLY: [&str; 4] = [
-    "birth_date",
-    "occupation",
-    "education_level",
-    "household_size",
-];
+const PERSON_ONLY: [&str; 4] = ["birth_date", "occupation", "education_level", "household_size"];
 
 impl CheckedInput for StakeholderInput {
     fn extra_checks(&self, out: &mut Vec<FieldError>) {
@@ -236,25 +226,14 @@ impl CheckedInput for StakeholderInput {
             ];
             for (name, is_set) in PERSON_ONLY.iter().zip(set) {
                 if is_set {
-                    out.push(FieldError::new(
-                        *name,
-                        "person_only",
-                        "only a person has this field",
-                    ));
+                    out.push(FieldError::new(*name, "person_only", "only a person has this field"));
                 }
             }
         }
         if self.birth_date.is_some_and(|d| d > Utc::now().date_naive()) {
-            out.push(FieldError::new(
-                "birth_date",
-                "range",
-                "must not be in the future",
-            ));
+            out.push(FieldError::new("birth_date", "range", "must not be in the future"));
         }
-        let consented = self
-            .consents
-            .map(|c| c.resolve().sensitive_data)
-            .unwrap_or(false);
+        let consented = self.consents.map(|c| c.resolve().sensitive_data).unwrap_or(false);
         if self.sensitive.as_ref().is_some_and(|s| !s.is_empty()) && !consented {
             out.push(FieldError::new(
                 "sensitive",
@@ -274,10 +253,7 @@ fn not_blank(s: &str) -> Result<(), ValidationError> {
 
 /// Digits of an E.164-ish number with separators removed, or `None`.
 pub fn normalize_phone(s: &str) -> Option<String> {
-    let cleaned: String = s
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
-        .collect();
+    let cleaned: String = s.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')')).collect();
     let digits = cleaned.strip_prefix('+').unwrap_or(&cleaned);
     let ok = (5..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
     ok.then_some(cleaned)
@@ -285,30 +261,22 @@ pub fn normalize_phone(s: &str) -> Option<String> {
 
 fn valid_phone(s: &str) -> Result<(), ValidationError> {
     normalize_phone(s).map(|_| ()).ok_or_else(|| {
-        ValidationError::new("phone")
-            .with_message("must be a phone number: optional +, then 5 to 15 digits".into())
+        ValidationError::new("phone").with_message("must be a phone number: optional +, then 5 to 15 digits".into())
     })
 }
 
 fn valid_country(s: &str) -> Result<(), ValidationError> {
     isocountry::CountryCode::for_alpha2(&s.to_uppercase())
         .map(|_| ())
-        .map_err(|_| {
-            ValidationError::new("country")
-                .with_message("must be an ISO 3166-1 alpha-2 code, e.g. ID".into())
-        })
+        .map_err(|_| ValidationError::new("country").with_message("must be an ISO 3166-1 alpha-2 code, e.g. ID".into()))
 }
 
 fn valid_string_list(items: &[String]) -> Result<(), ValidationError> {
     if items.len() > 50 {
         return Err(ValidationError::new("length").with_message("at most 50 items".into()));
     }
-    if items
-        .iter()
-        .any(|i| i.trim().is_empty() || i.chars().count() > 50)
-    {
-        return Err(ValidationError::new("item_length")
-            .with_message("each item must be 1 to 50 characters".into()));
+    if items.iter().any(|i| i.trim().is_empty() || i.chars().count() > 50) {
+        return Err(ValidationError::new("item_length").with_message("each item must be 1 to 50 characters".into()));
     }
     Ok(())
 }
@@ -316,9 +284,7 @@ fn valid_string_list(items: &[String]) -> Result<(), ValidationError> {
 fn valid_preferences(p: &Map<String, Value>) -> Result<(), ValidationError> {
     let size = serde_json::to_vec(p).map(|v| v.len()).unwrap_or(usize::MAX);
     if size > 16 * 1024 {
-        return Err(
-            ValidationError::new("size").with_message("must be at most 16 KiB as JSON".into())
-        );
+        return Err(ValidationError::new("size").with_message("must be at most 16 KiB as JSON".into()));
     }
     Ok(())
 }

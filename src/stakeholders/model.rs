@@ -87,8 +87,8 @@ pub struct ConsentChangeRow {
 use serde_json::{Map, Value};
 
 use super::dto::{
-    Address, ConsentChange, Consents, ConsentsInput, EntityType, IncomeBand, Kind, LifecycleStage,
-    Sensitive, Stakeholder, StakeholderInput, normalize_phone,
+    Address, ConsentChange, Consents, ConsentsInput, EntityType, IncomeBand, Kind, LifecycleStage, Sensitive,
+    Stakeholder, StakeholderInput, normalize_phone,
 };
 use crate::auth::roles::{ContactView, FieldPolicy, mask_email, mask_phone};
 
@@ -116,27 +116,17 @@ impl StakeholderData {
         let display_name = i.display_name.clone().unwrap_or_default().trim().to_owned();
         let email = i.email.as_ref().map(|e| e.trim().to_lowercase());
         let phone = i.phone.as_deref().and_then(normalize_phone);
-        let address = i.address.as_ref().map(|a| Address {
-            country: a.country.as_ref().map(|c| c.to_uppercase()),
-            ..a.clone()
-        });
+        let address =
+            i.address.as_ref().map(|a| Address { country: a.country.as_ref().map(|c| c.to_uppercase()), ..a.clone() });
         Self {
             kind: i.kind.unwrap_or(Kind::Customer).as_str().to_owned(),
-            entity_type: i
-                .entity_type
-                .unwrap_or(EntityType::Person)
-                .as_str()
-                .to_owned(),
+            entity_type: i.entity_type.unwrap_or(EntityType::Person).as_str().to_owned(),
             search_text: search_text(&display_name, email.as_deref(), phone.as_deref()),
             display_name,
             email,
             phone,
             organization_id: i.organization_id.map(DbUuid),
-            lifecycle_stage: i
-                .lifecycle_stage
-                .unwrap_or(LifecycleStage::Prospect)
-                .as_str()
-                .to_owned(),
+            lifecycle_stage: i.lifecycle_stage.unwrap_or(LifecycleStage::Prospect).as_str().to_owned(),
             segment: i.segment.clone(),
             owner_id: i.owner_id.clone(),
             partner_id: i.partner_id.map(DbUuid),
@@ -167,10 +157,7 @@ impl StakeholderData {
 /// Tags are a set: duplicates are dropped, order kept.
 fn dedup(items: Vec<String>) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
-    items
-        .into_iter()
-        .filter(|t| seen.insert(t.clone()))
-        .collect()
+    items.into_iter().filter(|t| seen.insert(t.clone())).collect()
 }
 
 impl StakeholderRow {
@@ -217,17 +204,10 @@ impl StakeholderRow {
             kind: Kind::parse(&self.kind).unwrap_or(Kind::Customer),
             entity_type: EntityType::parse(&self.entity_type).unwrap_or(EntityType::Person),
             display_name: self.display_name.clone(),
-            email: self
-                .email
-                .as_deref()
-                .map(|e| if masked { mask_email(e) } else { e.to_owned() }),
-            phone: self
-                .phone
-                .as_deref()
-                .map(|p| if masked { mask_phone(p) } else { p.to_owned() }),
+            email: self.email.as_deref().map(|e| if masked { mask_email(e) } else { e.to_owned() }),
+            phone: self.phone.as_deref().map(|p| if masked { mask_phone(p) } else { p.to_owned() }),
             organization_id: self.organization_id.map(|u| u.0),
-            lifecycle_stage: LifecycleStage::parse(&self.lifecycle_stage)
-                .unwrap_or(LifecycleStage::Prospect),
+            lifecycle_stage: LifecycleStage::parse(&self.lifecycle_stage).unwrap_or(LifecycleStage::Prospect),
             segment: self.segment.clone(),
             owner_id: self.owner_id.clone(),
             partner_id: self.partner_id.map(|u| u.0),
@@ -235,11 +215,7 @@ impl StakeholderRow {
             occupation: self.occupation.clone(),
             education_level: self.education_level.clone(),
             household_size: self.household_size,
-            income_band: if policy.sensitive {
-                self.income_band.as_deref().and_then(IncomeBand::parse)
-            } else {
-                None
-            },
+            income_band: if policy.sensitive { self.income_band.as_deref().and_then(IncomeBand::parse) } else { None },
             preferred_categories: parse_json(&self.preferred_categories),
             interests: parse_json(&self.interests),
             tags: parse_json(&self.tags),
@@ -250,18 +226,11 @@ impl StakeholderRow {
                 None
             },
             consents,
-            address: address.map(|a| {
-                if masked {
-                    Address {
-                        line1: None,
-                        line2: None,
-                        postal_code: None,
-                        ..a
-                    }
-                } else {
-                    a
-                }
-            }),
+            address: address.map(
+                |a| {
+                    if masked { Address { line1: None, line2: None, postal_code: None, ..a } } else { a }
+                },
+            ),
             version: self.version,
             created_at: self.created_at.0,
             updated_at: self.updated_at.0,

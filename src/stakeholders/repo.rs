@@ -15,6 +15,7 @@ use crate::db::{DbConnection, DbTimestamp, DbUuid, MultiBackend, types};
 use crate::http::ApiError;
 use crate::http::error::FieldError;
 use crate::http::pagination::{Cursor, Sort, SortField};
+use crate::keyset_after;
 
 pub const RESOURCE: &str = "stakeholder";
 
@@ -37,10 +38,7 @@ impl SortField for SortBy {
     }
 }
 
-pub const DEFAULT_SORT: Sort<SortBy> = Sort {
-    field: SortBy::CreatedAt,
-    descending: true,
-};
+pub const DEFAULT_SORT: Sort<SortBy> = Sort { field: SortBy::CreatedAt, descending: true };
 
 /// The list filters, already checked.
 #[derive(Debug, Default, Clone)]
@@ -67,12 +65,6 @@ pub fn sort_key(row: &StakeholderRow, field: SortBy) -> String {
     }
 }
 
-fn bad_cursor() -> ApiError {
-    ApiError::BadRequest(
-        "cursor is not valid; use next_cursor from a previous page unchanged".into(),
-    )
-}
-
 /// `%`, `_` and `\` match themselves in `q`.
 fn like_pattern(q: &str) -> String {
     let mut p = String::with_capacity(q.len() + 2);
@@ -87,19 +79,25 @@ fn like_pattern(q: &str) -> String {
     p
 }
 
-pub fn find(
-    conn: &mut DbConnection,
-    id: Uuid,
-    scope: RowScope,
-) -> QueryResult<Option<StakeholderRow>> {
-    let mut q = s::table
-        .filter(s::id.eq(DbUuid(id)))
-        .select(StakeholderRow::as_select())
-        .into_boxed::<MultiBackend>();
+pub fn find(conn: &mut DbConnection, id: Uuid, scope: RowScope) -> QueryResult<Option<StakeholderRow>> {
+    let mut q = s::table.filter(s::id.eq(DbUuid(id))).select(StakeholderRow::as_select()).into_boxed::<MultiBackend>();
     if let Some(p) = scope.partner_id {
         q = q.filter(s::partner_id.eq(DbUuid(p)));
     }
     q.first(conn).optional()
+}
+
+/// The stakeholder a new record (interaction, offer, complaint) is filed
+/// under: visible to the caller (else 404), neither erased nor archived (409).
+pub fn parent_for_new_record(conn: &mut DbConnection, id: Uuid, scope: RowScope) -> Result<StakeholderRow, ApiError> {
+    let row = find(conn, id, scope)?.ok_or_else(|| ApiError::not_found("stakeholder"))?;
+    if row.erased_at.is_some() {
+        return Err(ApiError::Conflict("the stakeholder is erased; nothing new can be recorded for it".into()));
+    }
+    if row.archived_at.is_some() {
+        return Err(ApiError::Conflict("the stakeholder is archived; restore it first".into()));
+    }
+    Ok(row)
 }
 
 /// One page (plus one row, to tell whether another page follows).
@@ -111,9 +109,7 @@ pub fn list(
     after: Option<&Cursor>,
     limit: i64,
 ) -> Result<Vec<StakeholderRow>, ApiError> {
-    let mut q = s::table
-        .select(StakeholderRow::as_select())
-        .into_boxed::<MultiBackend>();
+    let mut q = s::table.select(StakeholderRow::as_select()).into_boxed::<MultiBackend>();
     if let Some(p) = scope.partner_id {
         q = q.filter(s::partner_id.eq(DbUuid(p)));
     }
@@ -142,13 +138,7 @@ pub fn list(
         q = q.filter(s::organization_id.eq(DbUuid(v)));
     }
     if let Some(t) = &f.tag {
-        q = q.filter(
-            s::id.eq_any(
-                st::table
-                    .filter(st::tag.eq(t.clone()))
-                    .select(st::stakeholder_id),
-            ),
-        );
+        q = q.filter(s::id.eq_any(st::table.filter(st::tag.eq(t.clone())).select(st::stakeholder_id)));
     }
     if let Some(text) = &f.q {
         q = q.filter(s::search_text.like(like_pattern(text)).escape('\\'));
@@ -157,34 +147,16 @@ pub fn list(
         q = q.filter(s::updated_at.ge(DbTimestamp(t)));
     }
 
-    // Keyset: rows strictly after the cursor in (key, id) order. The extra
-    // `key <=`/`>=` bound lets the index range start at the cursor.
-    macro_rules! after {
-        ($col:expr, $val:expr) => {{
-            let (v, id) = ($val, DbUuid(after.map(|c| c.i).unwrap_or_default()));
-            if sort.descending {
-                q.filter($col.le(v.clone()))
-                    .filter($col.lt(v.clone()).or($col.eq(v).and(s::id.lt(id))))
-            } else {
-                q.filter($col.ge(v.clone()))
-                    .filter($col.gt(v.clone()).or($col.eq(v).and(s::id.gt(id))))
-            }
-        }};
-    }
     if let Some(c) = after {
+        let id = DbUuid(c.i);
         q = match sort.field {
-            SortBy::CreatedAt | SortBy::UpdatedAt => {
-                let t = DateTime::parse_from_rfc3339(&c.k)
-                    .map_err(|_| bad_cursor())?
-                    .with_timezone(&Utc);
-                let t = DbTimestamp(t);
-                if sort.field == SortBy::CreatedAt {
-                    after!(s::created_at, t)
-                } else {
-                    after!(s::updated_at, t)
-                }
+            SortBy::CreatedAt => {
+                keyset_after!(q, s::created_at, DbTimestamp(c.timestamp()?), s::id, id, sort.descending)
             }
-            SortBy::DisplayName => after!(s::display_name, c.k.clone()),
+            SortBy::UpdatedAt => {
+                keyset_after!(q, s::updated_at, DbTimestamp(c.timestamp()?), s::id, id, sort.descending)
+            }
+            SortBy::DisplayName => keyset_after!(q, s::display_name, c.k.clone(), s::id, id, sort.descending),
         };
     }
     q = match (sort.field, sort.descending) {
@@ -209,18 +181,13 @@ fn check_organization(
     let Some(org) = data.organization_id else {
         return Ok(());
     };
-    let bad =
-        |m: &str| ApiError::Validation(vec![FieldError::new("organization_id", "reference", m)]);
+    let bad = |m: &str| ApiError::Validation(vec![FieldError::new("organization_id", "reference", m)]);
     if org.0 == self_id {
         return Err(bad("a stakeholder cannot be its own organization"));
     }
     match find(conn, org.0, scope)? {
-        Some(o) if o.erased_at.is_none() && o.entity_type == EntityType::Organization.as_str() => {
-            Ok(())
-        }
-        Some(o) if o.erased_at.is_none() => Err(bad(
-            "must refer to a stakeholder whose entity_type is organization",
-        )),
+        Some(o) if o.erased_at.is_none() && o.entity_type == EntityType::Organization.as_str() => Ok(()),
+        Some(o) if o.erased_at.is_none() => Err(bad("must refer to a stakeholder whose entity_type is organization")),
         _ => Err(bad("no organization stakeholder with that id")),
     }
 }
@@ -228,9 +195,7 @@ fn check_organization(
 fn replace_tags(conn: &mut DbConnection, id: Uuid, tags: &[String]) -> QueryResult<()> {
     diesel::delete(st::table.filter(st::stakeholder_id.eq(DbUuid(id)))).execute(conn)?;
     for t in tags {
-        diesel::insert_into(st::table)
-            .values((st::stakeholder_id.eq(DbUuid(id)), st::tag.eq(t)))
-            .execute(conn)?;
+        diesel::insert_into(st::table).values((st::stakeholder_id.eq(DbUuid(id)), st::tag.eq(t))).execute(conn)?;
     }
     Ok(())
 }
@@ -372,17 +337,9 @@ pub fn update(
         check_organization(conn, data, id, scope)?;
     }
     let now = types::now();
-    let n = diesel::update(
-        s::table
-            .filter(s::id.eq(current.id))
-            .filter(s::version.eq(current.version)),
-    )
-    .set((
-        data,
-        s::version.eq(current.version + 1),
-        s::updated_at.eq(DbTimestamp(now)),
-    ))
-    .execute(conn)?;
+    let n = diesel::update(s::table.filter(s::id.eq(current.id)).filter(s::version.eq(current.version)))
+        .set((data, s::version.eq(current.version + 1), s::updated_at.eq(DbTimestamp(now))))
+        .execute(conn)?;
     if n == 0 {
         return Ok(None);
     }
@@ -405,33 +362,14 @@ pub fn set_archived(
 ) -> Result<Option<StakeholderRow>, ApiError> {
     let now = types::now();
     let archived_at = archive.then_some(DbTimestamp(now));
-    let n = diesel::update(
-        s::table
-            .filter(s::id.eq(current.id))
-            .filter(s::version.eq(current.version)),
-    )
-    .set((
-        s::archived_at.eq(archived_at),
-        s::version.eq(current.version + 1),
-        s::updated_at.eq(DbTimestamp(now)),
-    ))
-    .execute(conn)?;
+    let n = diesel::update(s::table.filter(s::id.eq(current.id)).filter(s::version.eq(current.version)))
+        .set((s::archived_at.eq(archived_at), s::version.eq(current.version + 1), s::updated_at.eq(DbTimestamp(now))))
+        .execute(conn)?;
     if n == 0 {
         return Ok(None);
     }
-    let action = if archive {
-        "stakeholder.archived"
-    } else {
-        "stakeholder.restored"
-    };
-    audit::record(
-        conn,
-        actor,
-        action,
-        RESOURCE,
-        current.id.0,
-        &["archived_at"],
-    )?;
+    let action = if archive { "stakeholder.archived" } else { "stakeholder.restored" };
+    audit::record(conn, actor, action, RESOURCE, current.id.0, &["archived_at"])?;
     Ok(find(conn, current.id.0, RowScope::ALL)?)
 }
 
@@ -447,20 +385,9 @@ pub fn consent_history(
         .select(ConsentChangeRow::as_select())
         .into_boxed::<MultiBackend>();
     if let Some(c) = after {
-        let t = DbTimestamp(
-            DateTime::parse_from_rfc3339(&c.k)
-                .map_err(|_| bad_cursor())?
-                .with_timezone(&Utc),
-        );
-        q = q.filter(cc::changed_at.ge(t)).filter(
-            cc::changed_at
-                .gt(t)
-                .or(cc::changed_at.eq(t).and(cc::id.gt(DbUuid(c.i)))),
-        );
+        q = keyset_after!(q, cc::changed_at, DbTimestamp(c.timestamp()?), cc::id, DbUuid(c.i), false);
     }
-    Ok(q.order((cc::changed_at.asc(), cc::id.asc()))
-        .limit(limit + 1)
-        .load(conn)?)
+    Ok(q.order((cc::changed_at.asc(), cc::id.asc())).limit(limit + 1).load(conn)?)
 }
 
 impl From<&StakeholderRow> for StakeholderData {

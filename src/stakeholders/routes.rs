@@ -4,9 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::dto::{
-    ConsentChange, PageQuery, SENSITIVE_FIELDS, Stakeholder, StakeholderInput, StakeholderQuery,
-};
+use super::dto::{ConsentChange, PageQuery, SENSITIVE_FIELDS, Stakeholder, StakeholderInput, StakeholderQuery};
 use super::model::{StakeholderData, StakeholderRow};
 use super::repo::{self, DEFAULT_SORT, Filter, SortBy};
 use crate::audit::Actor;
@@ -88,13 +86,7 @@ async fn create_stakeholder(
         .db(move |conn| {
             idempotency::run(conn, &actor.sub.clone(), key.as_ref(), |c| {
                 let row = repo::create(c, &actor, scope, &data)?;
-                Ok(StoredResponse {
-                    status: 201,
-                    location: Some(location(row.id.0)),
-                    etag: Some(etag::etag(row.version).to_string()),
-                    body: serde_json::to_string(&row.to_dto(policy)).map_err(ApiError::internal)?,
-                    replayed: false,
-                })
+                StoredResponse::created(location(row.id.0), row.version, &row.to_dto(policy))
             })
         })
         .await?;
@@ -118,22 +110,13 @@ async fn list_stakeholders(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Resource::Stakeholders, Action::Read)?;
     let q = query.into_inner();
-    for (name, value) in [
-        ("segment", &q.segment),
-        ("owner_id", &q.owner_id),
-        ("tag", &q.tag),
-        ("q", &q.q),
-    ] {
+    for (name, value) in [("segment", &q.segment), ("owner_id", &q.owner_id), ("tag", &q.tag), ("q", &q.q)] {
         check_query_text(name, value, 500)?;
     }
     let limit = pagination::limit(q.limit)?;
     let sort = Sort::<SortBy>::parse(q.sort.as_deref(), DEFAULT_SORT)?;
     let label = sort.label();
-    let cursor = q
-        .cursor
-        .as_deref()
-        .map(|c| Cursor::decode(c, &label))
-        .transpose()?;
+    let cursor = q.cursor.as_deref().map(|c| Cursor::decode(c, &label)).transpose()?;
     let filter = Filter {
         kind: q.kind,
         entity_type: q.entity_type,
@@ -148,16 +131,8 @@ async fn list_stakeholders(
         include_archived: q.include_archived.unwrap_or(false),
     };
     let (scope, policy) = (caller.scope(), caller.fields());
-    let rows = state
-        .db(move |c| repo::list(c, &filter, scope, sort, cursor.as_ref(), limit))
-        .await?;
-    let page = pagination::page(
-        rows,
-        limit,
-        &label,
-        |r| (repo::sort_key(r, sort.field), r.id.0),
-        |r| r.to_dto(policy),
-    );
+    let rows = state.db(move |c| repo::list(c, &filter, scope, sort, cursor.as_ref(), limit)).await?;
+    let page = pagination::page(rows, limit, &label, |r| (repo::sort_key(r, sort.field), r.id.0), |r| r.to_dto(policy));
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -236,16 +211,10 @@ async fn update_stakeholder(
 }
 
 /// The stored document with the merge patch applied, validated.
-fn patched_input(
-    current: &StakeholderRow,
-    patch: &Map<String, Value>,
-) -> Result<StakeholderInput, ApiError> {
+fn patched_input(current: &StakeholderRow, patch: &Map<String, Value>) -> Result<StakeholderInput, ApiError> {
     let mut doc = serde_json::to_value(current.to_input()).map_err(ApiError::internal)?;
     merge_patch::apply(&mut doc, &Value::Object(patch.clone()));
-    let consented = doc
-        .pointer("/consents/sensitive_data")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let consented = doc.pointer("/consents/sensitive_data").and_then(Value::as_bool).unwrap_or(false);
     if !consented && !patch.contains_key("sensitive") {
         // Consent withdrawn: the special-category data goes with it.
         if let Some(m) = doc.as_object_mut() {
@@ -345,11 +314,7 @@ async fn list_consent_history(
     let q = query.into_inner();
     let limit = pagination::limit(q.limit)?;
     const SORT: &str = "changed_at";
-    let cursor = q
-        .cursor
-        .as_deref()
-        .map(|c| Cursor::decode(c, SORT))
-        .transpose()?;
+    let cursor = q.cursor.as_deref().map(|c| Cursor::decode(c, SORT)).transpose()?;
     let (id, scope) = (id.into_inner(), caller.scope());
     let rows = state
         .db(move |conn| {

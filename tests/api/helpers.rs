@@ -78,11 +78,8 @@ impl TestApp {
             Backend::Postgres => {
                 let base = std::env::var("CRM_TEST_DATABASE_URL").expect("CRM_TEST_DATABASE_URL");
                 let name = format!("crm_test_{}", Uuid::now_v7().simple());
-                let mut admin = PgConnection::establish(&base)
-                    .expect("CRM_TEST_DATABASE_URL must be reachable");
-                diesel::sql_query(format!("CREATE DATABASE {name}"))
-                    .execute(&mut admin)
-                    .expect("create database");
+                let mut admin = PgConnection::establish(&base).expect("CRM_TEST_DATABASE_URL must be reachable");
+                diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create database");
                 let url = with_database(&base, &name);
                 (url, Some((base, name)), None)
             }
@@ -114,18 +111,8 @@ impl TestApp {
         let app = Application::build(settings, pool, verifier).expect("build app");
         let address = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        TestApp {
-            address,
-            client,
-            backend,
-            database_url,
-            pg_drop,
-            _dir: dir,
-        }
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        TestApp { address, client, backend, database_url, pg_drop, _dir: dir }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -134,9 +121,7 @@ impl TestApp {
 
     /// A request with a bearer token for `role` (sub = `<role>-user`).
     pub fn req(&self, method: Method, path: &str, role: &str) -> RequestBuilder {
-        self.client
-            .request(method, self.url(path))
-            .bearer_auth(token(role))
+        self.client.request(method, self.url(path)).bearer_auth(token(role))
     }
 
     pub fn get(&self, path: &str, role: &str) -> RequestBuilder {
@@ -163,29 +148,19 @@ impl TestApp {
                 b.insert(k.clone(), v.clone());
             }
         }
-        let res = self
-            .post("/api/v1/stakeholders", "admin", &body)
-            .send()
-            .await
-            .unwrap();
+        let res = self.post("/api/v1/stakeholders", "admin", &body).send().await.unwrap();
         let status = res.status();
         let json: Value = res.json().await.unwrap();
-        assert_eq!(
-            status,
-            StatusCode::CREATED,
-            "create_stakeholder failed: {json}"
-        );
+        assert_eq!(status, StatusCode::CREATED, "create_stakeholder failed: {json}");
         json
     }
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        if let Some((base, name)) = self.pg_drop.take() {
-            if let Ok(mut admin) = PgConnection::establish(&base) {
-                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut admin);
-            }
+        let Some((base, name)) = self.pg_drop.take() else { return };
+        if let Ok(mut admin) = PgConnection::establish(&base) {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
         }
     }
 }
@@ -273,25 +248,15 @@ pub async fn parts(res: Response) -> (StatusCode, reqwest::header::HeaderMap, Va
 pub async fn assert_problem(res: Response, status: u16) -> Value {
     let url = res.url().to_string();
     let (st, headers, body) = parts(res).await;
-    assert_eq!(
-        st.as_u16(),
-        status,
-        "{url}: expected {status}, got {st}: {body}"
-    );
+    assert_eq!(st.as_u16(), status, "{url}: expected {status}, got {st}: {body}");
     assert_eq!(
         headers.get("content-type").and_then(|v| v.to_str().ok()),
         Some("application/problem+json"),
         "{url}: problem content type"
     );
     assert_eq!(body["status"], status, "{body}");
-    assert!(
-        body["type"].as_str().unwrap_or("").starts_with("https://"),
-        "{body}"
-    );
-    assert!(
-        body["title"].is_string() && body["detail"].is_string(),
-        "{body}"
-    );
+    assert!(body["type"].as_str().unwrap_or("").starts_with("https://"), "{body}");
+    assert!(body["title"].is_string() && body["detail"].is_string(), "{body}");
     assert!(body["request_id"].is_string(), "{body}");
     body
 }
@@ -300,10 +265,6 @@ pub async fn assert_problem(res: Response, status: u16) -> Value {
 pub fn error_fields(problem: &Value) -> Vec<String> {
     problem["errors"]
         .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|e| e["field"].as_str().map(str::to_owned))
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
         .unwrap_or_default()
 }

@@ -1,0 +1,199 @@
+//! Interaction queries, run inside the caller's transaction; writes record
+//! their audit event in the same transaction.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::dto::{Channel, Direction, InteractionType};
+use super::model::{InteractionData, InteractionRow};
+use crate::audit::{self, Actor};
+use crate::auth::RowScope;
+use crate::db::schema::{interactions as i, stakeholders as s};
+use crate::db::{DbConnection, DbTimestamp, DbUuid, MultiBackend, types};
+use crate::http::ApiError;
+use crate::http::pagination::{Cursor, Sort, SortField};
+use crate::keyset_after;
+
+pub const RESOURCE: &str = "interaction";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortBy {
+    OccurredAt,
+    CreatedAt,
+}
+
+impl SortField for SortBy {
+    const ALL: &'static [Self] = &[SortBy::OccurredAt, SortBy::CreatedAt];
+    fn name(self) -> &'static str {
+        match self {
+            SortBy::OccurredAt => "occurred_at",
+            SortBy::CreatedAt => "created_at",
+        }
+    }
+}
+
+pub const DEFAULT_SORT: Sort<SortBy> = Sort { field: SortBy::OccurredAt, descending: true };
+
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub stakeholder_id: Option<Uuid>,
+    pub channel: Option<Channel>,
+    pub direction: Option<Direction>,
+    pub interaction_type: Option<InteractionType>,
+    pub occurred_after: Option<DateTime<Utc>>,
+    pub occurred_before: Option<DateTime<Utc>>,
+}
+
+pub fn sort_key(row: &InteractionRow, field: SortBy) -> String {
+    match field {
+        SortBy::OccurredAt => types::timestamp_text(&row.occurred_at.0),
+        SortBy::CreatedAt => types::timestamp_text(&row.created_at.0),
+    }
+}
+
+type Boxed<'a> =
+    i::BoxedQuery<'a, MultiBackend, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<InteractionRow, MultiBackend>>>;
+
+/// Interactions the caller may see: a partner only those of its stakeholders.
+fn scoped<'a>(scope: RowScope) -> Boxed<'a> {
+    let mut q = i::table.select(InteractionRow::as_select()).into_boxed::<MultiBackend>();
+    if let Some(p) = scope.partner_id {
+        q = q.filter(i::stakeholder_id.eq_any(s::table.filter(s::partner_id.eq(DbUuid(p))).select(s::id)));
+    }
+    q
+}
+
+pub fn find(conn: &mut DbConnection, id: Uuid, scope: RowScope) -> QueryResult<Option<InteractionRow>> {
+    scoped(scope).filter(i::id.eq(DbUuid(id))).first(conn).optional()
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    f: &Filter,
+    scope: RowScope,
+    sort: Sort<SortBy>,
+    after: Option<&Cursor>,
+    limit: i64,
+) -> Result<Vec<InteractionRow>, ApiError> {
+    let mut q = scoped(scope);
+    if let Some(v) = f.stakeholder_id {
+        q = q.filter(i::stakeholder_id.eq(DbUuid(v)));
+    }
+    if let Some(v) = f.channel {
+        q = q.filter(i::channel.eq(v.as_str()));
+    }
+    if let Some(v) = f.direction {
+        q = q.filter(i::direction.eq(v.as_str()));
+    }
+    if let Some(v) = f.interaction_type {
+        q = q.filter(i::interaction_type.eq(v.as_str()));
+    }
+    if let Some(t) = f.occurred_after {
+        q = q.filter(i::occurred_at.ge(DbTimestamp(t)));
+    }
+    if let Some(t) = f.occurred_before {
+        q = q.filter(i::occurred_at.lt(DbTimestamp(t)));
+    }
+    if let Some(c) = after {
+        let (t, id) = (DbTimestamp(c.timestamp()?), DbUuid(c.i));
+        q = match sort.field {
+            SortBy::OccurredAt => keyset_after!(q, i::occurred_at, t, i::id, id, sort.descending),
+            SortBy::CreatedAt => keyset_after!(q, i::created_at, t, i::id, id, sort.descending),
+        };
+    }
+    q = match (sort.field, sort.descending) {
+        (SortBy::OccurredAt, false) => q.order((i::occurred_at.asc(), i::id.asc())),
+        (SortBy::OccurredAt, true) => q.order((i::occurred_at.desc(), i::id.desc())),
+        (SortBy::CreatedAt, false) => q.order((i::created_at.asc(), i::id.asc())),
+        (SortBy::CreatedAt, true) => q.order((i::created_at.desc(), i::id.desc())),
+    };
+    Ok(q.limit(limit + 1).load(conn)?)
+}
+
+fn changed_fields(old: &InteractionData, new: &InteractionData) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    macro_rules! cmp {
+        ($($f:ident => $name:literal),*) => { $(if old.$f != new.$f { out.push($name); })* };
+    }
+    cmp!(
+        stakeholder_id => "stakeholder_id", channel => "channel", direction => "direction",
+        interaction_type => "type", occurred_at => "occurred_at", subject => "subject", notes => "notes",
+        outcome => "outcome", amount_minor => "amount", currency => "amount", satisfaction => "satisfaction",
+        offer_id => "offer_id", complaint_id => "complaint_id"
+    );
+    out.dedup();
+    out
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    data: &InteractionData,
+    now: DateTime<Utc>,
+) -> Result<InteractionRow, ApiError> {
+    let id = Uuid::now_v7();
+    diesel::insert_into(i::table)
+        .values((
+            i::id.eq(DbUuid(id)),
+            data,
+            i::recorded_by.eq(&actor.sub),
+            i::version.eq(1),
+            i::created_at.eq(DbTimestamp(now)),
+            i::updated_at.eq(DbTimestamp(now)),
+        ))
+        .execute(conn)?;
+    let set = changed_fields(&blank(), data);
+    audit::record(conn, actor, "interaction.created", RESOURCE, id, &set)?;
+    find(conn, id, RowScope::ALL)?.ok_or_else(|| ApiError::internal("created interaction vanished"))
+}
+
+/// Nothing set: the "before" of a create, so the audit lists every field given.
+fn blank() -> InteractionData {
+    InteractionData {
+        stakeholder_id: DbUuid(Uuid::nil()),
+        channel: String::new(),
+        direction: String::new(),
+        interaction_type: String::new(),
+        occurred_at: DbTimestamp(DateTime::UNIX_EPOCH),
+        subject: None,
+        notes: None,
+        outcome: None,
+        amount_minor: None,
+        currency: None,
+        satisfaction: None,
+        offer_id: None,
+        complaint_id: None,
+    }
+}
+
+/// Writes `data` if the row is still at `current.version`; `None` on a lost race.
+pub fn update(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    current: &InteractionRow,
+    data: &InteractionData,
+) -> Result<Option<InteractionRow>, ApiError> {
+    let fields = changed_fields(&InteractionData::from(current), data);
+    if fields.is_empty() {
+        return Ok(Some(current.clone()));
+    }
+    let n = diesel::update(i::table.filter(i::id.eq(current.id)).filter(i::version.eq(current.version)))
+        .set((data, i::version.eq(current.version + 1), i::updated_at.eq(DbTimestamp(types::now()))))
+        .execute(conn)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    audit::record(conn, actor, "interaction.updated", RESOURCE, current.id.0, &fields)?;
+    Ok(find(conn, current.id.0, RowScope::ALL)?)
+}
+
+/// Hard delete (the audit trail keeps that it happened); `false` on a lost race.
+pub fn delete(conn: &mut DbConnection, actor: &Actor, current: &InteractionRow) -> Result<bool, ApiError> {
+    let n =
+        diesel::delete(i::table.filter(i::id.eq(current.id)).filter(i::version.eq(current.version))).execute(conn)?;
+    if n == 1 {
+        audit::record(conn, actor, "interaction.deleted", RESOURCE, current.id.0, &[])?;
+    }
+    Ok(n == 1)
+}

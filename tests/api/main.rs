@@ -4,6 +4,7 @@ mod helpers;
 
 mod auth;
 mod http_core;
+mod interactions;
 mod lifecycle;
 mod openapi;
 mod stakeholders;

@@ -11,6 +11,7 @@ pub mod db;
 pub mod http;
 pub mod interactions;
 pub mod money;
+pub mod offers;
 pub mod openapi;
 pub mod ops;
 pub mod stakeholders;

@@ -97,11 +97,12 @@ impl RouteTable {
 
     /// The methods allowed on `path`, if any route has that shape.
     fn methods(&self, path: &str) -> Option<Vec<&'static str>> {
-        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        // Only the leading slash goes: `/stakeholders/` is not `/stakeholders`.
+        let parts: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
         let mut found: Vec<&'static str> = Vec::new();
         for (segments, methods) in &self.0 {
-            let fits =
-                segments.len() == parts.len() && segments.iter().zip(&parts).all(|(s, p)| s.starts_with('{') || s == p);
+            let fits = segments.len() == parts.len()
+                && segments.iter().zip(&parts).all(|(s, p)| (s.starts_with('{') && !p.is_empty()) || s == p);
             if fits {
                 found.extend(methods);
             }

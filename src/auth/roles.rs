@@ -55,8 +55,10 @@ pub enum Action {
     Restore,
     /// See and set sensitive fields (`sensitive`, `income_band`).
     Sensitive,
-    /// Lifecycle actions (offer send/accept/…, complaint acknowledge/…).
+    /// Lifecycle actions (offer send/withdraw, complaint acknowledge/…).
     Transition,
+    /// Record the stakeholder's answer to an offer (accept/decline).
+    Respond,
     Assign,
     Export,
     Erase,
@@ -69,18 +71,18 @@ use Resource::*;
 const TABLE: &[(Role, Resource, &[Action])] = &[
     (Role::Admin, Stakeholders, &[Read, Create, Update, Delete, Restore, Sensitive, Export, Erase]),
     (Role::Admin, Interactions, &[Read, Create, Update, Delete]),
-    (Role::Admin, Offers, &[Read, Create, Update, Delete, Transition]),
+    (Role::Admin, Offers, &[Read, Create, Update, Delete, Transition, Respond]),
     (Role::Admin, Complaints, &[Read, Create, Update, Delete, Transition, Assign]),
     (Role::Admin, Analytics, &[Read]),
     (Role::Admin, AuditEvents, &[Read]),
     (Role::Manager, Stakeholders, &[Read, Create, Update, Delete, Restore, Sensitive, Export]),
     (Role::Manager, Interactions, &[Read, Create, Update, Delete]),
-    (Role::Manager, Offers, &[Read, Create, Update, Delete, Transition]),
+    (Role::Manager, Offers, &[Read, Create, Update, Delete, Transition, Respond]),
     (Role::Manager, Complaints, &[Read, Create, Update, Delete, Transition, Assign]),
     (Role::Manager, Analytics, &[Read]),
     (Role::Agent, Stakeholders, &[Read, Create, Update]),
     (Role::Agent, Interactions, &[Read, Create, Update]),
-    (Role::Agent, Offers, &[Read, Create, Update, Transition]),
+    (Role::Agent, Offers, &[Read, Create, Update, Transition, Respond]),
     (Role::Agent, Complaints, &[Read, Create, Update, Transition]),
     (Role::Analyst, Stakeholders, &[Read]),
     (Role::Analyst, Interactions, &[Read]),
@@ -89,7 +91,7 @@ const TABLE: &[(Role, Resource, &[Action])] = &[
     (Role::Analyst, Analytics, &[Read]),
     (Role::Partner, Stakeholders, &[Read]),
     (Role::Partner, Interactions, &[Read, Create]),
-    (Role::Partner, Offers, &[Read]),
+    (Role::Partner, Offers, &[Read, Respond]),
     (Role::Partner, Complaints, &[Read, Create]),
 ];
 
@@ -182,6 +184,9 @@ mod tests {
         assert!(allowed(Role::Partner, Interactions, Create));
         assert!(allowed(Role::Partner, Complaints, Create));
         assert!(!allowed(Role::Partner, Offers, Create));
+        assert!(allowed(Role::Partner, Offers, Respond));
+        assert!(!allowed(Role::Partner, Offers, Transition));
+        assert!(!allowed(Role::Analyst, Offers, Respond));
         assert!(!allowed(Role::Agent, Complaints, Assign));
         assert!(allowed(Role::Manager, Complaints, Assign));
     }

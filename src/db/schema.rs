@@ -127,6 +127,33 @@ diesel::table! {
 
 diesel::joinable!(interactions -> stakeholders (stakeholder_id));
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::{PTimestamp, PUuid};
+
+    offers (id) {
+        id -> PUuid,
+        stakeholder_id -> PUuid,
+        title -> Text,
+        description -> Nullable<Text>,
+        product_category -> Nullable<Text>,
+        price_minor -> BigInt,
+        currency -> Text,
+        discount_percent -> Integer,
+        valid_from -> Nullable<PTimestamp>,
+        valid_until -> Nullable<PTimestamp>,
+        status -> Text,
+        created_by -> Text,
+        sent_at -> Nullable<PTimestamp>,
+        responded_at -> Nullable<PTimestamp>,
+        version -> Integer,
+        created_at -> PTimestamp,
+        updated_at -> PTimestamp,
+    }
+}
+
+diesel::joinable!(offers -> stakeholders (stakeholder_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     stakeholders,
     stakeholder_tags,
@@ -134,4 +161,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     idempotency_keys,
     interactions,
+    offers,
 );

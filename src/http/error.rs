@@ -150,6 +150,24 @@ impl ApiError {
     }
 }
 
+impl Problem {
+    /// A problem for an error response produced outside `ApiError` (e.g. by
+    /// a middleware crate), so that every error is problem+json.
+    pub fn for_status(status: StatusCode, detail: Option<String>) -> Self {
+        let title = status.canonical_reason().unwrap_or("Error").to_owned();
+        let slug = title.to_ascii_lowercase().replace(' ', "-");
+        Problem {
+            problem_type: format!("{TYPE_BASE}{slug}"),
+            detail: detail.unwrap_or_else(|| title.clone()),
+            title,
+            status: status.as_u16(),
+            instance: None,
+            request_id: None,
+            errors: None,
+        }
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {

@@ -10,7 +10,7 @@ use actix_web::middleware::Next;
 use actix_web::{HttpMessage, web};
 use tracing::Instrument;
 
-use super::error::Problem;
+use super::error::{Problem, problem_response};
 use super::metrics::Metrics;
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -44,7 +44,7 @@ pub async fn request_context(
     let res = res?.map_into_boxed_body();
     let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
     let status = res.status();
-    let mut res = complete_problem(res, &path, &id);
+    let mut res = complete_problem(res, &path, &id).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(X_REQUEST_ID.clone(), v);
     }
@@ -58,16 +58,31 @@ pub async fn request_context(
     Ok(res)
 }
 
-/// Adds `instance` and `request_id` to a problem body.
-fn complete_problem(res: ServiceResponse<BoxBody>, path: &str, id: &str) -> ServiceResponse<BoxBody> {
+/// Adds `instance` and `request_id` to a problem body; turns any other
+/// error response (from a middleware crate) into a problem as well.
+async fn complete_problem(res: ServiceResponse<BoxBody>, path: &str, id: &str) -> ServiceResponse<BoxBody> {
+    let status = res.status();
     let problem = res.response().extensions().get::<Problem>().cloned();
-    match problem {
-        None => res,
-        Some(mut p) => {
+    let mut problem = match problem {
+        Some(p) => p,
+        None if status.is_client_error() || status.is_server_error() => {
+            let (req, response) = res.into_parts();
+            // A short plain-text reason is safe to pass on; anything else is not read.
+            let text = actix_web::body::to_bytes_limited(response.into_body(), 256)
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .and_then(|b| String::from_utf8(b.to_vec()).ok())
+                .filter(|t| !t.is_empty() && t.len() <= 200 && !status.is_server_error());
+            let mut p = Problem::for_status(status, text);
             p.instance = Some(path.to_owned());
             p.request_id = Some(id.to_owned());
-            let body = serde_json::to_vec(&p).unwrap_or_default();
-            res.map_body(|_, _| BoxBody::new(body))
+            return ServiceResponse::new(req, problem_response(p));
         }
-    }
+        None => return res,
+    };
+    problem.instance = Some(path.to_owned());
+    problem.request_id = Some(id.to_owned());
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    res.map_body(|_, _| BoxBody::new(body))
 }

@@ -18,6 +18,7 @@ use crate::http::extract::{into_object, parse_body, request_id};
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::merge_patch;
 use crate::http::pagination::{self, Cursor, Page, Sort};
+use crate::offers::repo as offers;
 use crate::stakeholders::repo as stakeholders;
 
 const TAG: &str = "interactions";
@@ -73,7 +74,7 @@ async fn create_interaction(
         .db(move |conn| {
             idempotency::run(conn, &actor.sub.clone(), key.as_ref(), |c| {
                 stakeholders::parent_for_new_record(c, data.stakeholder_id.0, scope)?;
-                check_links(&data)?;
+                check_links(c, &data)?;
                 let row = repo::create(c, &actor, &data, now)?;
                 StoredResponse::created(location(row.id.0), row.version, &row.to_dto())
             })
@@ -82,11 +83,13 @@ async fn create_interaction(
     Ok(stored.into_response())
 }
 
-/// `offer_id` / `complaint_id` must belong to the same stakeholder. Offers and
-/// complaints do not exist yet, so no id can: only `null` is accepted.
-fn check_links(data: &InteractionData) -> Result<(), ApiError> {
+/// `offer_id` / `complaint_id` must belong to the same stakeholder (422).
+/// Complaints do not exist yet, so no complaint id can: only `null` is accepted.
+fn check_links(c: &mut DbConnection, data: &InteractionData) -> Result<(), ApiError> {
     let mut errors = Vec::new();
-    if data.offer_id.is_some() {
+    if let Some(offer) = data.offer_id
+        && !offers::belongs_to(c, offer.0, data.stakeholder_id.0)?
+    {
         errors.push(FieldError::new("offer_id", "reference", "no offer with that id for this stakeholder"));
     }
     if data.complaint_id.is_some() {
@@ -224,7 +227,7 @@ async fn update_interaction(
                 let current = found(repo::find(c, id, scope)?)?;
                 pre.check(current.version)?;
                 let data = patched(&current, &patch)?;
-                check_links(&data)?;
+                check_links(c, &data)?;
                 repo::update(c, &actor, &current, &data)
             })
         })

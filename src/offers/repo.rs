@@ -1,0 +1,234 @@
+//! Offer queries, run inside the caller's transaction; writes record their
+//! audit event in the same transaction.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::dto::OfferStatus;
+use super::lifecycle::OfferAction;
+use super::model::{OfferData, OfferRow};
+use crate::audit::{self, Actor};
+use crate::auth::RowScope;
+use crate::db::schema::{offers as o, stakeholders as s};
+use crate::db::{DbConnection, DbTimestamp, DbUuid, MultiBackend, types};
+use crate::http::ApiError;
+use crate::http::pagination::{Cursor, Sort, SortField};
+use crate::keyset_after;
+
+pub const RESOURCE: &str = "offer";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortBy {
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl SortField for SortBy {
+    const ALL: &'static [Self] = &[SortBy::CreatedAt, SortBy::UpdatedAt];
+    fn name(self) -> &'static str {
+        match self {
+            SortBy::CreatedAt => "created_at",
+            SortBy::UpdatedAt => "updated_at",
+        }
+    }
+}
+
+pub const DEFAULT_SORT: Sort<SortBy> = Sort { field: SortBy::CreatedAt, descending: true };
+
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub stakeholder_id: Option<Uuid>,
+    pub status: Option<OfferStatus>,
+    pub product_category: Option<String>,
+    pub valid_at: Option<DateTime<Utc>>,
+    pub created_by: Option<String>,
+}
+
+pub fn sort_key(row: &OfferRow, field: SortBy) -> String {
+    match field {
+        SortBy::CreatedAt => types::timestamp_text(&row.created_at.0),
+        SortBy::UpdatedAt => types::timestamp_text(&row.updated_at.0),
+    }
+}
+
+type Boxed<'a> = o::BoxedQuery<'a, MultiBackend, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<OfferRow, MultiBackend>>>;
+
+/// Offers the caller may see: a partner only those of its stakeholders.
+fn scoped<'a>(scope: RowScope) -> Boxed<'a> {
+    let mut q = o::table.select(OfferRow::as_select()).into_boxed::<MultiBackend>();
+    if let Some(p) = scope.partner_id {
+        q = q.filter(o::stakeholder_id.eq_any(s::table.filter(s::partner_id.eq(DbUuid(p))).select(s::id)));
+    }
+    q
+}
+
+pub fn find(conn: &mut DbConnection, id: Uuid, scope: RowScope) -> QueryResult<Option<OfferRow>> {
+    scoped(scope).filter(o::id.eq(DbUuid(id))).first(conn).optional()
+}
+
+/// Whether `offer_id` is an offer of `stakeholder_id` (for links from interactions).
+pub fn belongs_to(conn: &mut DbConnection, offer_id: Uuid, stakeholder_id: Uuid) -> QueryResult<bool> {
+    let n: i64 = o::table
+        .filter(o::id.eq(DbUuid(offer_id)))
+        .filter(o::stakeholder_id.eq(DbUuid(stakeholder_id)))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    f: &Filter,
+    scope: RowScope,
+    sort: Sort<SortBy>,
+    after: Option<&Cursor>,
+    limit: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<OfferRow>, ApiError> {
+    let mut q = scoped(scope);
+    if let Some(v) = f.stakeholder_id {
+        q = q.filter(o::stakeholder_id.eq(DbUuid(v)));
+    }
+    let now_db = DbTimestamp(now);
+    // Status as read: a sent offer past valid_until is expired.
+    q = match f.status {
+        None => q,
+        Some(OfferStatus::Expired) => q.filter(
+            o::status
+                .eq(OfferStatus::Expired.as_str())
+                .or(o::status.eq(OfferStatus::Sent.as_str()).and(o::valid_until.le(now_db))),
+        ),
+        Some(OfferStatus::Sent) => q
+            .filter(o::status.eq(OfferStatus::Sent.as_str()))
+            .filter(o::valid_until.is_null().or(o::valid_until.gt(now_db))),
+        Some(other) => q.filter(o::status.eq(other.as_str())),
+    };
+    if let Some(v) = &f.product_category {
+        q = q.filter(o::product_category.eq(v.clone()));
+    }
+    if let Some(t) = f.valid_at {
+        let t = DbTimestamp(t);
+        q = q
+            .filter(o::valid_from.is_null().or(o::valid_from.le(t)))
+            .filter(o::valid_until.is_null().or(o::valid_until.gt(t)));
+    }
+    if let Some(v) = &f.created_by {
+        q = q.filter(o::created_by.eq(v.clone()));
+    }
+    if let Some(c) = after {
+        let (t, id) = (DbTimestamp(c.timestamp()?), DbUuid(c.i));
+        q = match sort.field {
+            SortBy::CreatedAt => keyset_after!(q, o::created_at, t, o::id, id, sort.descending),
+            SortBy::UpdatedAt => keyset_after!(q, o::updated_at, t, o::id, id, sort.descending),
+        };
+    }
+    q = match (sort.field, sort.descending) {
+        (SortBy::CreatedAt, false) => q.order((o::created_at.asc(), o::id.asc())),
+        (SortBy::CreatedAt, true) => q.order((o::created_at.desc(), o::id.desc())),
+        (SortBy::UpdatedAt, false) => q.order((o::updated_at.asc(), o::id.asc())),
+        (SortBy::UpdatedAt, true) => q.order((o::updated_at.desc(), o::id.desc())),
+    };
+    Ok(q.limit(limit + 1).load(conn)?)
+}
+
+fn changed_fields(old: Option<&OfferData>, new: &OfferData) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    macro_rules! cmp {
+        ($($f:ident => $name:literal),*) => { $(if old.is_none_or(|o| o.$f != new.$f) { out.push($name); })* };
+    }
+    cmp!(
+        stakeholder_id => "stakeholder_id", title => "title", description => "description",
+        product_category => "product_category", price_minor => "price", currency => "price",
+        discount_percent => "discount_percent", valid_from => "valid_from", valid_until => "valid_until"
+    );
+    out.dedup();
+    out
+}
+
+/// Creates a `draft`.
+pub fn create(conn: &mut DbConnection, actor: &Actor, data: &OfferData) -> Result<OfferRow, ApiError> {
+    let id = Uuid::now_v7();
+    let now = DbTimestamp(types::now());
+    diesel::insert_into(o::table)
+        .values((
+            o::id.eq(DbUuid(id)),
+            data,
+            o::status.eq(OfferStatus::Draft.as_str()),
+            o::created_by.eq(&actor.sub),
+            o::version.eq(1),
+            o::created_at.eq(now),
+            o::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    audit::record(conn, actor, "offer.created", RESOURCE, id, &changed_fields(None, data))?;
+    find(conn, id, RowScope::ALL)?.ok_or_else(|| ApiError::internal("created offer vanished"))
+}
+
+/// Writes `data` if the row is still at `current.version`; `None` on a lost race.
+pub fn update(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    current: &OfferRow,
+    data: &OfferData,
+) -> Result<Option<OfferRow>, ApiError> {
+    let fields = changed_fields(Some(&OfferData::from(current)), data);
+    if fields.is_empty() {
+        return Ok(Some(current.clone()));
+    }
+    let n = diesel::update(o::table.filter(o::id.eq(current.id)).filter(o::version.eq(current.version)))
+        .set((data, o::version.eq(current.version + 1), o::updated_at.eq(DbTimestamp(types::now()))))
+        .execute(conn)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    audit::record(conn, actor, "offer.updated", RESOURCE, current.id.0, &fields)?;
+    Ok(find(conn, current.id.0, RowScope::ALL)?)
+}
+
+/// Stores the result of a lifecycle action; `None` on a lost race.
+pub fn apply(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    current: &OfferRow,
+    action: OfferAction,
+    next: OfferStatus,
+    now: DateTime<Utc>,
+) -> Result<Option<OfferRow>, ApiError> {
+    let now = DbTimestamp(now);
+    let target = o::table.filter(o::id.eq(current.id)).filter(o::version.eq(current.version));
+    let base = (o::status.eq(next.as_str()), o::version.eq(current.version + 1), o::updated_at.eq(now));
+    let n = match action {
+        OfferAction::Send => diesel::update(target).set((base, o::sent_at.eq(Some(now)))).execute(conn)?,
+        OfferAction::Accept | OfferAction::Decline => {
+            diesel::update(target).set((base, o::responded_at.eq(Some(now)))).execute(conn)?
+        }
+        OfferAction::Withdraw => diesel::update(target).set(base).execute(conn)?,
+    };
+    if n == 0 {
+        return Ok(None);
+    }
+    let stamped: &[&str] = match action {
+        OfferAction::Send => &["status", "sent_at"],
+        OfferAction::Accept | OfferAction::Decline => &["status", "responded_at"],
+        OfferAction::Withdraw => &["status"],
+    };
+    audit::record(conn, actor, &format!("offer.{}", action.as_str()), RESOURCE, current.id.0, stamped)?;
+    Ok(find(conn, current.id.0, RowScope::ALL)?)
+}
+
+/// Hard delete of a draft; `false` on a lost race. An offer that an
+/// interaction links to stays (409): the history must not dangle.
+pub fn delete(conn: &mut DbConnection, actor: &Actor, current: &OfferRow) -> Result<bool, ApiError> {
+    use crate::db::schema::interactions as i;
+    let links: i64 = i::table.filter(i::offer_id.eq(Some(current.id))).count().get_result(conn)?;
+    if links > 0 {
+        return Err(ApiError::Conflict(format!("{links} interaction(s) refer to this offer; it cannot be deleted")));
+    }
+    let n =
+        diesel::delete(o::table.filter(o::id.eq(current.id)).filter(o::version.eq(current.version))).execute(conn)?;
+    if n == 1 {
+        audit::record(conn, actor, "offer.deleted", RESOURCE, current.id.0, &[])?;
+    }
+    Ok(n == 1)
+}

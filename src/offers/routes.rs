@@ -1,0 +1,389 @@
+//! `/api/v1/offers`, its lifecycle actions, and `/api/v1/stakeholders/{id}/offers`.
+//! No SQL here.
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::dto::{Offer, OfferInput, OfferQuery, OfferStatus};
+use super::lifecycle::{self, OfferAction};
+use super::model::{OfferData, OfferRow};
+use super::repo::{self, DEFAULT_SORT, Filter, SortBy};
+use crate::audit::Actor;
+use crate::auth::{Action, Caller, Resource, RowScope};
+use crate::db::{self, DbConnection, types};
+use crate::http::ApiError;
+use crate::http::etag::{self, Precondition};
+use crate::http::extract::{check_query_text, into_object, parse_body, request_id};
+use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
+use crate::http::merge_patch;
+use crate::http::pagination::{self, Cursor, Page, Sort};
+use crate::stakeholders::repo as stakeholders;
+use crate::startup::AppState;
+
+const TAG: &str = "offers";
+const WHAT: &str = "offer";
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(create_offer)
+        .service(list_offers)
+        .service(get_offer)
+        .service(update_offer)
+        .service(delete_offer)
+        .service(send_offer)
+        .service(accept_offer)
+        .service(decline_offer)
+        .service(withdraw_offer)
+        .service(list_stakeholder_offers);
+}
+
+fn location(id: Uuid) -> String {
+    format!("/api/v1/offers/{id}")
+}
+
+fn found(row: Option<OfferRow>) -> Result<OfferRow, ApiError> {
+    row.ok_or_else(|| ApiError::not_found(WHAT))
+}
+
+/// 409 unless the offer is still a draft (only drafts are edited or deleted).
+fn require_draft(row: &OfferRow, now: DateTime<Utc>, verb: &str) -> Result<(), ApiError> {
+    match row.status_at(now) {
+        OfferStatus::Draft => Ok(()),
+        other => Err(ApiError::Conflict(format!("only a draft offer can be {verb}; this one is {other}"))),
+    }
+}
+
+/// Create an offer
+///
+/// Always created as `draft`; `created_by` is the caller. Honours `Idempotency-Key`.
+#[utoipa::path(
+    tag = TAG,
+    request_body(content = OfferInput, content_type = "application/json"),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1..255 characters; makes retries safe for 24 hours")),
+    responses(
+        (status = 201, description = "Created", body = Offer,
+         headers(("Location" = String, description = "URL of the new offer"), ("ETag" = String, description = "The version"))),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/offers")]
+async fn create_offer(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Resource::Offers, Action::Create)?;
+    let body = body.into_inner();
+    let key = IdempotencyKey::from_request(&req, &body)?;
+    let input: OfferInput = parse_body(into_object(body)?)?;
+    let data = OfferData::from_input(&input);
+    let actor = Actor::new(&caller, request_id(&req));
+    let scope = caller.scope();
+    let stored = state
+        .db(move |conn| {
+            idempotency::run(conn, &actor.sub.clone(), key.as_ref(), |c| {
+                stakeholders::parent_for_new_record(c, data.stakeholder_id.0, scope)?;
+                let row = repo::create(c, &actor, &data)?;
+                StoredResponse::created(location(row.id.0), row.version, &row.to_dto(types::now()))
+            })
+        })
+        .await?;
+    Ok(stored.into_response())
+}
+
+/// List offers
+#[utoipa::path(
+    tag = TAG,
+    params(OfferQuery),
+    responses((status = 200, description = "A page of offers", body = Page<Offer>)),
+    security(("bearer" = []))
+)]
+#[get("/offers")]
+async fn list_offers(
+    caller: Caller,
+    state: web::Data<AppState>,
+    query: web::Query<OfferQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Resource::Offers, Action::Read)?;
+    list(state, caller.scope(), query.into_inner(), None).await
+}
+
+/// List a stakeholder's offers
+///
+/// Same filters and format as `GET /api/v1/offers`, newest first.
+#[utoipa::path(
+    tag = TAG,
+    params(("id" = Uuid, Path, description = "Stakeholder id"), OfferQuery),
+    responses((status = 200, description = "A page of the stakeholder's offers", body = Page<Offer>)),
+    security(("bearer" = []))
+)]
+#[get("/stakeholders/{id}/offers")]
+async fn list_stakeholder_offers(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    query: web::Query<OfferQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Resource::Offers, Action::Read)?;
+    list(state, caller.scope(), query.into_inner(), Some(id.into_inner())).await
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    scope: RowScope,
+    q: OfferQuery,
+    stakeholder: Option<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    check_query_text("product_category", &q.product_category, 500)?;
+    check_query_text("created_by", &q.created_by, 500)?;
+    let limit = pagination::limit(q.limit)?;
+    let sort = Sort::<SortBy>::parse(q.sort.as_deref(), DEFAULT_SORT)?;
+    let label = sort.label();
+    let cursor = q.cursor.as_deref().map(|c| Cursor::decode(c, &label)).transpose()?;
+    let filter = Filter {
+        stakeholder_id: stakeholder.or(q.stakeholder_id),
+        status: q.status,
+        product_category: q.product_category,
+        valid_at: q.valid_at,
+        created_by: q.created_by,
+    };
+    let now = types::now();
+    let rows = state
+        .db(move |conn| {
+            db::read_tx(conn, |c| {
+                if let Some(sid) = stakeholder {
+                    stakeholders::find(c, sid, scope)?.ok_or_else(|| ApiError::not_found("stakeholder"))?;
+                }
+                repo::list(c, &filter, scope, sort, cursor.as_ref(), limit, now)
+            })
+        })
+        .await?;
+    let page = pagination::page(rows, limit, &label, |r| (repo::sort_key(r, sort.field), r.id.0), |r| r.to_dto(now));
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Get an offer
+#[utoipa::path(
+    tag = TAG,
+    params(("id" = Uuid, Path, description = "Offer id"),
+           ("If-None-Match" = Option<String>, Header, description = "An ETag; 304 when it is current")),
+    responses(
+        (status = 200, description = "The offer", body = Offer, headers(("ETag" = String))),
+        (status = 304, description = "Not modified"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/offers/{id}")]
+async fn get_offer(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Resource::Offers, Action::Read)?;
+    let (id, scope) = (id.into_inner(), caller.scope());
+    let row = found(state.db(move |c| Ok(repo::find(c, id, scope)?)).await?)?;
+    if let Some(not_modified) = etag::not_modified(&req, row.version) {
+        return Ok(not_modified);
+    }
+    Ok(etag::ok(row.version, &row.to_dto(types::now())))
+}
+
+/// Update a draft offer (JSON merge patch)
+///
+/// Only while `draft` (else 409). `stakeholder_id` cannot change; `status` is
+/// changed only by the actions.
+#[utoipa::path(
+    tag = TAG,
+    params(("id" = Uuid, Path, description = "Offer id"),
+           ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 if it is stale")),
+    request_body(content = OfferInput, description = "A JSON merge patch of the writable fields",
+                 content_type = "application/merge-patch+json"),
+    responses((status = 200, description = "The updated offer", body = Offer, headers(("ETag" = String)))),
+    security(("bearer" = []))
+)]
+#[patch("/offers/{id}")]
+async fn update_offer(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Resource::Offers, Action::Update)?;
+    let patch = into_object(body.into_inner())?;
+    let pre = Precondition::from_request(&req);
+    let actor = Actor::new(&caller, request_id(&req));
+    let (id, scope) = (id.into_inner(), caller.scope());
+    let row = state
+        .db(move |conn| {
+            etag::write_versioned(conn, &pre, |c: &mut DbConnection| {
+                let current = found(repo::find(c, id, scope)?)?;
+                pre.check(current.version)?;
+                require_draft(&current, types::now(), "edited")?;
+                let data = patched(&current, &patch)?;
+                repo::update(c, &actor, &current, &data)
+            })
+        })
+        .await?;
+    Ok(etag::ok(row.version, &row.to_dto(types::now())))
+}
+
+fn patched(current: &OfferRow, patch: &Map<String, Value>) -> Result<OfferData, ApiError> {
+    let mut doc = serde_json::to_value(current.to_input()).map_err(ApiError::internal)?;
+    merge_patch::apply(&mut doc, &Value::Object(patch.clone()));
+    let input: OfferInput = parse_body(into_object(doc)?)?;
+    if input.stakeholder_id != Some(current.stakeholder_id.0) {
+        return Err(ApiError::validation("stakeholder_id", "immutable", "cannot be changed; create a new offer"));
+    }
+    Ok(OfferData::from_input(&input))
+}
+
+/// Delete a draft offer
+///
+/// Only drafts (else 409), and only when no interaction refers to it.
+#[utoipa::path(
+    tag = TAG,
+    params(("id" = Uuid, Path, description = "Offer id"),
+           ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 if it is stale")),
+    responses((status = 204, description = "Deleted")),
+    security(("bearer" = []))
+)]
+#[delete("/offers/{id}")]
+async fn delete_offer(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Resource::Offers, Action::Delete)?;
+    let pre = Precondition::from_request(&req);
+    let actor = Actor::new(&caller, request_id(&req));
+    let (id, scope) = (id.into_inner(), caller.scope());
+    state
+        .db(move |conn| {
+            etag::write_versioned(conn, &pre, |c: &mut DbConnection| {
+                let current = found(repo::find(c, id, scope)?)?;
+                pre.check(current.version)?;
+                require_draft(&current, types::now(), "deleted")?;
+                Ok(repo::delete(c, &actor, &current)?.then_some(()))
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Runs a lifecycle action; the state machine decides (409 naming the status).
+async fn act(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: Uuid,
+    action: OfferAction,
+) -> Result<HttpResponse, ApiError> {
+    let permission = match action {
+        OfferAction::Accept | OfferAction::Decline => Action::Respond,
+        OfferAction::Send | OfferAction::Withdraw => Action::Transition,
+    };
+    caller.require(Resource::Offers, permission)?;
+    let pre = Precondition::from_request(&req);
+    let actor = Actor::new(&caller, request_id(&req));
+    let scope = caller.scope();
+    let row = state
+        .db(move |conn| {
+            etag::write_versioned(conn, &pre, |c: &mut DbConnection| {
+                let current = found(repo::find(c, id, scope)?)?;
+                pre.check(current.version)?;
+                let now = types::now();
+                let next = lifecycle::transition(
+                    current.status_at(now),
+                    action,
+                    current.valid_from.map(|t| t.0),
+                    current.valid_until.map(|t| t.0),
+                    now,
+                )
+                .map_err(|r| ApiError::Conflict(r.message(action)))?;
+                repo::apply(c, &actor, &current, action, next, now)
+            })
+        })
+        .await?;
+    Ok(etag::ok(row.version, &row.to_dto(types::now())))
+}
+
+/// Send a draft offer (draft → sent)
+#[utoipa::path(
+    tag = TAG,
+    params(("id" = Uuid, Path, description = "Offer id"),
+           ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 if it is stale")),
+    responses((status = 200, description = "The sent offer (`sent_at` stamped)", body = Offer, headers(("ETag" = String)))),
+    security(("bearer" = []))
+)]
+#[post("/offers/{id}/send")]
+async fn send_offer(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    act(req, caller, state, id.into_inner(), OfferAction::Send).await
+}
+
+/// Record that the stakeholder accepted (sent → accepted)
+///
+/// Only while the offer is valid (`valid_from` ≤ now < `valid_until`).
+#[utoipa::path(
+    tag = TAG,
+    params(("id" = Uuid, Path, description = "Offer id"),
+           ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 if it is stale")),
+    responses((status = 200, description = "The accepted offer (`responded_at` stamped)", body = Offer, headers(("ETag" = String)))),
+    security(("bearer" = []))
+)]
+#[post("/offers/{id}/accept")]
+async fn accept_offer(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    act(req, caller, state, id.into_inner(), OfferAction::Accept).await
+}
+
+/// Record that the stakeholder declined (sent → declined)
+///
+/// Only while the offer is valid.
+#[utoipa::path(
+    tag = TAG,
+    params(("id" = Uuid, Path, description = "Offer id"),
+           ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 if it is stale")),
+    responses((status = 200, description = "The declined offer (`responded_at` stamped)", body = Offer, headers(("ETag" = String)))),
+    security(("bearer" = []))
+)]
+#[post("/offers/{id}/decline")]
+async fn decline_offer(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    act(req, caller, state, id.into_inner(), OfferAction::Decline).await
+}
+
+/// Withdraw an offer (draft | sent → withdrawn)
+#[utoipa::path(
+    tag = TAG,
+    params(("id" = Uuid, Path, description = "Offer id"),
+           ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 if it is stale")),
+    responses((status = 200, description = "The withdrawn offer", body = Offer, headers(("ETag" = String)))),
+    security(("bearer" = []))
+)]
+#[post("/offers/{id}/withdraw")]
+async fn withdraw_offer(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    act(req, caller, state, id.into_inner(), OfferAction::Withdraw).await
+}

@@ -6,6 +6,7 @@ mod auth;
 mod http_core;
 mod interactions;
 mod lifecycle;
+mod offers;
 mod openapi;
 mod stakeholders;
 mod stakeholders_lists;

@@ -6,6 +6,7 @@ mod macros;
 pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod complaints;
 pub mod config;
 pub mod db;
 pub mod http;

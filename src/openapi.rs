@@ -24,6 +24,7 @@ Errors are RFC 9457 problem documents; lists are keyset-paginated (`next_cursor`
         (name = "stakeholders", description = "Everyone the company keeps a relationship with"),
         (name = "interactions", description = "The contact and purchase history, on every channel"),
         (name = "offers", description = "Personalised offers and their lifecycle"),
+        (name = "complaints", description = "Cases handled to resolution against an SLA"),
         (name = "service", description = "Health, readiness and metrics"),
     ),
     modifiers(&Security),

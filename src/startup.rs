@@ -179,6 +179,7 @@ impl Application {
                 .app_data(metrics.clone())
                 .app_data(routes)
                 .app_data(json_config(body_limit))
+                .app_data(web::PayloadConfig::new(body_limit))
                 .app_data(query_config())
                 .app_data(path_config())
                 .service(web::resource("/docs").route(web::get().to(docs_redirect)))

@@ -154,6 +154,35 @@ diesel::table! {
 
 diesel::joinable!(offers -> stakeholders (stakeholder_id));
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::{PTimestamp, PUuid};
+
+    complaints (id) {
+        id -> PUuid,
+        stakeholder_id -> PUuid,
+        subject -> Text,
+        description -> Text,
+        category -> Text,
+        severity -> Text,
+        channel -> Nullable<Text>,
+        assignee_id -> Nullable<Text>,
+        status -> Text,
+        due_at -> PTimestamp,
+        resolution -> Nullable<Text>,
+        satisfaction -> Nullable<Integer>,
+        opened_by -> Text,
+        acknowledged_at -> Nullable<PTimestamp>,
+        resolved_at -> Nullable<PTimestamp>,
+        closed_at -> Nullable<PTimestamp>,
+        version -> Integer,
+        created_at -> PTimestamp,
+        updated_at -> PTimestamp,
+    }
+}
+
+diesel::joinable!(complaints -> stakeholders (stakeholder_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     stakeholders,
     stakeholder_tags,
@@ -162,4 +191,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     interactions,
     offers,
+    complaints,
 );

@@ -81,6 +81,26 @@ fn path_error(err: PathError) -> ApiError {
     }
 }
 
+/// An optional JSON object body (action endpoints): empty means `None`;
+/// otherwise the same rules as a `web::Json` body (415, 400).
+pub fn optional_object(req: &HttpRequest, body: &[u8]) -> Result<Option<Map<String, Value>>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let json = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(is_json);
+    if !json {
+        return Err(ApiError::UnsupportedMediaType("send the body as application/json".into()));
+    }
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {}", json_syntax_message(&e))))?;
+    into_object(value).map(Some)
+}
+
 /// The body must be a JSON object.
 pub fn into_object(value: Value) -> Result<Map<String, Value>, ApiError> {
     match value {
@@ -91,8 +111,23 @@ pub fn into_object(value: Value) -> Result<Map<String, Value>, ApiError> {
 
 /// An input DTO: serde shape, `validator` rules, plus rules that span fields.
 pub trait CheckedInput: DeserializeOwned + Validate {
+    /// Rust field names that travel under another JSON name (`#[serde(rename)]`):
+    /// `validator` reports the Rust name, clients must see the wire name.
+    const WIRE_NAMES: &'static [(&'static str, &'static str)] = &[];
+
     /// Cross-field rules, reported with the per-field ones.
     fn extra_checks(&self, _out: &mut Vec<FieldError>) {}
+}
+
+/// `validator`'s errors under the names clients sent.
+fn validation_errors<T: CheckedInput>(e: &ValidationErrors) -> Vec<FieldError> {
+    let mut errors = flatten_validation(e);
+    for err in &mut errors {
+        if let Some((_, wire)) = T::WIRE_NAMES.iter().find(|(rust, _)| *rust == err.field) {
+            err.field = (*wire).to_owned();
+        }
+    }
+    errors
 }
 
 /// Turns a JSON object into a validated DTO, listing every invalid field.
@@ -124,7 +159,7 @@ pub fn parse_body<T: CheckedInput>(body: Map<String, Value>) -> Result<T, ApiErr
             if let Ok(partial) = serde_json::from_value::<T>(Value::Object(rest)) {
                 let mut more = Vec::new();
                 if let Err(e) = partial.validate() {
-                    more = flatten_validation(&e);
+                    more = validation_errors::<T>(&e);
                 }
                 partial.extra_checks(&mut more);
                 let culprits: Vec<String> = errors.iter().map(|e| e.field.clone()).collect();
@@ -138,7 +173,7 @@ pub fn parse_body<T: CheckedInput>(body: Map<String, Value>) -> Result<T, ApiErr
         }
     };
     if let Err(e) = value.validate() {
-        errors = flatten_validation(&e);
+        errors = validation_errors::<T>(&e);
     }
     value.extra_checks(&mut errors);
     if !errors.is_empty() {

@@ -78,6 +78,8 @@ pub struct InteractionInput {
 }
 
 impl CheckedInput for InteractionInput {
+    const WIRE_NAMES: &'static [(&'static str, &'static str)] = &[("interaction_type", "type")];
+
     fn extra_checks(&self, out: &mut Vec<FieldError>) {
         match (self.interaction_type, &self.amount) {
             (Some(InteractionType::Purchase), None) => {

@@ -10,6 +10,7 @@ use super::model::{InteractionData, InteractionRow};
 use super::repo::{self, DEFAULT_SORT, Filter, SortBy};
 use crate::audit::Actor;
 use crate::auth::{Action, Caller, Resource, RowScope};
+use crate::complaints::repo as complaints;
 use crate::db::{self, DbConnection, types};
 use crate::http::ApiError;
 use crate::http::error::FieldError;
@@ -84,7 +85,6 @@ async fn create_interaction(
 }
 
 /// `offer_id` / `complaint_id` must belong to the same stakeholder (422).
-/// Complaints do not exist yet, so no complaint id can: only `null` is accepted.
 fn check_links(c: &mut DbConnection, data: &InteractionData) -> Result<(), ApiError> {
     let mut errors = Vec::new();
     if let Some(offer) = data.offer_id
@@ -92,7 +92,9 @@ fn check_links(c: &mut DbConnection, data: &InteractionData) -> Result<(), ApiEr
     {
         errors.push(FieldError::new("offer_id", "reference", "no offer with that id for this stakeholder"));
     }
-    if data.complaint_id.is_some() {
+    if let Some(complaint) = data.complaint_id
+        && !complaints::belongs_to(c, complaint.0, data.stakeholder_id.0)?
+    {
         errors.push(FieldError::new("complaint_id", "reference", "no complaint with that id for this stakeholder"));
     }
     if errors.is_empty() { Ok(()) } else { Err(ApiError::Validation(errors)) }

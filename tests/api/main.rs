@@ -3,6 +3,7 @@
 mod helpers;
 
 mod auth;
+mod complaints;
 mod http_core;
 mod interactions;
 mod lifecycle;

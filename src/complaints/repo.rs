@@ -1,0 +1,297 @@
+//! Complaint queries, run inside the caller's transaction; writes record
+//! their audit event in the same transaction.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::dto::{Category, ComplaintStatus, Severity};
+use super::lifecycle::ComplaintAction;
+use super::model::{ComplaintData, ComplaintRow};
+use crate::audit::{self, Actor};
+use crate::auth::RowScope;
+use crate::db::schema::{complaints as c, stakeholders as s};
+use crate::db::{DbConnection, DbTimestamp, DbUuid, MultiBackend, types};
+use crate::http::ApiError;
+use crate::http::pagination::{Cursor, Sort, SortField};
+use crate::keyset_after;
+
+pub const RESOURCE: &str = "complaint";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortBy {
+    CreatedAt,
+    UpdatedAt,
+    DueAt,
+}
+
+impl SortField for SortBy {
+    const ALL: &'static [Self] = &[SortBy::CreatedAt, SortBy::UpdatedAt, SortBy::DueAt];
+    fn name(self) -> &'static str {
+        match self {
+            SortBy::CreatedAt => "created_at",
+            SortBy::UpdatedAt => "updated_at",
+            SortBy::DueAt => "due_at",
+        }
+    }
+}
+
+pub const DEFAULT_SORT: Sort<SortBy> = Sort { field: SortBy::CreatedAt, descending: true };
+
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub stakeholder_id: Option<Uuid>,
+    pub status: Option<ComplaintStatus>,
+    pub severity: Option<Severity>,
+    pub category: Option<Category>,
+    pub assignee_id: Option<String>,
+    pub sla_breached: Option<bool>,
+    pub opened_after: Option<DateTime<Utc>>,
+    pub opened_before: Option<DateTime<Utc>>,
+}
+
+pub fn sort_key(row: &ComplaintRow, field: SortBy) -> String {
+    match field {
+        SortBy::CreatedAt => types::timestamp_text(&row.created_at.0),
+        SortBy::UpdatedAt => types::timestamp_text(&row.updated_at.0),
+        SortBy::DueAt => types::timestamp_text(&row.due_at.0),
+    }
+}
+
+type Boxed<'a> =
+    c::BoxedQuery<'a, MultiBackend, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<ComplaintRow, MultiBackend>>>;
+
+/// Complaints the caller may see: a partner only those of its stakeholders.
+fn scoped<'a>(scope: RowScope) -> Boxed<'a> {
+    let mut q = c::table.select(ComplaintRow::as_select()).into_boxed::<MultiBackend>();
+    if let Some(p) = scope.partner_id {
+        q = q.filter(c::stakeholder_id.eq_any(s::table.filter(s::partner_id.eq(DbUuid(p))).select(s::id)));
+    }
+    q
+}
+
+pub fn find(conn: &mut DbConnection, id: Uuid, scope: RowScope) -> QueryResult<Option<ComplaintRow>> {
+    scoped(scope).filter(c::id.eq(DbUuid(id))).first(conn).optional()
+}
+
+/// Whether `complaint_id` is a complaint of `stakeholder_id` (for links from interactions).
+pub fn belongs_to(conn: &mut DbConnection, complaint_id: Uuid, stakeholder_id: Uuid) -> QueryResult<bool> {
+    let n: i64 = c::table
+        .filter(c::id.eq(DbUuid(complaint_id)))
+        .filter(c::stakeholder_id.eq(DbUuid(stakeholder_id)))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    f: &Filter,
+    scope: RowScope,
+    sort: Sort<SortBy>,
+    after: Option<&Cursor>,
+    limit: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<ComplaintRow>, ApiError> {
+    let mut q = scoped(scope);
+    if let Some(v) = f.stakeholder_id {
+        q = q.filter(c::stakeholder_id.eq(DbUuid(v)));
+    }
+    if let Some(v) = f.status {
+        q = q.filter(c::status.eq(v.as_str()));
+    }
+    if let Some(v) = f.severity {
+        q = q.filter(c::severity.eq(v.as_str()));
+    }
+    if let Some(v) = f.category {
+        q = q.filter(c::category.eq(v.as_str()));
+    }
+    if let Some(v) = &f.assignee_id {
+        q = q.filter(c::assignee_id.eq(v.clone()));
+    }
+    // The same rule as `lifecycle::sla_breached`, in SQL.
+    let now_db = DbTimestamp(now);
+    q = match f.sla_breached {
+        None => q,
+        Some(true) => q.filter(
+            c::resolved_at
+                .is_not_null()
+                .and(c::resolved_at.gt(c::due_at.nullable()))
+                .or(c::resolved_at.is_null().and(c::due_at.lt(now_db))),
+        ),
+        Some(false) => q.filter(
+            c::resolved_at
+                .is_not_null()
+                .and(c::resolved_at.le(c::due_at.nullable()))
+                .or(c::resolved_at.is_null().and(c::due_at.ge(now_db))),
+        ),
+    };
+    if let Some(t) = f.opened_after {
+        q = q.filter(c::created_at.ge(DbTimestamp(t)));
+    }
+    if let Some(t) = f.opened_before {
+        q = q.filter(c::created_at.lt(DbTimestamp(t)));
+    }
+    if let Some(cur) = after {
+        let (t, id) = (DbTimestamp(cur.timestamp()?), DbUuid(cur.i));
+        q = match sort.field {
+            SortBy::CreatedAt => keyset_after!(q, c::created_at, t, c::id, id, sort.descending),
+            SortBy::UpdatedAt => keyset_after!(q, c::updated_at, t, c::id, id, sort.descending),
+            SortBy::DueAt => keyset_after!(q, c::due_at, t, c::id, id, sort.descending),
+        };
+    }
+    q = match (sort.field, sort.descending) {
+        (SortBy::CreatedAt, false) => q.order((c::created_at.asc(), c::id.asc())),
+        (SortBy::CreatedAt, true) => q.order((c::created_at.desc(), c::id.desc())),
+        (SortBy::UpdatedAt, false) => q.order((c::updated_at.asc(), c::id.asc())),
+        (SortBy::UpdatedAt, true) => q.order((c::updated_at.desc(), c::id.desc())),
+        (SortBy::DueAt, false) => q.order((c::due_at.asc(), c::id.asc())),
+        (SortBy::DueAt, true) => q.order((c::due_at.desc(), c::id.desc())),
+    };
+    Ok(q.limit(limit + 1).load(conn)?)
+}
+
+fn changed_fields(old: Option<&ComplaintData>, new: &ComplaintData) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    macro_rules! cmp {
+        ($($f:ident),*) => { $(if old.is_none_or(|o| o.$f != new.$f) { out.push(stringify!($f)); })* };
+    }
+    cmp!(stakeholder_id, subject, description, category, severity, channel, due_at);
+    out
+}
+
+/// Opens a complaint (`open`), stamped `created_at` = `now`.
+pub fn create(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    data: &ComplaintData,
+    now: DateTime<Utc>,
+) -> Result<ComplaintRow, ApiError> {
+    let id = Uuid::now_v7();
+    let now = DbTimestamp(now);
+    diesel::insert_into(c::table)
+        .values((
+            c::id.eq(DbUuid(id)),
+            data,
+            c::status.eq(ComplaintStatus::Open.as_str()),
+            c::opened_by.eq(&actor.sub),
+            c::version.eq(1),
+            c::created_at.eq(now),
+            c::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    audit::record(conn, actor, "complaint.opened", RESOURCE, id, &changed_fields(None, data))?;
+    find(conn, id, RowScope::ALL)?.ok_or_else(|| ApiError::internal("created complaint vanished"))
+}
+
+/// Writes `data` if the row is still at `current.version`; `None` on a lost race.
+pub fn update(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    current: &ComplaintRow,
+    data: &ComplaintData,
+) -> Result<Option<ComplaintRow>, ApiError> {
+    let fields = changed_fields(Some(&ComplaintData::from(current)), data);
+    if fields.is_empty() {
+        return Ok(Some(current.clone()));
+    }
+    let n = diesel::update(c::table.filter(c::id.eq(current.id)).filter(c::version.eq(current.version)))
+        .set((data, c::version.eq(current.version + 1), c::updated_at.eq(DbTimestamp(types::now()))))
+        .execute(conn)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    audit::record(conn, actor, "complaint.updated", RESOURCE, current.id.0, &fields)?;
+    Ok(find(conn, current.id.0, RowScope::ALL)?)
+}
+
+/// What an action carries besides the status change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payload {
+    None,
+    Resolution(String),
+    Satisfaction(Option<i32>),
+    Assignee(String),
+}
+
+/// Columns an action sets: outer `None` leaves a column alone, `Some(None)` clears it.
+#[derive(AsChangeset)]
+#[diesel(table_name = c)]
+struct ActionChanges {
+    status: String,
+    version: i32,
+    updated_at: DbTimestamp,
+    acknowledged_at: Option<Option<DbTimestamp>>,
+    resolved_at: Option<Option<DbTimestamp>>,
+    closed_at: Option<Option<DbTimestamp>>,
+    resolution: Option<Option<String>>,
+    satisfaction: Option<Option<i32>>,
+    assignee_id: Option<Option<String>>,
+}
+
+/// Stores the result of a lifecycle action; `None` on a lost race.
+pub fn apply(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    current: &ComplaintRow,
+    action: ComplaintAction,
+    next: ComplaintStatus,
+    payload: Payload,
+    now: DateTime<Utc>,
+) -> Result<Option<ComplaintRow>, ApiError> {
+    use ComplaintAction as A;
+    let now = DbTimestamp(now);
+    let mut ch = ActionChanges {
+        status: next.as_str().to_owned(),
+        version: current.version + 1,
+        updated_at: now,
+        acknowledged_at: None,
+        resolved_at: None,
+        closed_at: None,
+        resolution: None,
+        satisfaction: None,
+        assignee_id: None,
+    };
+    let fields: &[&str] = match (action, payload) {
+        (A::Acknowledge, _) => {
+            ch.acknowledged_at = Some(Some(now));
+            &["status", "acknowledged_at"]
+        }
+        (A::Start, _) => {
+            // Starting work implies the case was seen.
+            ch.acknowledged_at = Some(Some(current.acknowledged_at.unwrap_or(now)));
+            &["status", "acknowledged_at"]
+        }
+        (A::Resolve, Payload::Resolution(r)) => {
+            ch.resolved_at = Some(Some(now));
+            ch.resolution = Some(Some(r));
+            &["status", "resolved_at", "resolution"]
+        }
+        (A::Close, Payload::Satisfaction(s)) => {
+            ch.closed_at = Some(Some(now));
+            ch.satisfaction = Some(s);
+            &["status", "closed_at", "satisfaction"]
+        }
+        (A::Reopen, _) => {
+            // The case is unresolved again: its SLA runs against now once more.
+            ch.resolved_at = Some(None);
+            ch.closed_at = Some(None);
+            ch.resolution = Some(None);
+            ch.satisfaction = Some(None);
+            &["status", "resolved_at", "closed_at", "resolution", "satisfaction"]
+        }
+        (A::Assign, Payload::Assignee(a)) => {
+            ch.assignee_id = Some(Some(a));
+            &["assignee_id"]
+        }
+        (a, p) => return Err(ApiError::internal(format!("action {a} given payload {p:?}"))),
+    };
+    let n = diesel::update(c::table.filter(c::id.eq(current.id)).filter(c::version.eq(current.version)))
+        .set(&ch)
+        .execute(conn)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    audit::record(conn, actor, &format!("complaint.{}", action.as_str()), RESOURCE, current.id.0, fields)?;
+    Ok(find(conn, current.id.0, RowScope::ALL)?)
+}

@@ -1,0 +1,413 @@
+//! `/api/v1/complaints`, its lifecycle actions, and
+//! `/api/v1/stakeholders/{id}/complaints`. No SQL here.
+
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::dto::{AssignInput, CloseInput, Complaint, ComplaintInput, ComplaintQuery, ComplaintStatus, ResolveInput};
+use super::lifecycle::{self, ComplaintAction};
+use super::model::{ComplaintData, ComplaintRow};
+use super::repo::{self, DEFAULT_SORT, Filter, Payload, SortBy};
+use crate::audit::Actor;
+use crate::auth::{Action, Caller, Resource, RowScope};
+use crate::config::SlaTargets;
+use crate::db::{self, DbConnection, types};
+use crate::http::ApiError;
+use crate::http::etag::{self, Precondition};
+use crate::http::extract::{check_query_text, into_object, optional_object, parse_body, request_id};
+use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
+use crate::http::merge_patch;
+use crate::http::pagination::{self, Cursor, Page, Sort};
+use crate::stakeholders::repo as stakeholders;
+use crate::startup::AppState;
+
+const TAG: &str = "complaints";
+const WHAT: &str = "complaint";
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(create_complaint)
+        .service(list_complaints)
+        .service(get_complaint)
+        .service(update_complaint)
+        .service(acknowledge_complaint)
+        .service(start_complaint)
+        .service(resolve_complaint)
+        .service(close_complaint)
+        .service(reopen_complaint)
+        .service(assign_complaint)
+        .service(list_stakeholder_complaints);
+}
+
+fn location(id: Uuid) -> String {
+    format!("/api/v1/complaints/{id}")
+}
+
+fn found(row: Option<ComplaintRow>) -> Result<ComplaintRow, ApiError> {
+    row.ok_or_else(|| ApiError::not_found(WHAT))
+}
+
+/// Open a complaint
+///
+/// Status `open`, `opened_by` the caller, `due_at` = now + the severity's SLA.
+/// Honours `Idempotency-Key`.
+#[utoipa::path(
+    tag = TAG,
+    request_body(content = ComplaintInput, content_type = "application/json"),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1..255 characters; makes retries safe for 24 hours")),
+    responses(
+        (status = 201, description = "Created", body = Complaint,
+         headers(("Location" = String, description = "URL of the new complaint"), ("ETag" = String, description = "The version"))),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/complaints")]
+async fn create_complaint(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Resource::Complaints, Action::Create)?;
+    let body = body.into_inner();
+    let key = IdempotencyKey::from_request(&req, &body)?;
+    let input: ComplaintInput = parse_body(into_object(body)?)?;
+    let now = types::now();
+    let severity = input.severity.ok_or_else(|| ApiError::internal("validated severity missing"))?;
+    let data = ComplaintData::from_input(&input, lifecycle::due_at(now, severity, &state.settings.sla));
+    let actor = Actor::new(&caller, request_id(&req));
+    let scope = caller.scope();
+    let stored = state
+        .db(move |conn| {
+            idempotency::run(conn, &actor.sub.clone(), key.as_ref(), |c| {
+                stakeholders::parent_for_new_record(c, data.stakeholder_id.0, scope)?;
+                let row = repo::create(c, &actor, &data, now)?;
+                StoredResponse::created(location(row.id.0), row.version, &row.to_dto(types::now()))
+            })
+        })
+        .await?;
+    Ok(stored.into_response())
+}
+
+/// List complaints
+///
+/// `sort=due_at` gives the support queue: what breaches first.
+#[utoipa::path(
+    tag = TAG,
+    params(ComplaintQuery),
+    responses((status = 200, description = "A page of complaints", body = Page<Complaint>)),
+    security(("bearer" = []))
+)]
+#[get("/complaints")]
+async fn list_complaints(
+    caller: Caller,
+    state: web::Data<AppState>,
+    query: web::Query<ComplaintQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Resource::Complaints, Action::Read)?;
+    list(state, caller.scope(), query.into_inner(), None).await
+}
+
+/// List a stakeholder's complaints
+///
+/// Same filters and format as `GET /api/v1/complaints`, newest first.
+#[utoipa::path(
+    tag = TAG,
+    params(("id" = Uuid, Path, description = "Stakeholder id"), ComplaintQuery),
+    responses((status = 200, description = "A page of the stakeholder's complaints", body = Page<Complaint>)),
+    security(("bearer" = []))
+)]
+#[get("/stakeholders/{id}/complaints")]
+async fn list_stakeholder_complaints(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    query: web::Query<ComplaintQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Resource::Complaints, Action::Read)?;
+    list(state, caller.scope(), query.into_inner(), Some(id.into_inner())).await
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    scope: RowScope,
+    q: ComplaintQuery,
+    stakeholder: Option<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    check_query_text("assignee_id", &q.assignee_id, 500)?;
+    let limit = pagination::limit(q.limit)?;
+    let sort = Sort::<SortBy>::parse(q.sort.as_deref(), DEFAULT_SORT)?;
+    let label = sort.label();
+    let cursor = q.cursor.as_deref().map(|c| Cursor::decode(c, &label)).transpose()?;
+    let filter = Filter {
+        stakeholder_id: stakeholder.or(q.stakeholder_id),
+        status: q.status,
+        severity: q.severity,
+        category: q.category,
+        assignee_id: q.assignee_id,
+        sla_breached: q.sla_breached,
+        opened_after: q.opened_after,
+        opened_before: q.opened_before,
+    };
+    let now = types::now();
+    let rows = state
+        .db(move |conn| {
+            db::read_tx(conn, |c| {
+                if let Some(sid) = stakeholder {
+                    stakeholders::find(c, sid, scope)?.ok_or_else(|| ApiError::not_found("stakeholder"))?;
+                }
+                repo::list(c, &filter, scope, sort, cursor.as_ref(), limit, now)
+            })
+        })
+        .await?;
+    let page = pagination::page(rows, limit, &label, |r| (repo::sort_key(r, sort.field), r.id.0), |r| r.to_dto(now));
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Get a complaint
+#[utoipa::path(
+    tag = TAG,
+    params(("id" = Uuid, Path, description = "Complaint id"),
+           ("If-None-Match" = Option<String>, Header, description = "An ETag; 304 when it is current")),
+    responses(
+        (status = 200, description = "The complaint", body = Complaint, headers(("ETag" = String))),
+        (status = 304, description = "Not modified"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/complaints/{id}")]
+async fn get_complaint(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Resource::Complaints, Action::Read)?;
+    let (id, scope) = (id.into_inner(), caller.scope());
+    let row = found(state.db(move |c| Ok(repo::find(c, id, scope)?)).await?)?;
+    if let Some(not_modified) = etag::not_modified(&req, row.version) {
+        return Ok(not_modified);
+    }
+    Ok(etag::ok(row.version, &row.to_dto(types::now())))
+}
+
+/// Update a complaint (JSON merge patch)
+///
+/// `subject`, `description`, `category`, `severity` while not closed (409).
+/// A severity change recomputes `due_at` from `created_at`.
+#[utoipa::path(
+    tag = TAG,
+    params(("id" = Uuid, Path, description = "Complaint id"),
+           ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 if it is stale")),
+    request_body(content = ComplaintInput, description = "A JSON merge patch of the writable fields",
+                 content_type = "application/merge-patch+json"),
+    responses((status = 200, description = "The updated complaint", body = Complaint, headers(("ETag" = String)))),
+    security(("bearer" = []))
+)]
+#[patch("/complaints/{id}")]
+async fn update_complaint(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Resource::Complaints, Action::Update)?;
+    let patch = into_object(body.into_inner())?;
+    let pre = Precondition::from_request(&req);
+    let actor = Actor::new(&caller, request_id(&req));
+    let (id, scope) = (id.into_inner(), caller.scope());
+    let sla = state.settings.sla;
+    let row = state
+        .db(move |conn| {
+            etag::write_versioned(conn, &pre, |c: &mut DbConnection| {
+                let current = found(repo::find(c, id, scope)?)?;
+                pre.check(current.version)?;
+                if current.status() == ComplaintStatus::Closed {
+                    return Err(ApiError::Conflict("a closed complaint cannot be edited; reopen it first".into()));
+                }
+                let data = patched(&current, &patch, &sla)?;
+                repo::update(c, &actor, &current, &data)
+            })
+        })
+        .await?;
+    Ok(etag::ok(row.version, &row.to_dto(types::now())))
+}
+
+fn patched(current: &ComplaintRow, patch: &Map<String, Value>, sla: &SlaTargets) -> Result<ComplaintData, ApiError> {
+    let mut doc = serde_json::to_value(current.to_input()).map_err(ApiError::internal)?;
+    merge_patch::apply(&mut doc, &Value::Object(patch.clone()));
+    let input: ComplaintInput = parse_body(into_object(doc)?)?;
+    let before = current.to_input();
+    let mut errors = Vec::new();
+    if input.stakeholder_id != before.stakeholder_id {
+        errors.push(("stakeholder_id", "cannot be changed; open a new complaint"));
+    }
+    if input.channel != before.channel {
+        errors.push(("channel", "is how the complaint came in and cannot be changed"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(
+            errors.into_iter().map(|(f, m)| crate::http::error::FieldError::new(f, "immutable", m)).collect(),
+        ));
+    }
+    let severity = input.severity.ok_or_else(|| ApiError::internal("validated severity missing"))?;
+    Ok(ComplaintData::from_input(&input, lifecycle::due_at(current.created_at.0, severity, sla)))
+}
+
+/// Runs a lifecycle action; the state machine decides (409 naming the status).
+async fn act(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: Uuid,
+    action: ComplaintAction,
+    payload: Payload,
+) -> Result<HttpResponse, ApiError> {
+    let permission = if action == ComplaintAction::Assign { Action::Assign } else { Action::Transition };
+    caller.require(Resource::Complaints, permission)?;
+    let pre = Precondition::from_request(&req);
+    let actor = Actor::new(&caller, request_id(&req));
+    let scope = caller.scope();
+    let row = state
+        .db(move |conn| {
+            etag::write_versioned(conn, &pre, |c: &mut DbConnection| {
+                let current = found(repo::find(c, id, scope)?)?;
+                pre.check(current.version)?;
+                let next = lifecycle::transition(current.status(), action).map_err(|status| {
+                    ApiError::Conflict(format!("cannot {action} a complaint whose status is {status}"))
+                })?;
+                repo::apply(c, &actor, &current, action, next, payload.clone(), types::now())
+            })
+        })
+        .await?;
+    Ok(etag::ok(row.version, &row.to_dto(types::now())))
+}
+
+/// Acknowledge a complaint (open → acknowledged)
+#[utoipa::path(
+    tag = TAG,
+    params(("id" = Uuid, Path, description = "Complaint id"),
+           ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 if it is stale")),
+    responses((status = 200, description = "The acknowledged complaint", body = Complaint, headers(("ETag" = String)))),
+    security(("bearer" = []))
+)]
+#[post("/complaints/{id}/acknowledge")]
+async fn acknowledge_complaint(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    act(req, caller, state, id.into_inner(), ComplaintAction::Acknowledge, Payload::None).await
+}
+
+/// Start work on a complaint (open | acknowledged → in_progress)
+#[utoipa::path(
+    tag = TAG,
+    params(("id" = Uuid, Path, description = "Complaint id"),
+           ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 if it is stale")),
+    responses((status = 200, description = "The complaint, in progress", body = Complaint, headers(("ETag" = String)))),
+    security(("bearer" = []))
+)]
+#[post("/complaints/{id}/start")]
+async fn start_complaint(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    act(req, caller, state, id.into_inner(), ComplaintAction::Start, Payload::None).await
+}
+
+/// Resolve a complaint (acknowledged | in_progress → resolved)
+#[utoipa::path(
+    tag = TAG,
+    params(("id" = Uuid, Path, description = "Complaint id"),
+           ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 if it is stale")),
+    request_body(content = ResolveInput, content_type = "application/json"),
+    responses((status = 200, description = "The resolved complaint", body = Complaint, headers(("ETag" = String)))),
+    security(("bearer" = []))
+)]
+#[post("/complaints/{id}/resolve")]
+async fn resolve_complaint(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let body = optional_object(&req, &body)?.unwrap_or_default();
+    let input: ResolveInput = parse_body(body)?;
+    let resolution = input.resolution.unwrap_or_default();
+    act(req, caller, state, id.into_inner(), ComplaintAction::Resolve, Payload::Resolution(resolution)).await
+}
+
+/// Close a resolved complaint (resolved → closed)
+///
+/// The body is optional: `{"satisfaction": 1..5}`.
+#[utoipa::path(
+    tag = TAG,
+    params(("id" = Uuid, Path, description = "Complaint id"),
+           ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 if it is stale")),
+    request_body(content = Option<CloseInput>, content_type = "application/json"),
+    responses((status = 200, description = "The closed complaint", body = Complaint, headers(("ETag" = String)))),
+    security(("bearer" = []))
+)]
+#[post("/complaints/{id}/close")]
+async fn close_complaint(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let input: CloseInput = parse_body(optional_object(&req, &body)?.unwrap_or_default())?;
+    act(req, caller, state, id.into_inner(), ComplaintAction::Close, Payload::Satisfaction(input.satisfaction)).await
+}
+
+/// Reopen a complaint (resolved | closed → in_progress)
+///
+/// Clears `resolved_at`, `closed_at`, `resolution` and `satisfaction`: the SLA
+/// runs against now again.
+#[utoipa::path(
+    tag = TAG,
+    params(("id" = Uuid, Path, description = "Complaint id"),
+           ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 if it is stale")),
+    responses((status = 200, description = "The reopened complaint", body = Complaint, headers(("ETag" = String)))),
+    security(("bearer" = []))
+)]
+#[post("/complaints/{id}/reopen")]
+async fn reopen_complaint(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    act(req, caller, state, id.into_inner(), ComplaintAction::Reopen, Payload::None).await
+}
+
+/// Assign a complaint (manager and admin)
+///
+/// Any status but `closed`.
+#[utoipa::path(
+    tag = TAG,
+    params(("id" = Uuid, Path, description = "Complaint id"),
+           ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 if it is stale")),
+    request_body(content = AssignInput, content_type = "application/json"),
+    responses((status = 200, description = "The assigned complaint", body = Complaint, headers(("ETag" = String)))),
+    security(("bearer" = []))
+)]
+#[post("/complaints/{id}/assign")]
+async fn assign_complaint(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Resource::Complaints, Action::Assign)?;
+    let input: AssignInput = parse_body(optional_object(&req, &body)?.unwrap_or_default())?;
+    let assignee = input.assignee_id.unwrap_or_default();
+    act(req, caller, state, id.into_inner(), ComplaintAction::Assign, Payload::Assignee(assignee)).await
+}

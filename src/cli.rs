@@ -1,4 +1,4 @@
-//! The `crm-api` command line: serve | migrate | openapi | token.
+//! The `crm-api` command line: serve | migrate | openapi | token | seed.
 
 use chrono::Utc;
 use clap::{Parser, Subcommand};
@@ -27,6 +27,25 @@ pub enum Command {
     Migrate,
     /// Print the OpenAPI document.
     Openapi,
+    /// Fill the database with realistic, deterministic data (benchmarks, demos).
+    Seed {
+        #[arg(long)]
+        stakeholders: u64,
+        #[arg(long, default_value_t = 0)]
+        interactions_per: u32,
+        #[arg(long, default_value_t = 0)]
+        offers_per: u32,
+        #[arg(long, default_value_t = 0)]
+        complaints_per: u32,
+        #[arg(long, default_value_t = 42)]
+        rng_seed: u64,
+        /// Write a sample of stakeholder ids here (one per line), for load generators.
+        #[arg(long)]
+        ids_file: Option<std::path::PathBuf>,
+        /// Stakeholders per transaction.
+        #[arg(long, default_value_t = 5000)]
+        chunk: u64,
+    },
     /// Sign a token with the configured key (HS256 secret, or --private-key-file).
     Token {
         #[arg(long)]
@@ -74,6 +93,37 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve { dev } => serve(dev),
+        Command::Seed { stakeholders, interactions_per, offers_per, complaints_per, rng_seed, ids_file, chunk } => {
+            let settings = Settings::from_env()?;
+            let pool = db::connect(&settings.database_url, 1)?;
+            let mut conn = pool.get()?;
+            if settings.auto_migrate {
+                db::migrate(&mut conn)?;
+            }
+            let opts = crate::seed::SeedOptions {
+                stakeholders,
+                interactions_per,
+                offers_per,
+                complaints_per,
+                rng_seed,
+                ids_file,
+                chunk: chunk.max(1),
+            };
+            let r = crate::seed::run(&mut conn, &opts, settings.sla)?;
+            println!(
+                "seeded {} stakeholders ({} tags, {} interactions, {} offers, {} complaints) in {:.1} s: \
+                 {:.0} stakeholders/s, {:.0} rows/s",
+                r.stakeholders,
+                r.tags,
+                r.interactions,
+                r.offers,
+                r.complaints,
+                r.seconds,
+                r.stakeholders as f64 / r.seconds.max(1e-9),
+                r.rows() as f64 / r.seconds.max(1e-9)
+            );
+            Ok(())
+        }
     }
 }
 

@@ -15,6 +15,7 @@ pub mod money;
 pub mod offers;
 pub mod openapi;
 pub mod ops;
+pub mod seed;
 pub mod stakeholders;
 pub mod startup;
 pub mod telemetry;

@@ -56,7 +56,9 @@ where
     app.configure(crate::ops::configure).service(
         scope::scope("/api/v1")
             .configure(crate::stakeholders::routes::configure)
-            .configure(crate::interactions::routes::configure),
+            .configure(crate::interactions::routes::configure)
+            .configure(crate::offers::routes::configure)
+            .configure(crate::complaints::routes::configure),
     )
 }
 

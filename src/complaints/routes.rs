@@ -337,6 +337,8 @@ async fn resolve_complaint(
     id: web::Path<Uuid>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    // The role first: a caller who may not act learns nothing from body rules.
+    caller.require(Resource::Complaints, Action::Transition)?;
     let body = optional_object(&req, &body)?.unwrap_or_default();
     let input: ResolveInput = parse_body(body)?;
     let resolution = input.resolution.unwrap_or_default();
@@ -362,6 +364,7 @@ async fn close_complaint(
     id: web::Path<Uuid>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    caller.require(Resource::Complaints, Action::Transition)?;
     let input: CloseInput = parse_body(optional_object(&req, &body)?.unwrap_or_default())?;
     act(req, caller, state, id.into_inner(), ComplaintAction::Close, Payload::Satisfaction(input.satisfaction)).await
 }

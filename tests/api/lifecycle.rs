@@ -23,42 +23,20 @@ fn bin() -> Command {
 #[test]
 fn serve_without_a_jwt_key_refuses_to_start() {
     let dir = tempfile::tempdir().unwrap();
-    let out = bin()
-        .current_dir(dir.path())
-        .env("CRM_LISTEN", "127.0.0.1:0")
-        .arg("serve")
-        .output()
-        .unwrap();
+    let out = bin().current_dir(dir.path()).env("CRM_LISTEN", "127.0.0.1:0").arg("serve").output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("CRM_JWT_SECRET") && err.contains("--dev"),
-        "{err}"
-    );
+    assert!(err.contains("CRM_JWT_SECRET") && err.contains("--dev"), "{err}");
 }
 
 #[test]
 fn token_command_signs_a_token_the_server_accepts() {
     let out = bin()
         .env("CRM_JWT_SECRET", SECRET)
-        .args([
-            "token",
-            "--role",
-            "partner",
-            "--sub",
-            "bot",
-            "--partner-id",
-            &PARTNER_A.to_string(),
-            "--ttl",
-            "5m",
-        ])
+        .args(["token", "--role", "partner", "--sub", "bot", "--partner-id", &PARTNER_A.to_string(), "--ttl", "5m"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     let verifier = crm_api::auth::jwt::JwtVerifier::new(
         &key_source_for_tests(),
@@ -73,11 +51,7 @@ fn token_command_signs_a_token_the_server_accepts() {
     assert_eq!(claims.partner_id, Some(PARTNER_A.to_string()));
     assert!(claims.exp - chrono::Utc::now().timestamp() <= 300);
 
-    let bad = bin()
-        .env("CRM_JWT_SECRET", SECRET)
-        .args(["token", "--role", "root", "--sub", "x"])
-        .output()
-        .unwrap();
+    let bad = bin().env("CRM_JWT_SECRET", SECRET).args(["token", "--role", "root", "--sub", "x"]).output().unwrap();
     assert!(!bad.status.success());
 }
 
@@ -90,41 +64,21 @@ fn openapi_and_migrate_commands() {
 
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("sub").join("crm.sqlite3");
-    let out = bin()
-        .env("CRM_DATABASE_URL", format!("sqlite://{}", db.display()))
-        .arg("migrate")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        db.exists(),
-        "migrate creates the SQLite file and its directory"
-    );
+    let out = bin().env("CRM_DATABASE_URL", format!("sqlite://{}", db.display())).arg("migrate").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(db.exists(), "migrate creates the SQLite file and its directory");
 }
 
 /// Every table, through schema.rs: a mismatch with the migrations fails here.
 fn touch_every_table(conn: &mut crm_api::db::DbConnection) {
     use crm_api::db::schema::*;
-    assert_eq!(
-        stakeholders::table.count().get_result::<i64>(conn).unwrap(),
-        0
-    );
-    stakeholders::table
-        .select(crm_api::stakeholders::model::StakeholderRow::as_select())
-        .load(conn)
-        .unwrap();
+    assert_eq!(stakeholders::table.count().get_result::<i64>(conn).unwrap(), 0);
+    stakeholders::table.select(crm_api::stakeholders::model::StakeholderRow::as_select()).load(conn).unwrap();
     stakeholder_tags::table
         .select((stakeholder_tags::stakeholder_id, stakeholder_tags::tag))
         .load::<(crm_api::db::DbUuid, String)>(conn)
         .unwrap();
-    consent_changes::table
-        .select(crm_api::stakeholders::model::ConsentChangeRow::as_select())
-        .load(conn)
-        .unwrap();
+    consent_changes::table.select(crm_api::stakeholders::model::ConsentChangeRow::as_select()).load(conn).unwrap();
     audit_events::table
         .select((
             audit_events::id,
@@ -159,15 +113,7 @@ fn touch_every_table(conn: &mut crm_api::db::DbConnection) {
             idempotency_keys::response_body,
             idempotency_keys::created_at,
         ))
-        .load::<(
-            String,
-            String,
-            String,
-            i32,
-            Option<String>,
-            String,
-            crm_api::db::DbTimestamp,
-        )>(conn)
+        .load::<(String, String, String, i32, Option<String>, String, crm_api::db::DbTimestamp)>(conn)
         .unwrap();
 }
 
@@ -176,70 +122,37 @@ api_test!(migrations_go_up_down_and_up_again, |app| {
     let mut conn = pool.get().unwrap();
     touch_every_table(&mut conn);
     crm_api::db::revert_all(&mut conn).unwrap();
-    assert!(
-        diesel::sql_query("SELECT id FROM stakeholders")
-            .execute(&mut *conn)
-            .is_err(),
-        "down.sql drops the tables"
-    );
+    assert!(diesel::sql_query("SELECT id FROM stakeholders").execute(&mut *conn).is_err(), "down.sql drops the tables");
     assert!(crm_api::db::migrate(&mut conn).unwrap() >= 1);
     touch_every_table(&mut conn);
 });
 
 api_test!(every_write_leaves_an_audit_event_without_values, |app| {
-    let s = app
-        .create_stakeholder(serde_json::json!({"email": "audit@example.com"}))
-        .await;
+    let s = app.create_stakeholder(serde_json::json!({"email": "audit@example.com"})).await;
     let id = s["id"].as_str().unwrap();
     let res = app
-        .patch(
-            &format!("/api/v1/stakeholders/{id}"),
-            "agent",
-            &serde_json::json!({"segment": "gold"}),
-        )
+        .patch(&format!("/api/v1/stakeholders/{id}"), "agent", &serde_json::json!({"segment": "gold"}))
         .header("X-Request-Id", "audit-req-1")
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    app.delete(&format!("/api/v1/stakeholders/{id}"), "manager")
-        .send()
-        .await
-        .unwrap();
+    app.delete(&format!("/api/v1/stakeholders/{id}"), "manager").send().await.unwrap();
 
     let pool = crm_api::db::connect(&app.database_url, 1).unwrap();
     let mut conn = pool.get().unwrap();
     use crm_api::db::schema::audit_events as ae;
     let rows: Vec<(String, String, String, String, Option<String>)> = ae::table
-        .select((
-            ae::action,
-            ae::actor_sub,
-            ae::actor_role,
-            ae::changed_fields,
-            ae::request_id,
-        ))
+        .select((ae::action, ae::actor_sub, ae::actor_role, ae::changed_fields, ae::request_id))
         .order(ae::occurred_at.asc())
         .load(&mut conn)
         .unwrap();
     let actions: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
-    assert_eq!(
-        actions,
-        [
-            "stakeholder.created",
-            "stakeholder.updated",
-            "stakeholder.archived"
-        ]
-    );
-    assert_eq!(
-        (rows[1].1.as_str(), rows[1].2.as_str()),
-        ("agent-user", "agent")
-    );
+    assert_eq!(actions, ["stakeholder.created", "stakeholder.updated", "stakeholder.archived"]);
+    assert_eq!((rows[1].1.as_str(), rows[1].2.as_str()), ("agent-user", "agent"));
     assert_eq!(rows[1].3, "[\"segment\"]");
     assert_eq!(rows[1].4.as_deref(), Some("audit-req-1"));
-    assert!(
-        !rows[0].3.contains("audit@example.com"),
-        "field names only, never values"
-    );
+    assert!(!rows[0].3.contains("audit@example.com"), "field names only, never values");
 });
 
 /// PostgreSQL only: drop the app's database under it; readiness turns 503 (and does not hang).
@@ -249,41 +162,14 @@ async fn readiness_is_503_when_the_database_is_gone() {
         return;
     };
     let app = TestApp::spawn(Backend::Postgres).await;
-    let res = app
-        .client
-        .get(app.url("/health/ready"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.get(app.url("/health/ready")).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    let name = app
-        .database_url
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .split('?')
-        .next()
-        .unwrap()
-        .to_owned();
+    let name = app.database_url.rsplit('/').next().unwrap().split('?').next().unwrap().to_owned();
     let mut admin = PgConnection::establish(&base).unwrap();
-    diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .unwrap();
-    let res = app
-        .client
-        .get(app.url("/health/ready"))
-        .send()
-        .await
-        .unwrap();
+    diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut admin).unwrap();
+    let res = app.client.get(app.url("/health/ready")).send().await.unwrap();
     assert_problem(res, 503).await;
-    let res = app
-        .get("/api/v1/stakeholders", "admin")
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/api/v1/stakeholders", "admin").send().await.unwrap();
     let body = assert_problem(res, 503).await;
-    assert!(
-        !body.to_string().contains("crm_test_"),
-        "no internals in the problem: {body}"
-    );
+    assert!(!body.to_string().contains("crm_test_"), "no internals in the problem: {body}");
 }

@@ -21,21 +21,13 @@ fn committed_openapi_matches_the_code() {
 fn document_is_complete() {
     let doc: Value = serde_json::from_str(&crm_api::cli::openapi_json()).unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
-    assert_eq!(
-        doc["components"]["securitySchemes"]["bearer"]["scheme"],
-        "bearer"
-    );
+    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
     let mut ids = std::collections::HashSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
-            let id = op["operationId"]
-                .as_str()
-                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has no operationId"));
             assert!(ids.insert(id.to_owned()), "duplicate operationId {id}");
-            assert!(
-                op["tags"].as_array().is_some_and(|t| !t.is_empty()),
-                "{method} {path} has no tag"
-            );
+            assert!(op["tags"].as_array().is_some_and(|t| !t.is_empty()), "{method} {path} has no tag");
             for (status, res) in op["responses"].as_object().unwrap() {
                 if status.starts_with('4') || status.starts_with('5') {
                     assert!(
@@ -46,10 +38,7 @@ fn document_is_complete() {
             }
             if path.starts_with("/api/") {
                 assert!(op["security"].is_array(), "{method} {path} has no security");
-                assert!(
-                    op["responses"]["401"].is_object(),
-                    "{method} {path} lacks 401"
-                );
+                assert!(op["responses"]["401"].is_object(), "{method} {path} lacks 401");
             }
         }
     }
@@ -57,9 +46,6 @@ fn document_is_complete() {
     let text = doc.to_string();
     for part in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
         let name = part.split('"').next().unwrap();
-        assert!(
-            doc["components"]["schemas"][name].is_object(),
-            "dangling $ref {name}"
-        );
+        assert!(doc["components"]["schemas"][name].is_object(), "dangling $ref {name}");
     }
 }

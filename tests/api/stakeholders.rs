@@ -20,10 +20,7 @@ api_test!(create_returns_201_with_location_etag_and_body, |app| {
     let (status, headers, body) = parts(res).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let id = body["id"].as_str().unwrap();
-    assert_eq!(
-        headers["location"].to_str().unwrap(),
-        format!("/api/v1/stakeholders/{id}")
-    );
+    assert_eq!(headers["location"].to_str().unwrap(), format!("/api/v1/stakeholders/{id}"));
     assert_eq!(headers["etag"].to_str().unwrap(), "\"1\"");
     assert_eq!(body["version"], 1);
     assert_eq!(body["email"], "siti@example.com");
@@ -36,11 +33,7 @@ api_test!(create_returns_201_with_location_etag_and_body, |app| {
     assert!(body["created_at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(body["archived_at"], Value::Null);
 
-    let got = app
-        .get(&format!("/api/v1/stakeholders/{id}"), "analyst")
-        .send()
-        .await
-        .unwrap();
+    let got = app.get(&format!("/api/v1/stakeholders/{id}"), "analyst").send().await.unwrap();
     let (status, headers, got) = parts(got).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["etag"].to_str().unwrap(), "\"1\"");

@@ -110,7 +110,7 @@ impl Settings {
                 }
             },
             pool_size: match get("CRM_DB_POOL_SIZE") {
-                None => 8,
+                None => default_pool_size(get("CRM_DATABASE_URL").as_deref().unwrap_or(DEFAULT_DATABASE_URL)),
                 Some(v) => v.parse().map_err(|_| anyhow::anyhow!("CRM_DB_POOL_SIZE: not a number: {v:?}"))?,
             },
             workers: match get("CRM_WORKERS") {
@@ -120,6 +120,13 @@ impl Settings {
             sla,
         })
     }
+}
+
+/// Measured on 2 cores: PostgreSQL peaks near 4 connections per core; SQLite
+/// (one writer, in-process) near 2 per core, more only adds contention.
+fn default_pool_size(url: &str) -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
+    if url.starts_with("sqlite:") { 2 * cores } else { 4 * cores }
 }
 
 fn parse_bool(name: &str, v: &str) -> anyhow::Result<bool> {

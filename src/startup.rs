@@ -168,7 +168,11 @@ impl Application {
         let port = listener.local_addr()?.port();
         let body_limit = settings.body_limit;
         let origins = settings.cors_origins.clone();
-        let workers = settings.workers;
+        let workers = settings.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        // Diesel work runs on each worker's blocking threads; more of them than
+        // pooled connections only queue on the pool (and cost RSS and context
+        // switches), so the pool size bounds them.
+        let blocking_threads = (settings.pool_size as usize).div_ceil(workers).max(1);
         let state = web::Data::new(AppState { pool, settings });
         let verifier = web::Data::new(verifier);
         let metrics = web::Data::new(Metrics::new());
@@ -191,12 +195,10 @@ impl Application {
                 .wrap(cors(&origins))
                 .wrap(from_fn(request_context))
         })
+        .workers(workers)
+        .worker_max_blocking_threads(blocking_threads)
         .listen(listener)?
-        .shutdown_timeout(10);
-        let server = match workers {
-            Some(n) => server.workers(n),
-            None => server,
-        }
+        .shutdown_timeout(10)
         .run();
         Ok(Self { port, server })
     }

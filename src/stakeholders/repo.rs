@@ -80,11 +80,13 @@ fn like_pattern(q: &str) -> String {
 }
 
 pub fn find(conn: &mut DbConnection, id: Uuid, scope: RowScope) -> QueryResult<Option<StakeholderRow>> {
-    let mut q = s::table.filter(s::id.eq(DbUuid(id))).select(StakeholderRow::as_select()).into_boxed::<MultiBackend>();
-    if let Some(p) = scope.partner_id {
-        q = q.filter(s::partner_id.eq(DbUuid(p)));
+    // Two static queries rather than one boxed: diesel caches prepared
+    // statements only for queries whose SQL is fixed (the hot path of GET).
+    let by_id = s::table.filter(s::id.eq(DbUuid(id))).select(StakeholderRow::as_select());
+    match scope.partner_id {
+        None => by_id.first(conn).optional(),
+        Some(p) => by_id.filter(s::partner_id.eq(DbUuid(p))).first(conn).optional(),
     }
-    q.first(conn).optional()
 }
 
 /// The stakeholder a new record (interaction, offer, complaint) is filed

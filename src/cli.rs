@@ -43,7 +43,7 @@ pub enum Command {
         #[arg(long)]
         ids_file: Option<std::path::PathBuf>,
         /// Stakeholders per transaction.
-        #[arg(long, default_value_t = 5000)]
+        #[arg(long, default_value_t = 10_000)]
         chunk: u64,
     },
     /// Sign a token with the configured key (HS256 secret, or --private-key-file).

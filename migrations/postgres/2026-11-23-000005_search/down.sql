@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS stakeholders_search_trgm_idx;

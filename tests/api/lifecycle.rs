@@ -173,3 +173,56 @@ async fn readiness_is_503_when_the_database_is_gone() {
     let body = assert_problem(res, 503).await;
     assert!(!body.to_string().contains("crm_test_"), "no internals in the problem: {body}");
 }
+
+api_test!(seeded_data_reads_back_through_the_api, |app| {
+    let pool = crm_api::db::connect(&app.database_url, 1).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = crm_api::seed::SeedOptions {
+        stakeholders: 40,
+        interactions_per: 2,
+        offers_per: 1,
+        complaints_per: 1,
+        rng_seed: 7,
+        ids_file: Some(dir.path().join("ids.txt")),
+        chunk: 15,
+    };
+    let report = crm_api::seed::run(&mut pool.get().unwrap(), &opts, Default::default()).unwrap();
+    assert_eq!((report.stakeholders, report.interactions, report.offers, report.complaints), (40, 80, 40, 40));
+    let ids = std::fs::read_to_string(dir.path().join("ids.txt")).unwrap();
+    assert_eq!(ids.lines().count(), 40);
+
+    // Every seeded row is valid API data: lists of each resource, in full, and one of each by id.
+    for (path, expected) in [
+        ("/api/v1/stakeholders?limit=200", 40),
+        ("/api/v1/interactions?limit=200", 80),
+        ("/api/v1/offers?limit=200", 40),
+        ("/api/v1/complaints?limit=200", 40),
+    ] {
+        let (status, _, body) = parts(app.get(path, "admin").send().await.unwrap()).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        let data = body["data"].as_array().unwrap();
+        assert_eq!(data.len(), expected, "{path}");
+        let first = data[0]["id"].as_str().unwrap();
+        let one = path.split('?').next().unwrap();
+        let res = app.get(&format!("{one}/{first}"), "admin").send().await.unwrap();
+        assert_eq!(res.status(), 200, "{one}/{first}");
+    }
+    let first_id = ids.lines().next().unwrap();
+    let (status, _, s) =
+        parts(app.get(&format!("/api/v1/stakeholders/{first_id}"), "analyst").send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert!(s["email"].as_str().unwrap().contains("***@"), "masked for analysts: {s}");
+
+    // Deterministic: the same seed gives the same names.
+    let other = TestApp::spawn(app.backend).await;
+    let pool2 = crm_api::db::connect(&other.database_url, 1).unwrap();
+    let opts2 = crm_api::seed::SeedOptions { ids_file: None, ..opts };
+    crm_api::seed::run(&mut pool2.get().unwrap(), &opts2, Default::default()).unwrap();
+    let names = |b: serde_json::Value| -> Vec<String> {
+        b["data"].as_array().unwrap().iter().map(|s| s["display_name"].as_str().unwrap().to_owned()).collect()
+    };
+    let path = "/api/v1/stakeholders?limit=200&sort=created_at";
+    let (_, _, a) = parts(app.get(path, "admin").send().await.unwrap()).await;
+    let (_, _, b) = parts(other.get(path, "admin").send().await.unwrap()).await;
+    assert_eq!(names(a), names(b));
+});

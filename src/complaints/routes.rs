@@ -18,7 +18,7 @@ use crate::http::etag::{self, Precondition};
 use crate::http::extract::{check_query_text, into_object, optional_object, parse_body, request_id};
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::merge_patch;
-use crate::http::pagination::{self, Cursor, Page, Sort};
+use crate::http::pagination::{self, Page, Paging};
 use crate::stakeholders::repo as stakeholders;
 use crate::startup::AppState;
 
@@ -135,10 +135,8 @@ async fn list(
     stakeholder: Option<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     check_query_text("assignee_id", &q.assignee_id, 500)?;
-    let limit = pagination::limit(q.limit)?;
-    let sort = Sort::<SortBy>::parse(q.sort.as_deref(), DEFAULT_SORT)?;
-    let label = sort.label();
-    let cursor = q.cursor.as_deref().map(|c| Cursor::decode(c, &label)).transpose()?;
+    let Paging { limit, sort, label, cursor } =
+        Paging::<SortBy>::parse(q.limit, q.sort.as_deref(), q.cursor.as_deref(), DEFAULT_SORT)?;
     let filter = Filter {
         stakeholder_id: stakeholder.or(q.stakeholder_id),
         status: q.status,
@@ -154,7 +152,7 @@ async fn list(
         .db(move |conn| {
             db::read_tx(conn, |c| {
                 if let Some(sid) = stakeholder {
-                    stakeholders::find(c, sid, scope)?.ok_or_else(|| ApiError::not_found("stakeholder"))?;
+                    stakeholders::require_visible(c, sid, scope)?;
                 }
                 repo::list(c, &filter, scope, sort, cursor.as_ref(), limit, now)
             })
@@ -185,10 +183,7 @@ async fn get_complaint(
     caller.require(Resource::Complaints, Action::Read)?;
     let (id, scope) = (id.into_inner(), caller.scope());
     let row = found(state.db(move |c| Ok(repo::find(c, id, scope)?)).await?)?;
-    if let Some(not_modified) = etag::not_modified(&req, row.version) {
-        return Ok(not_modified);
-    }
-    Ok(etag::ok(row.version, &row.to_dto(types::now())))
+    Ok(etag::get_response(&req, row.version, || row.to_dto(types::now())))
 }
 
 /// Update a complaint (JSON merge patch)

@@ -57,6 +57,12 @@ pub fn ok(version: i32, body: &impl Serialize) -> HttpResponse {
     HttpResponse::Ok().insert_header(header::ETag(etag(version))).json(body)
 }
 
+/// The answer to a `GET` of one resource: 304 when `If-None-Match` names
+/// `version`, else 200 with the body and its ETag.
+pub fn get_response<T: Serialize>(req: &HttpRequest, version: i32, body: impl FnOnce() -> T) -> HttpResponse {
+    not_modified(req, version).unwrap_or_else(|| ok(version, &body()))
+}
+
 /// Runs a versioned write in its own transaction. `attempt` returns `None`
 /// when its `WHERE version = …` update lost a race: with `If-Match` that is
 /// a 412; without, the write is retried on fresh data, then a 409.

@@ -64,6 +64,32 @@ impl<F: SortField> Sort<F> {
     }
 }
 
+/// The paging part of a list request, checked: `limit`, `sort`, and the
+/// cursor (which must have been made for that sort).
+#[derive(Debug, Clone)]
+pub struct Paging<F> {
+    pub limit: i64,
+    pub sort: Sort<F>,
+    /// The sort as a string, e.g. `-created_at` (cursors carry it).
+    pub label: String,
+    pub cursor: Option<Cursor>,
+}
+
+impl<F: SortField> Paging<F> {
+    pub fn parse(
+        limit: Option<u32>,
+        sort: Option<&str>,
+        cursor: Option<&str>,
+        default: Sort<F>,
+    ) -> Result<Self, ApiError> {
+        let limit = self::limit(limit)?;
+        let sort = Sort::parse(sort, default)?;
+        let label = sort.label();
+        let cursor = cursor.map(|c| Cursor::decode(c, &label)).transpose()?;
+        Ok(Self { limit, sort, label, cursor })
+    }
+}
+
 /// The decoded content of a cursor: the last row seen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cursor {

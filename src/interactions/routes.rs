@@ -18,7 +18,7 @@ use crate::http::etag::{self, Precondition};
 use crate::http::extract::{into_object, parse_body, request_id};
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::merge_patch;
-use crate::http::pagination::{self, Cursor, Page, Sort};
+use crate::http::pagination::{self, Page, Paging};
 use crate::offers::repo as offers;
 use crate::stakeholders::repo as stakeholders;
 
@@ -145,10 +145,8 @@ async fn list(
     q: InteractionQuery,
     stakeholder: Option<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = pagination::limit(q.limit)?;
-    let sort = Sort::<SortBy>::parse(q.sort.as_deref(), DEFAULT_SORT)?;
-    let label = sort.label();
-    let cursor = q.cursor.as_deref().map(|c| Cursor::decode(c, &label)).transpose()?;
+    let Paging { limit, sort, label, cursor } =
+        Paging::<SortBy>::parse(q.limit, q.sort.as_deref(), q.cursor.as_deref(), DEFAULT_SORT)?;
     let filter = Filter {
         stakeholder_id: stakeholder.or(q.stakeholder_id),
         channel: q.channel,
@@ -161,7 +159,7 @@ async fn list(
         .db(move |conn| {
             db::read_tx(conn, |c| {
                 if let Some(sid) = stakeholder {
-                    stakeholders::find(c, sid, scope)?.ok_or_else(|| ApiError::not_found("stakeholder"))?;
+                    stakeholders::require_visible(c, sid, scope)?;
                 }
                 repo::list(c, &filter, scope, sort, cursor.as_ref(), limit)
             })
@@ -192,10 +190,7 @@ async fn get_interaction(
     caller.require(Resource::Interactions, Action::Read)?;
     let (id, scope) = (id.into_inner(), caller.scope());
     let row = found(state.db(move |c| Ok(repo::find(c, id, scope)?)).await?)?;
-    if let Some(not_modified) = etag::not_modified(&req, row.version) {
-        return Ok(not_modified);
-    }
-    Ok(etag::ok(row.version, &row.to_dto()))
+    Ok(etag::get_response(&req, row.version, || row.to_dto()))
 }
 
 /// Update an interaction (JSON merge patch)

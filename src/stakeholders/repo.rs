@@ -89,10 +89,15 @@ pub fn find(conn: &mut DbConnection, id: Uuid, scope: RowScope) -> QueryResult<O
     }
 }
 
+/// The stakeholder a nested list is under: 404 unless the caller may see it.
+pub fn require_visible(conn: &mut DbConnection, id: Uuid, scope: RowScope) -> Result<StakeholderRow, ApiError> {
+    find(conn, id, scope)?.ok_or_else(|| ApiError::not_found("stakeholder"))
+}
+
 /// The stakeholder a new record (interaction, offer, complaint) is filed
 /// under: visible to the caller (else 404), neither erased nor archived (409).
 pub fn parent_for_new_record(conn: &mut DbConnection, id: Uuid, scope: RowScope) -> Result<StakeholderRow, ApiError> {
-    let row = find(conn, id, scope)?.ok_or_else(|| ApiError::not_found("stakeholder"))?;
+    let row = require_visible(conn, id, scope)?;
     if row.erased_at.is_some() {
         return Err(ApiError::Conflict("the stakeholder is erased; nothing new can be recorded for it".into()));
     }

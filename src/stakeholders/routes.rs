@@ -14,7 +14,7 @@ use crate::http::ApiError;
 use crate::http::etag::{self, Precondition};
 use crate::http::extract::{check_query_text, into_object, parse_body, request_id};
 use crate::http::idempotency::{IdempotencyKey, StoredResponse};
-use crate::http::pagination::{self, Cursor, Page, Sort};
+use crate::http::pagination::{self, Cursor, Page, Paging};
 use crate::http::{idempotency, merge_patch};
 use crate::startup::AppState;
 
@@ -113,10 +113,8 @@ async fn list_stakeholders(
     for (name, value) in [("segment", &q.segment), ("owner_id", &q.owner_id), ("tag", &q.tag), ("q", &q.q)] {
         check_query_text(name, value, 500)?;
     }
-    let limit = pagination::limit(q.limit)?;
-    let sort = Sort::<SortBy>::parse(q.sort.as_deref(), DEFAULT_SORT)?;
-    let label = sort.label();
-    let cursor = q.cursor.as_deref().map(|c| Cursor::decode(c, &label)).transpose()?;
+    let Paging { limit, sort, label, cursor } =
+        Paging::<SortBy>::parse(q.limit, q.sort.as_deref(), q.cursor.as_deref(), DEFAULT_SORT)?;
     let filter = Filter {
         kind: q.kind,
         entity_type: q.entity_type,
@@ -157,10 +155,7 @@ async fn get_stakeholder(
     caller.require(Resource::Stakeholders, Action::Read)?;
     let (id, scope) = (id.into_inner(), caller.scope());
     let row = found(state.db(move |c| Ok(repo::find(c, id, scope)?)).await?)?;
-    if let Some(not_modified) = etag::not_modified(&req, row.version) {
-        return Ok(not_modified);
-    }
-    Ok(respond(row, &caller))
+    Ok(etag::get_response(&req, row.version, || row.to_dto(caller.fields())))
 }
 
 fn respond(row: StakeholderRow, caller: &Caller) -> HttpResponse {

@@ -83,6 +83,7 @@ impl RouteTable {
                 let segments = path.trim_matches('/').split('/').map(str::to_owned).collect();
                 let methods = [
                     ("GET", item.get.is_some()),
+                    ("HEAD", item.get.is_some()),
                     ("POST", item.post.is_some()),
                     ("PATCH", item.patch.is_some()),
                     ("DELETE", item.delete.is_some()),

@@ -72,14 +72,14 @@ api_test!(unknown_route_is_404_problem, |app| {
 api_test!(wrong_method_is_405_with_allow, |app| {
     for method in [Method::PUT, Method::DELETE] {
         let res = app.req(method.clone(), STAKEHOLDERS, "admin").send().await.unwrap();
-        assert_eq!(allow_set(&res), set(&["GET", "POST"]), "{method}");
+        assert_eq!(allow_set(&res), set(&["GET", "HEAD", "POST"]), "{method}");
         problem_at(res, 405, STAKEHOLDERS).await;
     }
 
     let id = app.create_stakeholder(json!({})).await["id"].as_str().unwrap().to_owned();
     let path = format!("{STAKEHOLDERS}/{id}");
     let res = app.req(Method::PUT, &path, "admin").send().await.unwrap();
-    assert_eq!(allow_set(&res), set(&["GET", "PATCH", "DELETE"]));
+    assert_eq!(allow_set(&res), set(&["GET", "HEAD", "PATCH", "DELETE"]));
     problem_at(res, 405, &path).await;
 
     let path = format!("{STAKEHOLDERS}/{id}/restore");
@@ -641,4 +641,23 @@ api_test!(cors_allows_only_configured_origins, |app| {
         .await
         .unwrap();
     assert!(res.headers().get("access-control-allow-origin").is_none());
+});
+
+api_test!(head_is_get_without_a_body, |app| {
+    let s = app.create_stakeholder(serde_json::json!({})).await;
+    let path = format!("{STAKEHOLDERS}/{}", s["id"].as_str().unwrap());
+    let res = app.req(Method::HEAD, &path, "agent").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["etag"], "\"1\"");
+    assert!(res.headers().contains_key("x-request-id"));
+    assert!(res.bytes().await.unwrap().is_empty(), "no body on HEAD");
+    let res = app.req(Method::HEAD, STAKEHOLDERS, "agent").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // A HEAD on a route that has no GET is still a 405.
+    let res = app.req(Method::HEAD, &format!("{path}/restore"), "admin").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    // Unauthenticated HEAD: 401, no body.
+    let res = app.client.head(app.url(&path)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(res.bytes().await.unwrap().is_empty());
 });

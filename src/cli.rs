@@ -142,7 +142,7 @@ fn claims(role: Role, sub: &str, partner_id: Option<uuid::Uuid>, ttl: std::time:
         nbf: Some(now),
         iat: Some(now),
         iss: s.jwt.issuer.clone(),
-        aud: s.jwt.audience.clone(),
+        aud: s.jwt.audience.clone().map(crate::auth::jwt::Audience::One),
     }
 }
 

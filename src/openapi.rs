@@ -74,7 +74,8 @@ fn statuses(method: &str, path: &str) -> Vec<&'static str> {
     }
     let mut s = vec!["400", "401", "403"];
     let has_id = path.contains('{');
-    if has_id {
+    // Creates name their stakeholder in the body: not visible is a 404 too.
+    if has_id || method == "post" {
         s.push("404");
     }
     match method {

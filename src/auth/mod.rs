@@ -63,6 +63,10 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be: Bearer <token>".into()))?;
     let claims = verifier.verify(token).map_err(ApiError::Unauthorized)?;
+    if claims.sub.trim().is_empty() {
+        // Every action is attributed to `sub` (audit, idempotency): it must name someone.
+        return Err(ApiError::Unauthorized("the token's sub is empty".into()));
+    }
     let role = claims
         .role
         .as_deref()

@@ -15,7 +15,7 @@ use crate::config::SlaTargets;
 use crate::db::{self, DbConnection, types};
 use crate::http::ApiError;
 use crate::http::etag::{self, Precondition};
-use crate::http::extract::{check_query_text, into_object, optional_object, parse_body, request_id};
+use crate::http::extract::{check_query_text, check_query_time, into_object, optional_object, parse_body, request_id};
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::merge_patch;
 use crate::http::pagination::{self, Page, Paging};
@@ -70,7 +70,7 @@ async fn create_complaint(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Resource::Complaints, Action::Create)?;
     let body = body.into_inner();
-    let key = IdempotencyKey::from_request(&req, &body)?;
+    let key = IdempotencyKey::from_request(&req, &body, &caller)?;
     let input: ComplaintInput = parse_body(into_object(body)?)?;
     let now = types::now();
     let severity = input.severity.ok_or_else(|| ApiError::internal("validated severity missing"))?;
@@ -79,7 +79,7 @@ async fn create_complaint(
     let scope = caller.scope();
     let stored = state
         .db(move |conn| {
-            idempotency::run(conn, &actor.sub.clone(), key.as_ref(), |c| {
+            idempotency::run(conn, key.as_ref(), |c| {
                 stakeholders::parent_for_new_record(c, data.stakeholder_id.0, scope)?;
                 let row = repo::create(c, &actor, &data, now)?;
                 StoredResponse::created(location(row.id.0), row.version, &row.to_dto(types::now()))
@@ -135,6 +135,8 @@ async fn list(
     stakeholder: Option<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     check_query_text("assignee_id", &q.assignee_id, 500)?;
+    check_query_time("opened_after", q.opened_after)?;
+    check_query_time("opened_before", q.opened_before)?;
     let Paging { limit, sort, label, cursor } =
         Paging::<SortBy>::parse(q.limit, q.sort.as_deref(), q.cursor.as_deref(), DEFAULT_SORT)?;
     let filter = Filter {
@@ -183,7 +185,12 @@ async fn get_complaint(
     caller.require(Resource::Complaints, Action::Read)?;
     let (id, scope) = (id.into_inner(), caller.scope());
     let row = found(state.db(move |c| Ok(repo::find(c, id, scope)?)).await?)?;
-    Ok(etag::get_response(&req, row.version, || row.to_dto(types::now())))
+    let now = types::now();
+    // `sla_breached` of an unresolved case can flip with no new version: no 304 while it can.
+    if row.resolved_at.is_none() && !lifecycle::sla_breached(row.due_at.0, None, now) {
+        return Ok(etag::ok(row.version, &row.to_dto(now)));
+    }
+    Ok(etag::get_response(&req, row.version, || row.to_dto(now)))
 }
 
 /// Update a complaint (JSON merge patch)

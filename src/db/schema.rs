@@ -85,8 +85,8 @@ diesel::table! {
     use diesel::sql_types::*;
     use crate::db::types::PTimestamp;
 
-    idempotency_keys (caller_sub, idem_key) {
-        caller_sub -> Text,
+    idempotency_keys (owner, idem_key) {
+        owner -> Text,
         idem_key -> Text,
         request_hash -> Text,
         status_code -> Integer,

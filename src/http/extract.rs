@@ -45,9 +45,16 @@ fn json_error(err: JsonPayloadError) -> ApiError {
             actix_web::error::PayloadError::Overflow => {
                 ApiError::PayloadTooLarge("the body is larger than the limit".into())
             }
-            other => ApiError::BadRequest(format!("could not read the body: {other}")),
+            // The payload error's text carries decoder internals: keep it in the log.
+            other => {
+                tracing::debug!(error = %other, "unreadable body");
+                ApiError::BadRequest("could not read the body (bad encoding or transfer)".into())
+            }
         },
-        other => ApiError::BadRequest(format!("could not read the body: {other}")),
+        other => {
+            tracing::debug!(error = %other, "unreadable body");
+            ApiError::BadRequest("could not read the body".into())
+        }
     }
 }
 
@@ -98,6 +105,9 @@ pub fn optional_object(req: &HttpRequest, body: &[u8]) -> Result<Option<Map<Stri
     }
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {}", json_syntax_message(&e))))?;
+    if value.is_null() {
+        return Ok(None);
+    }
     into_object(value).map(Some)
 }
 
@@ -258,6 +268,30 @@ fn default_message(code: &str) -> String {
         "length" => "has the wrong length".into(),
         "range" => "is out of range".into(),
         other => format!("is invalid ({other})"),
+    }
+}
+
+/// Instants both databases store and read back alike: years 1..=9999 (the
+/// SQLite text form is fixed-width for those; PostgreSQL rejects some others).
+pub fn storable_time(t: &chrono::DateTime<chrono::Utc>) -> bool {
+    use chrono::Datelike;
+    (1..=9999).contains(&t.year())
+}
+
+/// A body timestamp outside [`storable_time`] as a field error.
+pub fn check_time(field: &str, value: Option<chrono::DateTime<chrono::Utc>>, out: &mut Vec<FieldError>) {
+    if value.is_some_and(|t| !storable_time(&t)) {
+        out.push(FieldError::new(field, "range", "must be between years 0001 and 9999"));
+    }
+}
+
+/// A query timestamp outside [`storable_time`] is a 400.
+pub fn check_query_time(name: &str, value: Option<chrono::DateTime<chrono::Utc>>) -> Result<(), ApiError> {
+    match value {
+        Some(t) if !storable_time(&t) => {
+            Err(ApiError::BadRequest(format!("query parameter {name} must be between years 0001 and 9999")))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -15,6 +15,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::error::{ApiError, FieldError};
+use crate::auth::Caller;
 use crate::db::schema::idempotency_keys as ik;
 use crate::db::{self, DbConnection, DbTimestamp};
 
@@ -22,16 +23,19 @@ pub static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-ke
 pub static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 pub const KEY_TTL_HOURS: i64 = 24;
 
-/// A key plus the fingerprint of the request it came with.
+/// A key plus the fingerprint of the request it came with, and whose it is.
 #[derive(Debug, Clone)]
 pub struct IdempotencyKey {
     pub key: String,
     pub request_hash: String,
+    /// The caller as far as visibility goes (role, partner, sub): a replay
+    /// must never show one caller what another created, even under one `sub`.
+    pub owner: String,
 }
 
 impl IdempotencyKey {
     /// Reads the header; `None` when absent, 400 when malformed.
-    pub fn from_request(req: &HttpRequest, body: &Value) -> Result<Option<Self>, ApiError> {
+    pub fn from_request(req: &HttpRequest, body: &Value, caller: &Caller) -> Result<Option<Self>, ApiError> {
         let Some(raw) = req.headers().get(&IDEMPOTENCY_KEY) else {
             return Ok(None);
         };
@@ -48,7 +52,9 @@ impl IdempotencyKey {
         h.update(req.path());
         h.update(b"\n");
         h.update(canonical(body).to_string());
-        Ok(Some(Self { key: key.to_owned(), request_hash: hex(&h.finalize()) }))
+        let partner = caller.partner_id.map(|p| p.to_string()).unwrap_or_default();
+        let owner = format!("{}:{partner}:{}", caller.role.as_str(), caller.sub);
+        Ok(Some(Self { key: key.to_owned(), request_hash: hex(&h.finalize()), owner }))
     }
 }
 
@@ -110,12 +116,7 @@ impl StoredResponse {
 
 /// Runs `create` at most once per (caller, key). Without a key it just runs
 /// `create` in a write transaction.
-pub fn run<F>(
-    conn: &mut DbConnection,
-    caller_sub: &str,
-    key: Option<&IdempotencyKey>,
-    mut create: F,
-) -> Result<StoredResponse, ApiError>
+pub fn run<F>(conn: &mut DbConnection, key: Option<&IdempotencyKey>, mut create: F) -> Result<StoredResponse, ApiError>
 where
     F: FnMut(&mut DbConnection) -> Result<StoredResponse, ApiError>,
 {
@@ -123,16 +124,16 @@ where
         return db::write_tx(conn, |c| create(c));
     };
     let attempt = db::write_tx(conn, |c| {
-        if let Some(stored) = find(c, caller_sub, key)? {
+        if let Some(stored) = find(c, key)? {
             return Ok(stored);
         }
         let res = create(c)?;
-        save(c, caller_sub, key, &res)?;
+        save(c, key, &res)?;
         Ok(res)
     });
     match attempt {
         // A concurrent request with the same key committed first: replay it.
-        Err(ApiError::Conflict(_)) => match db::write_tx(conn, |c| find(c, caller_sub, key))? {
+        Err(ApiError::Conflict(_)) => match db::write_tx(conn, |c| find(c, key))? {
             Some(stored) => Ok(stored),
             None => attempt,
         },
@@ -142,9 +143,10 @@ where
 
 type Row = (String, i32, Option<String>, String, DbTimestamp);
 
-fn find(conn: &mut DbConnection, caller_sub: &str, key: &IdempotencyKey) -> Result<Option<StoredResponse>, ApiError> {
+fn find(conn: &mut DbConnection, key: &IdempotencyKey) -> Result<Option<StoredResponse>, ApiError> {
+    let owner = key.owner.as_str();
     let row: Option<Row> = ik::table
-        .filter(ik::caller_sub.eq(caller_sub))
+        .filter(ik::owner.eq(owner))
         .filter(ik::idem_key.eq(&key.key))
         .select((ik::request_hash, ik::status_code, ik::location, ik::response_body, ik::created_at))
         .first(conn)
@@ -153,8 +155,7 @@ fn find(conn: &mut DbConnection, caller_sub: &str, key: &IdempotencyKey) -> Resu
         return Ok(None);
     };
     if created_at.0 < db::types::now() - Duration::hours(KEY_TTL_HOURS) {
-        diesel::delete(ik::table.filter(ik::caller_sub.eq(caller_sub)).filter(ik::idem_key.eq(&key.key)))
-            .execute(conn)?;
+        diesel::delete(ik::table.filter(ik::owner.eq(owner)).filter(ik::idem_key.eq(&key.key))).execute(conn)?;
         return Ok(None);
     }
     if hash != key.request_hash {
@@ -171,13 +172,14 @@ fn find(conn: &mut DbConnection, caller_sub: &str, key: &IdempotencyKey) -> Resu
     Ok(Some(StoredResponse { status: status as u16, location, etag, body, replayed: true }))
 }
 
-fn save(conn: &mut DbConnection, caller_sub: &str, key: &IdempotencyKey, res: &StoredResponse) -> Result<(), ApiError> {
+fn save(conn: &mut DbConnection, key: &IdempotencyKey, res: &StoredResponse) -> Result<(), ApiError> {
+    let owner = key.owner.as_str();
     let now = db::types::now();
     diesel::delete(ik::table.filter(ik::created_at.lt(DbTimestamp(now - Duration::hours(KEY_TTL_HOURS)))))
         .execute(conn)?;
     diesel::insert_into(ik::table)
         .values((
-            ik::caller_sub.eq(caller_sub),
+            ik::owner.eq(owner),
             ik::idem_key.eq(&key.key),
             ik::request_hash.eq(&key.request_hash),
             ik::status_code.eq(i32::from(res.status)),

@@ -23,9 +23,9 @@ impl Metrics {
         )
         .expect("valid metric");
         let latency = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by method and route")
+            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by method, route and status")
                 .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
-            &["method", "route"],
+            &["method", "route", "status"],
         )
         .expect("valid metric");
         let pool_connections = IntGauge::new("db_pool_connections", "open database connections").expect("valid metric");
@@ -44,8 +44,9 @@ impl Metrics {
     }
 
     pub fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        self.requests.with_label_values(&[method, route, &status.to_string()]).inc();
-        self.latency.with_label_values(&[method, route]).observe(elapsed.as_secs_f64());
+        let status = status.to_string();
+        self.requests.with_label_values(&[method, route, &status]).inc();
+        self.latency.with_label_values(&[method, route, &status]).observe(elapsed.as_secs_f64());
     }
 
     pub fn render(&self, pool: &crate::db::DbPool) -> String {

@@ -119,6 +119,10 @@ impl Cursor {
         }
         let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
         let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        // The key is bound into SQL: PostgreSQL cannot take NUL in text.
+        if c.k.contains('\0') {
+            return Err(bad());
+        }
         if c.s != sort {
             return Err(ApiError::BadRequest(format!(
                 "cursor was made for sort {:?}, not {sort:?}; keep sort unchanged while paging",

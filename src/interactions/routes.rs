@@ -15,7 +15,7 @@ use crate::db::{self, DbConnection, types};
 use crate::http::ApiError;
 use crate::http::error::FieldError;
 use crate::http::etag::{self, Precondition};
-use crate::http::extract::{into_object, parse_body, request_id};
+use crate::http::extract::{check_query_time, into_object, parse_body, request_id};
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::merge_patch;
 use crate::http::pagination::{self, Page, Paging};
@@ -65,7 +65,7 @@ async fn create_interaction(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Resource::Interactions, Action::Create)?;
     let body = body.into_inner();
-    let key = IdempotencyKey::from_request(&req, &body)?;
+    let key = IdempotencyKey::from_request(&req, &body, &caller)?;
     let input: InteractionInput = parse_body(into_object(body)?)?;
     let now = types::now();
     let data = InteractionData::from_input(&input, now);
@@ -73,7 +73,7 @@ async fn create_interaction(
     let scope = caller.scope();
     let stored = state
         .db(move |conn| {
-            idempotency::run(conn, &actor.sub.clone(), key.as_ref(), |c| {
+            idempotency::run(conn, key.as_ref(), |c| {
                 stakeholders::parent_for_new_record(c, data.stakeholder_id.0, scope)?;
                 check_links(c, &data)?;
                 let row = repo::create(c, &actor, &data, now)?;
@@ -145,6 +145,8 @@ async fn list(
     q: InteractionQuery,
     stakeholder: Option<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
+    check_query_time("occurred_after", q.occurred_after)?;
+    check_query_time("occurred_before", q.occurred_before)?;
     let Paging { limit, sort, label, cursor } =
         Paging::<SortBy>::parse(q.limit, q.sort.as_deref(), q.cursor.as_deref(), DEFAULT_SORT)?;
     let filter = Filter {

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::http::error::FieldError;
-use crate::http::extract::CheckedInput;
+use crate::http::extract::{CheckedInput, check_time};
 use crate::money::Money;
 
 text_enum! {
@@ -59,6 +59,8 @@ impl CheckedInput for OfferInput {
         if self.price.as_ref().is_some_and(|p| p.amount_minor < 0) {
             out.push(FieldError::new("price.amount_minor", "range", "must not be negative"));
         }
+        check_time("valid_from", self.valid_from, out);
+        check_time("valid_until", self.valid_until, out);
         if let (Some(from), Some(until)) = (self.valid_from, self.valid_until)
             && until <= from
         {

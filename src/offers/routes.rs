@@ -15,7 +15,7 @@ use crate::auth::{Action, Caller, Resource, RowScope};
 use crate::db::{self, DbConnection, types};
 use crate::http::ApiError;
 use crate::http::etag::{self, Precondition};
-use crate::http::extract::{check_query_text, into_object, parse_body, request_id};
+use crate::http::extract::{check_query_text, check_query_time, into_object, parse_body, request_id};
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::merge_patch;
 use crate::http::pagination::{self, Page, Paging};
@@ -76,14 +76,14 @@ async fn create_offer(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Resource::Offers, Action::Create)?;
     let body = body.into_inner();
-    let key = IdempotencyKey::from_request(&req, &body)?;
+    let key = IdempotencyKey::from_request(&req, &body, &caller)?;
     let input: OfferInput = parse_body(into_object(body)?)?;
     let data = OfferData::from_input(&input);
     let actor = Actor::new(&caller, request_id(&req));
     let scope = caller.scope();
     let stored = state
         .db(move |conn| {
-            idempotency::run(conn, &actor.sub.clone(), key.as_ref(), |c| {
+            idempotency::run(conn, key.as_ref(), |c| {
                 stakeholders::parent_for_new_record(c, data.stakeholder_id.0, scope)?;
                 let row = repo::create(c, &actor, &data)?;
                 StoredResponse::created(location(row.id.0), row.version, &row.to_dto(types::now()))
@@ -138,6 +138,7 @@ async fn list(
 ) -> Result<HttpResponse, ApiError> {
     check_query_text("product_category", &q.product_category, 500)?;
     check_query_text("created_by", &q.created_by, 500)?;
+    check_query_time("valid_at", q.valid_at)?;
     let Paging { limit, sort, label, cursor } =
         Paging::<SortBy>::parse(q.limit, q.sort.as_deref(), q.cursor.as_deref(), DEFAULT_SORT)?;
     let filter = Filter {
@@ -183,7 +184,12 @@ async fn get_offer(
     caller.require(Resource::Offers, Action::Read)?;
     let (id, scope) = (id.into_inner(), caller.scope());
     let row = found(state.db(move |c| Ok(repo::find(c, id, scope)?)).await?)?;
-    Ok(etag::get_response(&req, row.version, || row.to_dto(types::now())))
+    let now = types::now();
+    // A sent offer can expire with no new version: its ETag cannot vouch for it, so no 304.
+    if row.status_at(now) == OfferStatus::Sent && row.valid_until.is_some() {
+        return Ok(etag::ok(row.version, &row.to_dto(now)));
+    }
+    Ok(etag::get_response(&req, row.version, || row.to_dto(now)))
 }
 
 /// Update a draft offer (JSON merge patch)

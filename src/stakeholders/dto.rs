@@ -1,6 +1,6 @@
 //! Wire types for stakeholders: what clients send and receive.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -232,6 +232,9 @@ impl CheckedInput for StakeholderInput {
         }
         if self.birth_date.is_some_and(|d| d > Utc::now().date_naive()) {
             out.push(FieldError::new("birth_date", "range", "must not be in the future"));
+        }
+        if self.birth_date.is_some_and(|d| d.year() < 1900) {
+            out.push(FieldError::new("birth_date", "range", "must be in 1900 or later"));
         }
         let consented = self.consents.map(|c| c.resolve().sensitive_data).unwrap_or(false);
         if self.sensitive.as_ref().is_some_and(|s| !s.is_empty()) && !consented {

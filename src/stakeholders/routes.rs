@@ -12,7 +12,7 @@ use crate::auth::{Action, Caller, Resource};
 use crate::db;
 use crate::http::ApiError;
 use crate::http::etag::{self, Precondition};
-use crate::http::extract::{check_query_text, into_object, parse_body, request_id};
+use crate::http::extract::{check_query_text, check_query_time, into_object, parse_body, request_id};
 use crate::http::idempotency::{IdempotencyKey, StoredResponse};
 use crate::http::pagination::{self, Cursor, Page, Paging};
 use crate::http::{idempotency, merge_patch};
@@ -75,7 +75,7 @@ async fn create_stakeholder(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Resource::Stakeholders, Action::Create)?;
     let body = body.into_inner();
-    let key = IdempotencyKey::from_request(&req, &body)?;
+    let key = IdempotencyKey::from_request(&req, &body, &caller)?;
     let body = into_object(body)?;
     forbid_sensitive(&caller, &body)?;
     let input: StakeholderInput = parse_body(body)?;
@@ -84,7 +84,7 @@ async fn create_stakeholder(
     let (scope, policy) = (caller.scope(), caller.fields());
     let stored = state
         .db(move |conn| {
-            idempotency::run(conn, &actor.sub.clone(), key.as_ref(), |c| {
+            idempotency::run(conn, key.as_ref(), |c| {
                 let row = repo::create(c, &actor, scope, &data)?;
                 StoredResponse::created(location(row.id.0), row.version, &row.to_dto(policy))
             })
@@ -113,6 +113,7 @@ async fn list_stakeholders(
     for (name, value) in [("segment", &q.segment), ("owner_id", &q.owner_id), ("tag", &q.tag), ("q", &q.q)] {
         check_query_text(name, value, 500)?;
     }
+    check_query_time("updated_since", q.updated_since)?;
     let Paging { limit, sort, label, cursor } =
         Paging::<SortBy>::parse(q.limit, q.sort.as_deref(), q.cursor.as_deref(), DEFAULT_SORT)?;
     let filter = Filter {

@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use crm_api::auth::jwt::{Claims, JwtAlgorithm, SigningKey};
+use crm_api::auth::jwt::{Audience, Claims, JwtAlgorithm, SigningKey};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -117,7 +117,7 @@ api_test!(issuer_and_audience_are_checked_when_configured, |app| {
     let with = |iss: Option<&str>, aud: Option<&str>| {
         let mut c = claims("admin", "admin-user");
         c.iss = iss.map(str::to_owned);
-        c.aud = aud.map(str::to_owned);
+        c.aud = aud.map(|a| Audience::One(a.to_owned()));
         sign(c)
     };
     let good = with(Some("https://idp.example"), Some("crm-api"));
@@ -490,4 +490,20 @@ api_test!(fields_are_redacted_by_role, |app| {
             }
         }
     }
+});
+
+api_test!(audience_arrays_and_empty_subjects, |app| {
+    let app2 = TestApp::spawn_with(app.backend, &[("CRM_JWT_AUDIENCE", "crm-api")]).await;
+    let mut c = claims("admin", "admin-user");
+    c.aud = Some(Audience::Many(vec!["other".into(), "crm-api".into()]));
+    assert_ok(list_with_token(&app2, &sign(c.clone())).await, "aud array containing ours").await;
+    c.aud = Some(Audience::Many(vec!["other".into()]));
+    assert_unauthorized(list_with_token(&app2, &sign(c)).await, "aud array without ours").await;
+    // Without a configured audience, an array aud is simply accepted.
+    let mut c = claims("admin", "admin-user");
+    c.aud = Some(Audience::Many(vec!["a".into(), "b".into()]));
+    assert_ok(list_with_token(&app, &sign(c)).await, "aud array, none configured").await;
+    // Every action is attributed to sub: an empty one is refused.
+    assert_unauthorized(list_with_token(&app, &sign(claims("admin", ""))).await, "empty sub").await;
+    assert_unauthorized(list_with_token(&app, &sign(claims("admin", "   "))).await, "blank sub").await;
 });

@@ -1386,3 +1386,21 @@ api_test!(idempotency_key_replays_create, |app| {
     assert_eq!(replay, first);
     assert_eq!(count_all(&app).await, 2);
 });
+
+api_test!(no_304_while_sla_breached_can_still_flip, |app| {
+    let s = app.create_stakeholder(json!({})).await;
+    let c = create(&app, &s["id"], json!({})).await;
+    // Open and not yet due: sla_breached may turn true with no new version.
+    let res = app.get(&path(&c["id"]), "agent").header("If-None-Match", "\"1\"").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    for action in ["start", "resolve"] {
+        let mut req = app.req(Method::POST, &action_path(&c["id"], action), "agent");
+        if let Some(b) = body_for(action) {
+            req = req.json(&b);
+        }
+        assert_eq!(req.send().await.unwrap().status(), StatusCode::OK, "{action}");
+    }
+    // Resolved: the flag is fixed, so a matching ETag gives 304.
+    let res = app.get(&path(&c["id"]), "agent").header("If-None-Match", "\"3\"").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+});

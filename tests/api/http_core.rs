@@ -661,3 +661,62 @@ api_test!(head_is_get_without_a_body, |app| {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert!(res.bytes().await.unwrap().is_empty());
 });
+
+api_test!(out_of_range_timestamps_are_client_errors, |app| {
+    let s = app.create_stakeholder(json!({})).await;
+    let sid = s["id"].as_str().unwrap();
+    for when in ["-5000-01-01T00:00:00Z", "-0001-01-01T00:00:00Z", "+20000-01-01T00:00:00Z"] {
+        let res = app
+            .post(
+                "/api/v1/offers",
+                "agent",
+                &json!({"stakeholder_id": sid, "title": "t", "price": {"amount_minor": 1, "currency": "IDR"},
+                        "valid_from": when}),
+            )
+            .send()
+            .await
+            .unwrap();
+        let p = assert_problem(res, 422).await;
+        assert_eq!(error_fields(&p), ["valid_from"], "{when}");
+        let res = app
+            .post(
+                "/api/v1/interactions",
+                "agent",
+                &json!({"stakeholder_id": sid, "channel": "chat", "direction": "inbound", "type": "note",
+                        "occurred_at": when}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 422, "{when}");
+        for path in [
+            "/api/v1/stakeholders?updated_since=",
+            "/api/v1/interactions?occurred_before=",
+            "/api/v1/offers?valid_at=",
+            "/api/v1/complaints?opened_after=",
+        ] {
+            let url = format!("{path}{}", when.replace('+', "%2B"));
+            assert_problem(app.get(&url, "admin").send().await.unwrap(), 400).await;
+        }
+    }
+    let res = app
+        .patch(&format!("{STAKEHOLDERS}/{sid}"), "agent", &json!({"birth_date": "-5000-01-01"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let res = app
+        .patch(&format!("{STAKEHOLDERS}/{sid}"), "agent", &json!({"birth_date": "1899-12-31"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+});
+
+api_test!(a_cursor_with_nul_is_a_bad_cursor, |app| {
+    use base64::Engine;
+    let raw = json!({"s": "display_name", "k": "a\u{0}b", "i": uuid::Uuid::nil()}).to_string();
+    let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+    let res = app.get(&format!("{STAKEHOLDERS}?sort=display_name&cursor={cursor}"), "admin").send().await.unwrap();
+    assert_problem(res, 400).await;
+});

@@ -11,7 +11,9 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::api_test;
-use crate::helpers::{PARTNER_A, PARTNER_B, TestApp, assert_problem, error_fields, partner_token, parts, token};
+use crate::helpers::{
+    PARTNER_A, PARTNER_B, TestApp, assert_problem, claims, error_fields, partner_token, parts, sign, token,
+};
 
 const LIST: &str = "/api/v1/interactions";
 
@@ -1215,4 +1217,38 @@ api_test!(hostile_strings_round_trip_and_nul_is_rejected, |app| {
     let res = app.post(LIST, "admin", &bad).send().await.unwrap();
     assert_problem(res, 422).await;
     assert_eq!(ids(&app, LIST).await, vec![id_of(&got)]);
+});
+
+api_test!(idempotent_replay_never_crosses_partners, |app| {
+    // Two partner integrations that happen to share a `sub`.
+    let token_for = |partner: Uuid| {
+        let mut c = claims("partner", "shared-bot");
+        c.partner_id = Some(partner.to_string());
+        sign(c)
+    };
+    let s = app.create_stakeholder(json!({"partner_id": PARTNER_A})).await;
+    let body = json!({"stakeholder_id": s["id"], "channel": "chat", "direction": "inbound", "type": "contact",
+                      "notes": "private to partner A"});
+    let first = app
+        .client
+        .post(app.url("/api/v1/interactions"))
+        .bearer_auth(token_for(PARTNER_A))
+        .header("Idempotency-Key", "order-1")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 201);
+    let second = app
+        .client
+        .post(app.url("/api/v1/interactions"))
+        .bearer_auth(token_for(PARTNER_B))
+        .header("Idempotency-Key", "order-1")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(second.headers().get("idempotent-replayed").is_none(), "no replay across partners");
+    let problem = assert_problem(second, 404).await;
+    assert!(!problem.to_string().contains("private to partner A"));
 });

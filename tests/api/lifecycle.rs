@@ -105,7 +105,7 @@ fn touch_every_table(conn: &mut crm_api::db::DbConnection) {
         .unwrap();
     idempotency_keys::table
         .select((
-            idempotency_keys::caller_sub,
+            idempotency_keys::owner,
             idempotency_keys::idem_key,
             idempotency_keys::request_hash,
             idempotency_keys::status_code,

@@ -1124,3 +1124,20 @@ api_test!(idempotency_key_replays_create, |app| {
     assert_eq!(replay, first);
     assert_eq!(count_all(&app).await, 2);
 });
+
+api_test!(no_304_while_a_sent_offer_can_still_expire, |app| {
+    let s = app.create_stakeholder(json!({})).await;
+    let offer = create(&app, &s["id"], json!({"valid_until": ts(Utc::now() + Duration::days(1))})).await;
+    let res = app.req(Method::POST, &action_path(&offer["id"], "send"), "agent").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // Its status is computed from the clock, so "2" cannot vouch for it: always a full answer.
+    let res = app.get(&path(&offer["id"]), "agent").header("If-None-Match", "\"2\"").send().await.unwrap();
+    let (status, headers, body) = parts(res).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["etag"].to_str().unwrap(), "\"2\"");
+    assert_eq!(body["status"], "sent");
+    // A draft cannot change by itself: 304 as usual.
+    let draft = create(&app, &s["id"], json!({})).await;
+    let res = app.get(&path(&draft["id"]), "agent").header("If-None-Match", "\"1\"").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+});

@@ -88,13 +88,13 @@ CREATE INDEX audit_events_occurred_idx ON audit_events (occurred_at, id);
 
 -- Idempotency-Key store, shared by every replica.
 CREATE TABLE idempotency_keys (
-    caller_sub    text NOT NULL,
+    owner         text NOT NULL, -- role:partner_id:sub of the caller
     idem_key      text NOT NULL,
     request_hash  text NOT NULL,
     status_code   integer NOT NULL,
     location      text,
     response_body text NOT NULL,
     created_at    timestamptz NOT NULL,
-    PRIMARY KEY (caller_sub, idem_key)
+    PRIMARY KEY (owner, idem_key)
 );
 CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at);

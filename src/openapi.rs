@@ -4,7 +4,7 @@
 
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::ResponseBuilder;
-use utoipa::openapi::schema::Schema;
+use utoipa::openapi::schema::{ArrayItems, Schema};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Doc, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
@@ -48,6 +48,29 @@ impl Modify for Security {
 pub fn finish(doc: &mut Doc) {
     ProblemResponses.modify(doc);
     patch_schemas(doc);
+    response_schemas(doc);
+}
+
+/// Resources as the server sends them: every field is always present
+/// (`null` when empty), so all are `required` — SDKs then type an optional
+/// field as `T | null`, not as possibly-missing. Pages refer to their item
+/// schema instead of inlining a copy of it.
+const RESPONSES: [&str; 5] = ["Stakeholder", "Interaction", "Offer", "Complaint", "ConsentChange"];
+
+fn response_schemas(doc: &mut Doc) {
+    let Some(components) = doc.components.as_mut() else { return };
+    for (name, schema) in components.schemas.iter_mut() {
+        let RefOr::T(Schema::Object(obj)) = schema else { continue };
+        let item = name.strip_prefix("Page_");
+        if RESPONSES.contains(&name.as_str()) || item.is_some() {
+            obj.required = obj.properties.keys().cloned().collect();
+        }
+        if let Some(item) = item
+            && let Some(RefOr::T(Schema::Array(data))) = obj.properties.get_mut("data")
+        {
+            data.items = ArrayItems::RefOrSchema(Box::new(RefOr::Ref(Ref::from_schema_name(item))));
+        }
+    }
 }
 
 struct ProblemResponses;

@@ -15,7 +15,9 @@ use crate::config::SlaTargets;
 use crate::db::{self, DbConnection, types};
 use crate::http::ApiError;
 use crate::http::etag::{self, Precondition};
-use crate::http::extract::{check_query_text, check_query_time, into_object, optional_object, parse_body, request_id};
+use crate::http::extract::{
+    NoInput, check_query_text, check_query_time, into_object, optional_object, parse_body, request_id,
+};
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::merge_patch;
 use crate::http::pagination::{self, Page, Paging};
@@ -300,6 +302,7 @@ async fn acknowledge_complaint(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
+    _body: NoInput,
 ) -> Result<HttpResponse, ApiError> {
     act(req, caller, state, id.into_inner(), ComplaintAction::Acknowledge, Payload::None).await
 }
@@ -318,6 +321,7 @@ async fn start_complaint(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
+    _body: NoInput,
 ) -> Result<HttpResponse, ApiError> {
     act(req, caller, state, id.into_inner(), ComplaintAction::Start, Payload::None).await
 }
@@ -388,6 +392,7 @@ async fn reopen_complaint(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
+    _body: NoInput,
 ) -> Result<HttpResponse, ApiError> {
     act(req, caller, state, id.into_inner(), ComplaintAction::Reopen, Payload::None).await
 }

@@ -30,6 +30,7 @@ diesel::table! {
         consents -> Text,
         address -> Nullable<Text>,
         search_text -> Text,
+        name_search -> Text,
         version -> Integer,
         created_at -> PTimestamp,
         updated_at -> PTimestamp,

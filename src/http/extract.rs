@@ -111,6 +111,42 @@ pub fn optional_object(req: &HttpRequest, body: &[u8]) -> Result<Option<Map<Stri
     into_object(value).map(Some)
 }
 
+/// The body of an action that takes no input: empty, `{}` or `null`;
+/// anything else is refused like any other body (415, 400, 422).
+pub fn no_input(req: &HttpRequest, body: &[u8]) -> Result<(), ApiError> {
+    match optional_object(req, body)? {
+        Some(map) if !map.is_empty() => Err(ApiError::Validation(
+            map.keys().map(|k| FieldError::new(k.clone(), "unknown_field", "this action takes no input")).collect(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Extractor for actions that take no input: checks the body with [`no_input`].
+/// (A named type, so the OpenAPI document declares no request body for it.)
+pub struct NoInput;
+
+impl actix_web::FromRequest for NoInput {
+    type Error = ApiError;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        let bytes = web::Bytes::from_request(&req, payload);
+        Box::pin(async move {
+            let body = bytes.await.map_err(|e| {
+                if e.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge("the body is larger than the limit".into())
+                } else {
+                    ApiError::BadRequest("could not read the body".into())
+                }
+            })?;
+            no_input(&req, &body)?;
+            Ok(NoInput)
+        })
+    }
+}
+
 /// The body must be a JSON object.
 pub fn into_object(value: Value) -> Result<Map<String, Value>, ApiError> {
     match value {

@@ -15,7 +15,7 @@ use crate::auth::{Action, Caller, Resource, RowScope};
 use crate::db::{self, DbConnection, types};
 use crate::http::ApiError;
 use crate::http::etag::{self, Precondition};
-use crate::http::extract::{check_query_text, check_query_time, into_object, parse_body, request_id};
+use crate::http::extract::{NoInput, check_query_text, check_query_time, into_object, parse_body, request_id};
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::merge_patch;
 use crate::http::pagination::{self, Page, Paging};
@@ -327,6 +327,7 @@ async fn send_offer(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
+    _body: NoInput,
 ) -> Result<HttpResponse, ApiError> {
     act(req, caller, state, id.into_inner(), OfferAction::Send).await
 }
@@ -347,6 +348,7 @@ async fn accept_offer(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
+    _body: NoInput,
 ) -> Result<HttpResponse, ApiError> {
     act(req, caller, state, id.into_inner(), OfferAction::Accept).await
 }
@@ -367,6 +369,7 @@ async fn decline_offer(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
+    _body: NoInput,
 ) -> Result<HttpResponse, ApiError> {
     act(req, caller, state, id.into_inner(), OfferAction::Decline).await
 }
@@ -385,6 +388,7 @@ async fn withdraw_offer(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
+    _body: NoInput,
 ) -> Result<HttpResponse, ApiError> {
     act(req, caller, state, id.into_inner(), OfferAction::Withdraw).await
 }

@@ -363,7 +363,8 @@ pub struct StakeholderQuery {
     pub organization_id: Option<Uuid>,
     /// Stakeholders carrying this tag.
     pub tag: Option<String>,
-    /// Case-insensitive search over name, e-mail and phone.
+    /// Case-insensitive search over name, e-mail and phone (names only for roles that see contact
+    /// details masked).
     pub q: Option<String>,
     /// Only stakeholders changed at or after this instant.
     pub updated_since: Option<DateTime<Utc>>,

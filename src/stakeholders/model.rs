@@ -34,6 +34,7 @@ pub struct StakeholderRow {
     pub consents: String,
     pub address: Option<String>,
     pub search_text: String,
+    pub name_search: String,
     pub version: i32,
     pub created_at: DbTimestamp,
     pub updated_at: DbTimestamp,
@@ -69,6 +70,7 @@ pub struct StakeholderData {
     pub consents: String,
     pub address: Option<String>,
     pub search_text: String,
+    pub name_search: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -122,6 +124,7 @@ impl StakeholderData {
             kind: i.kind.unwrap_or(Kind::Customer).as_str().to_owned(),
             entity_type: i.entity_type.unwrap_or(EntityType::Person).as_str().to_owned(),
             search_text: search_text(&display_name, email.as_deref(), phone.as_deref()),
+            name_search: display_name.to_lowercase(),
             display_name,
             email,
             phone,

@@ -52,6 +52,9 @@ pub struct Filter {
     pub organization_id: Option<Uuid>,
     pub tag: Option<String>,
     pub q: Option<String>,
+    /// `q` over names only: for callers who see contact details masked, so a
+    /// search cannot confirm an e-mail or phone they may not read.
+    pub q_names_only: bool,
     pub updated_since: Option<DateTime<Utc>>,
     pub include_archived: bool,
 }
@@ -148,7 +151,11 @@ pub fn list(
         q = q.filter(s::id.eq_any(st::table.filter(st::tag.eq(t.clone())).select(st::stakeholder_id)));
     }
     if let Some(text) = &f.q {
-        q = q.filter(s::search_text.like(like_pattern(text)).escape('\\'));
+        q = if f.q_names_only {
+            q.filter(s::name_search.like(like_pattern(text)).escape('\\'))
+        } else {
+            q.filter(s::search_text.like(like_pattern(text)).escape('\\'))
+        };
     }
     if let Some(t) = f.updated_since {
         q = q.filter(s::updated_at.ge(DbTimestamp(t)));
@@ -298,6 +305,7 @@ const ALL_FIELDS: StakeholderData = StakeholderData {
     consents: String::new(),
     address: None,
     search_text: String::new(),
+    name_search: String::new(),
 };
 
 pub fn create(
@@ -423,6 +431,7 @@ impl From<&StakeholderRow> for StakeholderData {
             consents: r.consents.clone(),
             address: r.address.clone(),
             search_text: r.search_text.clone(),
+            name_search: r.name_search.clone(),
         }
     }
 }

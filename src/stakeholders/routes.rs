@@ -8,11 +8,12 @@ use super::dto::{ConsentChange, PageQuery, SENSITIVE_FIELDS, Stakeholder, Stakeh
 use super::model::{StakeholderData, StakeholderRow};
 use super::repo::{self, DEFAULT_SORT, Filter, SortBy};
 use crate::audit::Actor;
+use crate::auth::roles::ContactView;
 use crate::auth::{Action, Caller, Resource};
 use crate::db;
 use crate::http::ApiError;
 use crate::http::etag::{self, Precondition};
-use crate::http::extract::{check_query_text, check_query_time, into_object, parse_body, request_id};
+use crate::http::extract::{NoInput, check_query_text, check_query_time, into_object, parse_body, request_id};
 use crate::http::idempotency::{IdempotencyKey, StoredResponse};
 use crate::http::pagination::{self, Cursor, Page, Paging};
 use crate::http::{idempotency, merge_patch};
@@ -126,6 +127,7 @@ async fn list_stakeholders(
         organization_id: q.organization_id,
         tag: q.tag,
         q: q.q.filter(|s| !s.is_empty()),
+        q_names_only: caller.fields().contact == ContactView::Masked,
         updated_since: q.updated_since,
         include_archived: q.include_archived.unwrap_or(false),
     };
@@ -256,6 +258,7 @@ async fn restore_stakeholder(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
+    _body: NoInput,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Resource::Stakeholders, Action::Restore)?;
     set_archived(req, caller, state, id.into_inner(), false).await

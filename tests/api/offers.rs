@@ -1141,3 +1141,26 @@ api_test!(no_304_while_a_sent_offer_can_still_expire, |app| {
     let res = app.get(&path(&draft["id"]), "agent").header("If-None-Match", "\"1\"").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
 });
+
+api_test!(actions_without_input_refuse_a_body, |app| {
+    let s = app.create_stakeholder(json!({})).await;
+    let offer = create(&app, &s["id"], json!({})).await;
+    let send = action_path(&offer["id"], "send");
+    let res =
+        app.req(Method::POST, &send, "agent").header("Content-Type", "text/plain").body("hello").send().await.unwrap();
+    assert_problem(res, 415).await;
+    let res = app
+        .req(Method::POST, &send, "agent")
+        .header("Content-Type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 400).await;
+    let res = app.post(&send, "agent", &json!({"note": "x"})).send().await.unwrap();
+    let problem = assert_problem(res, 422).await;
+    assert_eq!(problem["errors"][0]["field"], "note");
+    assert_eq!(fetch(&app, &path(&offer["id"]), "agent").await["status"], "draft", "nothing changed");
+    let res = app.post(&send, "agent", &json!({})).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "an empty object is no input");
+});

@@ -735,3 +735,25 @@ api_test!(partner_lists_walk_only_their_own_rows, |app| {
     // The admin sees all nine.
     assert_eq!(count_all(&app).await, 9);
 });
+
+api_test!(masked_roles_search_names_only, |app| {
+    app.create_stakeholder(
+        json!({"display_name": "Siti Rahayu", "email": "siti.r@example.com", "phone": "+628111222333"}),
+    )
+    .await;
+    let count = |role: &'static str, q: &'static str| {
+        let req = app.get(&format!("/api/v1/stakeholders?q={}", q.replace('+', "%2B")), role);
+        async move {
+            let (status, _, body) = parts(req.send().await.unwrap()).await;
+            assert_eq!(status, 200, "{body}");
+            body["data"].as_array().unwrap().len()
+        }
+    };
+    // An analyst sees e-mail and phone masked, so search must not confirm them.
+    assert_eq!(count("analyst", "siti.r@example.com").await, 0);
+    assert_eq!(count("analyst", "628111222333").await, 0);
+    assert_eq!(count("analyst", "rahayu").await, 1);
+    // Roles that read contact details search them too.
+    assert_eq!(count("agent", "siti.r@example.com").await, 1);
+    assert_eq!(count("admin", "628111222333").await, 1);
+});

@@ -27,6 +27,7 @@ CREATE TABLE stakeholders (
     consents             text NOT NULL DEFAULT '{}',
     address              text,
     search_text          text NOT NULL,
+    name_search          text NOT NULL, -- lower-cased display_name: what q searches for roles that see contact details masked
     version              integer NOT NULL,
     created_at           timestamptz NOT NULL,
     updated_at           timestamptz NOT NULL,

@@ -27,6 +27,7 @@ CREATE TABLE stakeholders (
     consents             TEXT NOT NULL DEFAULT '{}',
     address              TEXT,
     search_text          TEXT NOT NULL,
+    name_search          TEXT NOT NULL, -- lower-cased display_name: what q searches for roles that see contact details masked
     version              INTEGER NOT NULL,
     created_at           TEXT NOT NULL,
     updated_at           TEXT NOT NULL,

@@ -2,9 +2,10 @@
 //! problem responses every operation can give (added here once, by method
 //! and path shape, so no handler can forget or mis-declare them).
 
+use utoipa::openapi::header::Header;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::ResponseBuilder;
-use utoipa::openapi::schema::{ArrayItems, Schema};
+use utoipa::openapi::schema::{ArrayItems, Object, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Doc, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
@@ -49,6 +50,39 @@ pub fn finish(doc: &mut Doc) {
     ProblemResponses.modify(doc);
     patch_schemas(doc);
     response_schemas(doc);
+    common_headers(doc);
+}
+
+/// Headers the middleware puts on responses, documented on every one of them.
+fn common_headers(doc: &mut Doc) {
+    let header = |description: &str| {
+        let mut h = Header::new(Object::with_type(Type::String));
+        h.description = Some(description.to_owned());
+        RefOr::T(h)
+    };
+    for item in doc.paths.paths.values_mut() {
+        for op in [&mut item.get, &mut item.post, &mut item.patch, &mut item.delete].into_iter().flatten() {
+            let creates = op.responses.responses.contains_key("201");
+            for (status, response) in op.responses.responses.iter_mut() {
+                let RefOr::T(response) = response else { continue };
+                response.headers.insert(
+                    "X-Request-Id".into(),
+                    header("The request's id (the caller's X-Request-Id, or generated); also in the logs"),
+                );
+                if status == "201" && creates {
+                    response.headers.insert(
+                        "Idempotent-Replayed".into(),
+                        header(
+                            "`true` when this is the stored answer to an earlier request with the same Idempotency-Key",
+                        ),
+                    );
+                }
+                if status == "401" {
+                    response.headers.insert("WWW-Authenticate".into(), header("`Bearer`"));
+                }
+            }
+        }
+    }
 }
 
 /// Resources as the server sends them: every field is always present

@@ -206,5 +206,9 @@ fn patch_schemas(doc: &mut Doc) {
                 content.schema = Some(RefOr::Ref(Ref::from_schema_name(patch_name)));
             }
         }
+        // The server takes a merge patch under either media type.
+        if let Some(merge) = body.content.get("application/merge-patch+json").cloned() {
+            body.content.entry("application/json".to_owned()).or_insert(merge);
+        }
     }
 }

@@ -208,6 +208,11 @@ impl Application {
         self.port
     }
 
+    /// To stop the server from elsewhere (tests stop theirs when done).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }

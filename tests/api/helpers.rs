@@ -59,6 +59,7 @@ pub struct TestApp {
     pub backend: Backend,
     pub database_url: String,
     pg_drop: Option<(String, String)>,
+    server: actix_web::dev::ServerHandle,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -80,7 +81,15 @@ impl TestApp {
                 let name = format!("crm_test_{}", Uuid::now_v7().simple());
                 let mut admin = PgConnection::establish(&base).expect("CRM_TEST_DATABASE_URL must be reachable");
                 diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create database");
+                // No TLS to a local test server: fewer moving parts at process exit.
                 let url = with_database(&base, &name);
+                let url = if url.contains("sslmode=") {
+                    url
+                } else if url.contains('?') {
+                    format!("{url}&sslmode=disable")
+                } else {
+                    format!("{url}?sslmode=disable")
+                };
                 (url, Some((base, name)), None)
             }
         };
@@ -110,9 +119,10 @@ impl TestApp {
         crm_api::db::migrate(&mut pool.get().expect("conn")).expect("migrate");
         let app = Application::build(settings, pool, verifier).expect("build app");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let server = app.handle();
         tokio::spawn(app.run_until_stopped());
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        TestApp { address, client, backend, database_url, pg_drop, _dir: dir }
+        TestApp { address, client, backend, database_url, pg_drop, server, _dir: dir }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -158,6 +168,9 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        // Ask the server to stop (the command is sent now; its workers and
+        // their connection pool go away with it) before its database does.
+        drop(self.server.stop(false));
         let Some((base, name)) = self.pg_drop.take() else { return };
         if let Ok(mut admin) = PgConnection::establish(&base) {
             let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);

@@ -172,6 +172,17 @@ async fn readiness_is_503_when_the_database_is_gone() {
     let res = app.get("/api/v1/stakeholders", "admin").send().await.unwrap();
     let body = assert_problem(res, 503).await;
     assert!(!body.to_string().contains("crm_test_"), "no internals in the problem: {body}");
+    // Bring it back (empty), so the pool's background reconnects succeed and stop.
+    diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).unwrap();
+    let mut ready = false;
+    for _ in 0..50 {
+        if app.client.get(app.url("/health/ready")).send().await.unwrap().status() == 200 {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(ready, "readiness recovers when the database is back");
 }
 
 api_test!(seeded_data_reads_back_through_the_api, |app| {

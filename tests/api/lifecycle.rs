@@ -237,3 +237,44 @@ api_test!(seeded_data_reads_back_through_the_api, |app| {
     let (_, _, b) = parts(other.get(path, "admin").send().await.unwrap()).await;
     assert_eq!(names(a), names(b));
 });
+
+/// The README's first command: `serve --dev` on the embedded default.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_dev_runs_on_embedded_sqlite_with_a_printed_admin_token() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = bin()
+        .current_dir(dir.path())
+        .env("CRM_LISTEN", "127.0.0.1:0")
+        .env("CRM_LOG_FORMAT", "json")
+        .args(["serve", "--dev"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let (mut token, mut port) = (None, None);
+    while let Some(Ok(line)) = lines.next() {
+        if line.starts_with("eyJ") {
+            token = Some(line.trim().to_owned());
+        }
+        if let Ok(v) = serde_json::from_str::<Value>(&line)
+            && v["fields"]["message"] == "serving"
+        {
+            port = v["fields"]["port"].as_u64();
+            break;
+        }
+    }
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    let (token, port) = (token.expect("an admin token is printed"), port.expect("the port is logged"));
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let ready = client.get(format!("{base}/health/ready")).send().await.unwrap();
+    let list = client.get(format!("{base}/api/v1/stakeholders")).bearer_auth(&token).send().await.unwrap();
+    let (ready, list) = (ready.status(), list.status());
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert_eq!(ready, 200);
+    assert_eq!(list, 200, "the printed token is an admin token");
+    assert!(dir.path().join("data/crm.sqlite3").exists(), "the default database is ./data/crm.sqlite3");
+}

@@ -10,7 +10,7 @@ use super::lifecycle::ComplaintAction;
 use super::model::{ComplaintData, ComplaintRow};
 use crate::audit::{self, Actor};
 use crate::auth::RowScope;
-use crate::db::schema::{complaints as c, stakeholders as s};
+use crate::db::schema::complaints as c;
 use crate::db::{DbConnection, DbTimestamp, DbUuid, MultiBackend, types};
 use crate::http::ApiError;
 use crate::http::pagination::{Cursor, Sort, SortField};
@@ -65,7 +65,7 @@ type Boxed<'a> =
 fn scoped<'a>(scope: RowScope) -> Boxed<'a> {
     let mut q = c::table.select(ComplaintRow::as_select()).into_boxed::<MultiBackend>();
     if let Some(p) = scope.partner_id {
-        q = q.filter(c::stakeholder_id.eq_any(s::table.filter(s::partner_id.eq(DbUuid(p))).select(s::id)));
+        q = q.filter(c::stakeholder_id.eq_any(crate::stakeholders::repo::partner_stakeholder_ids(p)));
     }
     q
 }

@@ -9,7 +9,7 @@ use super::dto::{Channel, Direction, InteractionType};
 use super::model::{InteractionData, InteractionRow};
 use crate::audit::{self, Actor};
 use crate::auth::RowScope;
-use crate::db::schema::{interactions as i, stakeholders as s};
+use crate::db::schema::interactions as i;
 use crate::db::{DbConnection, DbTimestamp, DbUuid, MultiBackend, types};
 use crate::http::ApiError;
 use crate::http::pagination::{Cursor, Sort, SortField};
@@ -59,7 +59,7 @@ type Boxed<'a> =
 fn scoped<'a>(scope: RowScope) -> Boxed<'a> {
     let mut q = i::table.select(InteractionRow::as_select()).into_boxed::<MultiBackend>();
     if let Some(p) = scope.partner_id {
-        q = q.filter(i::stakeholder_id.eq_any(s::table.filter(s::partner_id.eq(DbUuid(p))).select(s::id)));
+        q = q.filter(i::stakeholder_id.eq_any(crate::stakeholders::repo::partner_stakeholder_ids(p)));
     }
     q
 }

@@ -10,7 +10,7 @@ use super::lifecycle::OfferAction;
 use super::model::{OfferData, OfferRow};
 use crate::audit::{self, Actor};
 use crate::auth::RowScope;
-use crate::db::schema::{offers as o, stakeholders as s};
+use crate::db::schema::offers as o;
 use crate::db::{DbConnection, DbTimestamp, DbUuid, MultiBackend, types};
 use crate::http::ApiError;
 use crate::http::pagination::{Cursor, Sort, SortField};
@@ -58,7 +58,7 @@ type Boxed<'a> = o::BoxedQuery<'a, MultiBackend, diesel::dsl::SqlTypeOf<diesel::
 fn scoped<'a>(scope: RowScope) -> Boxed<'a> {
     let mut q = o::table.select(OfferRow::as_select()).into_boxed::<MultiBackend>();
     if let Some(p) = scope.partner_id {
-        q = q.filter(o::stakeholder_id.eq_any(s::table.filter(s::partner_id.eq(DbUuid(p))).select(s::id)));
+        q = q.filter(o::stakeholder_id.eq_any(crate::stakeholders::repo::partner_stakeholder_ids(p)));
     }
     q
 }

@@ -82,6 +82,15 @@ fn like_pattern(q: &str) -> String {
     p
 }
 
+/// The ids of a partner's stakeholders: records under them (interactions,
+/// offers, complaints) are what that partner may see. One definition of the
+/// partner row scope for every child resource.
+pub fn partner_stakeholder_ids(
+    partner_id: Uuid,
+) -> diesel::dsl::Select<diesel::dsl::Filter<s::table, diesel::dsl::Eq<s::partner_id, DbUuid>>, s::id> {
+    s::table.filter(s::partner_id.eq(DbUuid(partner_id))).select(s::id)
+}
+
 pub fn find(conn: &mut DbConnection, id: Uuid, scope: RowScope) -> QueryResult<Option<StakeholderRow>> {
     // Two static queries rather than one boxed: diesel caches prepared
     // statements only for queries whose SQL is fixed (the hot path of GET).

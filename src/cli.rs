@@ -72,7 +72,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => {
             let settings = Settings::from_env()?;
             telemetry::init(settings.log_format);
-            let pool = db::connect(&settings.database_url, 1)?;
+            let pool = db::connect(&settings.database_url, db::PoolOptions::command(1))?;
             let ran = db::migrate(&mut *pool.get()?)?;
             println!("applied {ran} migration(s) to {}", db::redact_url(&settings.database_url));
             Ok(())
@@ -95,7 +95,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { dev } => serve(dev),
         Command::Seed { stakeholders, interactions_per, offers_per, complaints_per, rng_seed, ids_file, chunk } => {
             let settings = Settings::from_env()?;
-            let pool = db::connect(&settings.database_url, 1)?;
+            let pool = db::connect(&settings.database_url, db::PoolOptions::command(1))?;
             let mut conn = pool.get()?;
             if settings.auto_migrate {
                 db::migrate(&mut conn)?;
@@ -170,7 +170,7 @@ fn serve(dev: bool) -> anyhow::Result<()> {
         settings.jwt.issuer.as_deref(),
         settings.jwt.audience.as_deref(),
     )?;
-    let pool = db::connect(&settings.database_url, settings.pool_size)?;
+    let pool = db::connect(&settings.database_url, settings.pool_options())?;
     if settings.auto_migrate {
         let ran = db::migrate(&mut *pool.get()?)?;
         tracing::info!(migrations = ran, "database migrated");

@@ -18,6 +18,14 @@ pub struct Settings {
     /// HTTP worker threads (`CRM_WORKERS`; default: one per core).
     pub workers: Option<usize>,
     pub sla: SlaTargets,
+    /// Longest wait for a database connection before a 503 (`CRM_DB_ACQUIRE_TIMEOUT`).
+    pub acquire_timeout: Duration,
+    /// PostgreSQL `statement_timeout` (`CRM_DB_STATEMENT_TIMEOUT`); a query over it is a 503.
+    pub statement_timeout: Duration,
+    /// Longest time a client may take to send its body (`CRM_BODY_READ_TIMEOUT`); then 408.
+    pub body_read_timeout: Duration,
+    /// Open connections per worker before new ones wait (`CRM_MAX_CONNECTIONS`).
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -58,6 +66,10 @@ impl Default for SlaTargets {
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/crm.sqlite3";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_MAX_CONNECTIONS: usize = 2048;
 
 impl Settings {
     /// Reads the process environment (after loading `.env` if present).
@@ -118,7 +130,28 @@ impl Settings {
                 Some(v) => Some(v.parse().map_err(|_| anyhow::anyhow!("CRM_WORKERS: not a number: {v:?}"))?),
             },
             sla,
+            acquire_timeout: duration_var(&get, "CRM_DB_ACQUIRE_TIMEOUT", DEFAULT_ACQUIRE_TIMEOUT)?,
+            statement_timeout: duration_var(&get, "CRM_DB_STATEMENT_TIMEOUT", DEFAULT_STATEMENT_TIMEOUT)?,
+            body_read_timeout: duration_var(&get, "CRM_BODY_READ_TIMEOUT", DEFAULT_BODY_READ_TIMEOUT)?,
+            max_connections: match get("CRM_MAX_CONNECTIONS") {
+                None => DEFAULT_MAX_CONNECTIONS,
+                Some(v) => v
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| anyhow::anyhow!("CRM_MAX_CONNECTIONS: not a positive number: {v:?}"))?,
+            },
         })
+    }
+
+    /// The request pool: bounded wait, statement timeout.
+    pub fn pool_options(&self) -> crate::db::PoolOptions {
+        crate::db::PoolOptions {
+            max_size: self.pool_size,
+            acquire_timeout: self.acquire_timeout,
+            statement_timeout: Some(self.statement_timeout),
+            check: true,
+        }
     }
 }
 
@@ -144,11 +177,14 @@ fn duration_var(get: &impl Fn(&str) -> Option<String>, name: &str, default: Dura
     }
 }
 
-/// `30s`, `15m`, `4h`, `3d` (a positive whole number and a unit).
+/// `500ms`, `30s`, `15m`, `4h`, `3d` (a positive whole number and a unit).
 pub fn parse_duration(s: &str) -> Option<Duration> {
     let s = s.trim();
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit())?);
     let n: u64 = num.parse().ok().filter(|n| *n > 0)?;
+    if unit == "ms" {
+        return Some(Duration::from_millis(n));
+    }
     let secs = match unit {
         "s" => n,
         "m" => n.checked_mul(60)?,
@@ -214,6 +250,7 @@ mod tests {
         assert_eq!(parse_duration("0h"), None);
         assert_eq!(parse_duration("h"), None);
         assert_eq!(parse_duration("5y"), None);
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
         assert_eq!(parse_size("1MiB"), Some(1 << 20));
         assert_eq!(parse_size("100"), Some(100));
         assert_eq!(parse_size("x"), None);

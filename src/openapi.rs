@@ -51,6 +51,44 @@ pub fn finish(doc: &mut Doc) {
     patch_schemas(doc);
     response_schemas(doc);
     common_headers(doc);
+    parameter_rules(doc);
+}
+
+fn is_plain_string(schema: Option<&RefOr<Schema>>) -> bool {
+    matches!(schema, Some(RefOr::T(Schema::Object(o)))
+        if o.format.is_none() && o.enum_values.is_none() && o.pattern.is_none()
+            && matches!(o.schema_type, utoipa::openapi::schema::SchemaType::Type(Type::String)))
+}
+
+/// Parameters say what the server enforces: header values are strings
+/// (never `null`), `Idempotency-Key` is 1..255 printable ASCII characters
+/// (no spaces at either end, which HTTP would strip), and a `cursor` is at
+/// most as long as the longest one the server issues.
+fn parameter_rules(doc: &mut Doc) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::schema::ObjectBuilder;
+    for item in doc.paths.paths.values_mut() {
+        for op in [&mut item.get, &mut item.post, &mut item.patch, &mut item.delete].into_iter().flatten() {
+            for p in op.parameters.iter_mut().flatten() {
+                let RefOr::T(p) = p else { continue };
+                let string = ObjectBuilder::new().schema_type(Type::String);
+                let schema = match (&p.parameter_in, p.name.as_str()) {
+                    (ParameterIn::Header, "Idempotency-Key") => {
+                        string.min_length(Some(1)).max_length(Some(255)).pattern(Some("^[!-~]([ -~]{0,253}[!-~])?$"))
+                    }
+                    (ParameterIn::Header, _) => string,
+                    (ParameterIn::Query, "cursor") => string.max_length(Some(crate::http::pagination::MAX_CURSOR_LEN)),
+                    // Free-text filters: at most 500 characters, no NUL (`check_query_text`).
+                    (ParameterIn::Query, "sort") => continue,
+                    (ParameterIn::Query, _) if is_plain_string(p.schema.as_ref()) => {
+                        string.max_length(Some(500)).pattern(Some("^[^\\u0000]*$"))
+                    }
+                    _ => continue,
+                };
+                p.schema = Some(RefOr::T(Schema::Object(schema.build())));
+            }
+        }
+    }
 }
 
 /// Headers the middleware puts on responses, documented on every one of them.

@@ -4,7 +4,6 @@ use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::db;
 use crate::http::ApiError;
 use crate::http::metrics::Metrics;
 use crate::startup::AppState;
@@ -32,8 +31,7 @@ async fn health_live() -> HttpResponse {
 #[utoipa::path(tag = TAG, responses((status = 200, description = "Ready", body = Health)))]
 #[get("/health/ready")]
 async fn health_ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let ok = state.db(|c| Ok(db::ping(c))).await?;
-    if ok {
+    if state.ping().await {
         Ok(HttpResponse::Ok().json(Health { status: "ok" }))
     } else {
         Err(ApiError::Unavailable("the database does not answer".into()))

@@ -2,21 +2,24 @@
 //! the binary start the same thing.
 
 use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix_cors::Cors;
 use actix_web::dev::Server;
 use actix_web::http::header;
 use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use tokio::sync::Semaphore;
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::jwt::JwtVerifier;
 use crate::config::Settings;
-use crate::db::{DbConnection, DbPool};
+use crate::db::{self, DbConnection, DbPool, PoolOptions};
 use crate::http::ApiError;
-use crate::http::extract::{json_config, path_config, query_config};
+use crate::http::extract::{BodyReadTimeout, json_config, path_config, query_config};
 use crate::http::metrics::Metrics;
 use crate::http::middleware::request_context;
 use crate::openapi::ApiDoc;
@@ -25,23 +28,64 @@ use crate::openapi::ApiDoc;
 pub struct AppState {
     pub pool: DbPool,
     pub settings: Settings,
+    /// One permit per pooled connection: requests queue here, in FIFO
+    /// order and for at most `acquire_timeout`, instead of piling up
+    /// unboundedly on the blocking threads.
+    gate: Arc<Semaphore>,
+    /// A separate connection for readiness, so it never queues behind the pool.
+    health: DbPool,
 }
 
 impl AppState {
+    pub fn new(pool: DbPool, settings: Settings) -> anyhow::Result<Self> {
+        let health = db::connect(
+            &settings.database_url,
+            PoolOptions {
+                max_size: 1,
+                acquire_timeout: HEALTH_TIMEOUT,
+                statement_timeout: Some(HEALTH_TIMEOUT),
+                check: false,
+            },
+        )?;
+        let gate = Arc::new(Semaphore::new(settings.pool_size as usize));
+        Ok(Self { pool, settings, gate, health })
+    }
+
     /// Runs blocking diesel work on the blocking pool, never on the executor.
+    /// Waits at most `CRM_DB_ACQUIRE_TIMEOUT` for a connection, then 503.
     pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     {
+        let permit = match actix_web::rt::time::timeout(
+            self.settings.acquire_timeout,
+            self.gate.clone().acquire_owned(),
+        )
+        .await
+        {
+            Ok(Ok(permit)) => permit,
+            _ => return Err(ApiError::Unavailable("timed out waiting for a database connection".into())),
+        };
         let pool = self.pool.clone();
         web::block(move || {
+            let _permit = permit;
             let mut conn = pool.get()?;
             f(&mut conn)
         })
         .await?
     }
+
+    /// Whether the database answers, on the health connection, within a bound.
+    pub async fn ping(&self) -> bool {
+        let pool = self.health.clone();
+        let check = web::block(move || pool.get().is_ok_and(|mut c| db::ping(&mut c)));
+        matches!(actix_web::rt::time::timeout(HEALTH_TIMEOUT * 2, check).await, Ok(Ok(true)))
+    }
 }
+
+/// How long readiness waits for the database.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Registers every API route; the OpenAPI document comes from the same registration.
 fn register<T>(app: utoipa_actix_web::UtoipaApp<T>) -> utoipa_actix_web::UtoipaApp<T>
@@ -170,11 +214,14 @@ impl Application {
         let body_limit = settings.body_limit;
         let origins = settings.cors_origins.clone();
         let workers = settings.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        // Diesel work runs on each worker's blocking threads; more of them than
-        // pooled connections only queue on the pool (and cost RSS and context
-        // switches), so the pool size bounds them.
-        let blocking_threads = (settings.pool_size as usize).div_ceil(workers).max(1);
-        let state = web::Data::new(AppState { pool, settings });
+        // Diesel work runs on each worker's blocking threads. The gate lets at
+        // most `pool_size` run at once over all workers; one worker may hold
+        // all of them, plus one thread for readiness, so nothing waits for a
+        // thread once it holds a permit.
+        let blocking_threads = settings.pool_size as usize + 1;
+        let max_connections = settings.max_connections;
+        let body_read_timeout = settings.body_read_timeout;
+        let state = web::Data::new(AppState::new(pool, settings)?);
         let verifier = web::Data::new(verifier);
         let metrics = web::Data::new(Metrics::new());
         let server = HttpServer::new(move || {
@@ -186,18 +233,29 @@ impl Application {
                 .app_data(metrics.clone())
                 .app_data(routes)
                 .app_data(json_config(body_limit))
+                .app_data(BodyReadTimeout(body_read_timeout))
                 .app_data(web::PayloadConfig::new(body_limit))
                 .app_data(query_config())
                 .app_data(path_config())
                 .service(web::resource("/docs").route(web::get().to(docs_redirect)))
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
                 .default_service(web::to(fallback))
-                .wrap(Compress::default())
                 .wrap(cors(&origins))
                 .wrap(from_fn(request_context))
+                // Outermost: it compresses the body every inner layer has
+                // finished, problem documents included.
+                .wrap(Compress::default())
         })
         .workers(workers)
         .worker_max_blocking_threads(blocking_threads)
+        // Slow or idle clients must not hold connections (and their memory)
+        // for ever: headers within 5 s, bodies within the read timeout (the
+        // body extractors enforce it), idle keep-alive closed after 5 s, and
+        // at most `max_connections` open per worker (more wait in the backlog).
+        .client_request_timeout(Duration::from_secs(5))
+        .client_disconnect_timeout(Duration::from_secs(1))
+        .keep_alive(Duration::from_secs(5))
+        .max_connections(max_connections)
         .listen(listener)?
         .shutdown_timeout(10)
         .run();

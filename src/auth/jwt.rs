@@ -143,6 +143,15 @@ impl JwtVerifier {
     /// The claims of a valid token; the error text is safe to return.
     pub fn verify(&self, token: &str) -> Result<Claims, String> {
         use jsonwebtoken::errors::ErrorKind as K;
+        // RFC 7515 §4.1.11: a token that names extensions in `crit` must be
+        // refused by a server that does not implement them (this one has none).
+        match jsonwebtoken::decode_header(token) {
+            Ok(h) if h.crit.is_some() => {
+                return Err("the token's header lists critical extensions (crit) this server does not support".into());
+            }
+            Err(_) => return Err("the token is malformed".into()),
+            Ok(_) => {}
+        }
         jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map(|d| d.claims).map_err(|e| {
             match e.kind() {
                 K::ExpiredSignature => "the token has expired",

@@ -151,6 +151,7 @@ pub struct ComplaintQuery {
     pub cursor: Option<String>,
     /// `created_at`, `updated_at` or `due_at` (the support queue: `sort=due_at`); `-` prefix for
     /// descending. Default `-created_at`.
+    #[param(pattern = "^-?(created_at|updated_at|due_at)$")]
     pub sort: Option<String>,
     /// Ignored on the stakeholder's list (the path names the stakeholder).
     pub stakeholder_id: Option<Uuid>,

@@ -16,7 +16,8 @@ use crate::db::{self, DbConnection, types};
 use crate::http::ApiError;
 use crate::http::etag::{self, Precondition};
 use crate::http::extract::{
-    NoInput, check_query_text, check_query_time, into_object, optional_object, parse_body, request_id,
+    BodyBytes, JsonBody, NoInput, check_query_text, check_query_time, into_object, optional_object, parse_body,
+    request_id,
 };
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::merge_patch;
@@ -68,7 +69,7 @@ async fn create_complaint(
     req: HttpRequest,
     caller: Caller,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Resource::Complaints, Action::Create)?;
     let body = body.into_inner();
@@ -214,7 +215,7 @@ async fn update_complaint(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    body: web::Json<Value>,
+    body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Resource::Complaints, Action::Update)?;
     let patch = into_object(body.into_inner())?;
@@ -341,11 +342,11 @@ async fn resolve_complaint(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    body: web::Bytes,
+    body: BodyBytes,
 ) -> Result<HttpResponse, ApiError> {
     // The role first: a caller who may not act learns nothing from body rules.
     caller.require(Resource::Complaints, Action::Transition)?;
-    let body = optional_object(&req, &body)?.unwrap_or_default();
+    let body = optional_object(&req, &body.0)?.unwrap_or_default();
     let input: ResolveInput = parse_body(body)?;
     let resolution = input.resolution.unwrap_or_default();
     act(req, caller, state, id.into_inner(), ComplaintAction::Resolve, Payload::Resolution(resolution)).await
@@ -368,10 +369,10 @@ async fn close_complaint(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    body: web::Bytes,
+    body: BodyBytes,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Resource::Complaints, Action::Transition)?;
-    let input: CloseInput = parse_body(optional_object(&req, &body)?.unwrap_or_default())?;
+    let input: CloseInput = parse_body(optional_object(&req, &body.0)?.unwrap_or_default())?;
     act(req, caller, state, id.into_inner(), ComplaintAction::Close, Payload::Satisfaction(input.satisfaction)).await
 }
 
@@ -414,10 +415,10 @@ async fn assign_complaint(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    body: web::Bytes,
+    body: BodyBytes,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Resource::Complaints, Action::Assign)?;
-    let input: AssignInput = parse_body(optional_object(&req, &body)?.unwrap_or_default())?;
+    let input: AssignInput = parse_body(optional_object(&req, &body.0)?.unwrap_or_default())?;
     let assignee = input.assignee_id.unwrap_or_default();
     act(req, caller, state, id.into_inner(), ComplaintAction::Assign, Payload::Assignee(assignee)).await
 }

@@ -69,6 +69,39 @@ pub fn redact_url(url: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct DbManager {
     url: DbUrl,
+    statement_timeout: Option<Duration>,
+}
+
+/// How a pool is built.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    pub max_size: u32,
+    /// How long a request waits for a free connection before giving up (503).
+    pub acquire_timeout: Duration,
+    /// PostgreSQL `statement_timeout` for every statement on these connections.
+    pub statement_timeout: Option<Duration>,
+    /// Fail at build time when the database does not answer (not for side pools).
+    pub check: bool,
+}
+
+impl PoolOptions {
+    /// For one-off commands (migrate, seed): no statement timeout.
+    pub fn command(max_size: u32) -> Self {
+        Self { max_size, acquire_timeout: Duration::from_secs(5), statement_timeout: None, check: true }
+    }
+}
+
+thread_local! {
+    /// Set when a query on this thread found its connection dead; the pool
+    /// asks `has_broken` when that connection comes back, on the same thread
+    /// (diesel's PostgreSQL connection does not notice a dead socket itself).
+    static CONNECTION_LOST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks the connection in use on this thread as broken: the pool drops it
+/// instead of handing it out again.
+pub fn mark_connection_broken() {
+    CONNECTION_LOST.with(|c| c.set(true));
 }
 
 impl ManageConnection for DbManager {
@@ -78,7 +111,12 @@ impl ManageConnection for DbManager {
     fn connect(&self) -> Result<DbConnection, r2d2::Error> {
         match &self.url {
             DbUrl::Postgres(u) => {
-                PgConnection::establish(u).map(DbConnection::Pg).map_err(r2d2::Error::ConnectionError)
+                let mut c = PgConnection::establish(u).map_err(r2d2::Error::ConnectionError)?;
+                if let Some(t) = self.statement_timeout {
+                    c.batch_execute(&format!("SET statement_timeout = {}", t.as_millis().max(1)))
+                        .map_err(r2d2::Error::QueryError)?;
+                }
+                Ok(DbConnection::Pg(c))
             }
             DbUrl::Sqlite(p) => {
                 let mut c = SqliteConnection::establish(p).map_err(r2d2::Error::ConnectionError)?;
@@ -95,6 +133,9 @@ impl ManageConnection for DbManager {
     }
 
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        if CONNECTION_LOST.with(|c| c.replace(false)) {
+            return true;
+        }
         match conn {
             DbConnection::Pg(c) => r2d2::R2D2Connection::is_broken(c),
             DbConnection::Sqlite(c) => r2d2::R2D2Connection::is_broken(c),
@@ -104,7 +145,7 @@ impl ManageConnection for DbManager {
 
 /// Builds the pool. For SQLite the file's directory is created and WAL is
 /// switched on once, before any pooled connection exists.
-pub fn connect(url: &str, max_size: u32) -> anyhow::Result<DbPool> {
+pub fn connect(url: &str, opts: PoolOptions) -> anyhow::Result<DbPool> {
     let parsed = DbUrl::parse(url).map_err(anyhow::Error::msg)?;
     if let DbUrl::Sqlite(path) = &parsed {
         let dir = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty());
@@ -114,13 +155,18 @@ pub fn connect(url: &str, max_size: u32) -> anyhow::Result<DbPool> {
         let mut c = SqliteConnection::establish(path)?;
         c.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;")?;
     }
-    let pool = r2d2::Pool::builder()
-        .max_size(max_size)
+    let builder = r2d2::Pool::builder()
+        .max_size(opts.max_size)
         // A broken connection shows itself when a query fails; a SELECT 1 on
         // every checkout would cost a round trip per request.
         .test_on_check_out(false)
-        .connection_timeout(Duration::from_secs(5))
-        .build(DbManager { url: parsed })
+        .connection_timeout(opts.acquire_timeout);
+    let manager = DbManager { url: parsed, statement_timeout: opts.statement_timeout };
+    if !opts.check {
+        return Ok(builder.min_idle(Some(0)).build_unchecked(manager));
+    }
+    let pool = builder
+        .build(manager)
         .map_err(|e| anyhow::anyhow!("cannot connect to the database {}: {e}", redact_url(url)))?;
     Ok(pool)
 }
@@ -194,7 +240,12 @@ where
 
 /// Whether the database answers (readiness).
 pub fn ping(conn: &mut DbConnection) -> bool {
-    conn.batch_execute("SELECT 1").is_ok()
+    let ok = conn.batch_execute("SELECT 1").is_ok();
+    if !ok {
+        // Reconnect next time rather than keep a dead connection.
+        mark_connection_broken();
+    }
+    ok
 }
 
 #[cfg(test)]

@@ -83,6 +83,9 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// The client did not send its body in time.
+    #[error("request timeout: {0}")]
+    RequestTimeout(String),
     /// Detail goes to the log only; the client sees a generic 500.
     #[error("internal error: {0}")]
     Internal(String),
@@ -114,6 +117,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
             Self::Validation(_) => ("validation", "Validation failed"),
             Self::Unavailable(_) => ("unavailable", "Service unavailable"),
+            Self::RequestTimeout(_) => ("request-timeout", "Request timeout"),
             Self::Internal(_) => ("internal", "Internal server error"),
         }
     }
@@ -129,7 +133,8 @@ impl ApiError {
             | Self::PreconditionFailed(d)
             | Self::PayloadTooLarge(d)
             | Self::UnsupportedMediaType(d)
-            | Self::Unavailable(d) => d.clone(),
+            | Self::RequestTimeout(d) => d.clone(),
+            Self::Unavailable(_) => UNAVAILABLE_DETAIL.into(),
             Self::MethodNotAllowed => "this method is not allowed on this resource".into(),
             Self::Validation(errs) if errs.len() == 1 => "1 field is invalid".into(),
             Self::Validation(errs) => format!("{} fields are invalid", errs.len()),
@@ -182,6 +187,7 @@ impl ResponseError for ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -204,6 +210,10 @@ pub fn problem_response(problem: Problem) -> HttpResponse {
     if status == StatusCode::UNAUTHORIZED {
         res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
     }
+    // Every 503 is transient (pool exhausted, database busy or restarting).
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
+    }
     let body = serde_json::to_vec(&problem).unwrap_or_default();
     let mut res = res.body(body);
     res.extensions_mut().insert(problem);
@@ -213,6 +223,10 @@ pub fn problem_response(problem: Problem) -> HttpResponse {
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind as K, Error as E};
+        if is_connection_lost(&e) {
+            crate::db::mark_connection_broken();
+            return Self::Unavailable(format!("the database connection was lost: {e}"));
+        }
         match e {
             E::NotFound => Self::NotFound("not found".into()),
             E::DatabaseError(K::UniqueViolation, info) => {
@@ -221,11 +235,36 @@ impl From<diesel::result::Error> for ApiError {
             E::DatabaseError(K::ForeignKeyViolation, _) => {
                 Self::Conflict("the record refers to, or is referred to by, another record".into())
             }
-            E::DatabaseError(K::ClosedConnection, _) => Self::Unavailable("the database connection was lost".into()),
             E::DatabaseError(_, info) if is_busy(info.message()) => {
-                Self::Unavailable("the database is busy; retry shortly".into())
+                Self::Unavailable(format!("the database is busy: {}", info.message()))
+            }
+            E::DatabaseError(_, info) if info.message().contains("statement timeout") => {
+                Self::Unavailable("the query took longer than the statement timeout".into())
             }
             other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Errors that mean the connection itself is gone (server restart,
+/// `pg_terminate_backend`, network). libpq reports some of them only as
+/// text, and a dead connection can also fail diesel's type lookup.
+fn is_connection_lost(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind as K, Error as E};
+    const LOST: [&str; 6] = [
+        "no connection to the server",
+        "server closed the connection",
+        "terminating connection",
+        "connection to server",
+        "could not receive data from server",
+        "Failed to find a type oid",
+    ];
+    match e {
+        E::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, _) => true,
+        E::BrokenTransactionManager => true,
+        other => {
+            let text = other.to_string();
+            LOST.iter().any(|l| text.contains(l))
         }
     }
 }
@@ -252,6 +291,10 @@ impl From<diesel::r2d2::PoolError> for ApiError {
         Self::Unavailable(format!("no database connection: {e}"))
     }
 }
+
+/// What a client is told on a 503, whatever the cause: the cause (host
+/// names, authentication messages, SQL) goes to the log only.
+pub const UNAVAILABLE_DETAIL: &str = "the database is unavailable or busy; retry after the Retry-After delay";
 
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(e: actix_web::error::BlockingError) -> Self {
@@ -280,6 +323,14 @@ mod tests {
         let p = ApiError::Internal("SELECT secret FROM x".into()).problem();
         assert_eq!(p.status, 500);
         assert!(!p.detail.contains("SELECT"));
+    }
+
+    #[test]
+    fn unavailable_hides_its_cause() {
+        let p = ApiError::Unavailable("could not connect to db.internal:5432: password authentication failed".into())
+            .problem();
+        assert_eq!(p.status, 503);
+        assert_eq!(p.detail, UNAVAILABLE_DETAIL);
     }
 
     #[test]

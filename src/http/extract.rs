@@ -8,9 +8,15 @@
 //! that field alone, and `required` is checked by `validator` alongside the
 //! other rules.
 
+use std::time::Duration;
+
+use actix_web::dev::Payload;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
-use actix_web::{HttpMessage, HttpRequest, web};
-use serde::de::DeserializeOwned;
+use actix_web::http::{StatusCode, header};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+use serde::de::{self, DeserializeOwned, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
@@ -94,17 +100,10 @@ pub fn optional_object(req: &HttpRequest, body: &[u8]) -> Result<Option<Map<Stri
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    let json = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<mime::Mime>().ok())
-        .is_some_and(is_json);
-    if !json {
+    if !has_json_content_type(req) {
         return Err(ApiError::UnsupportedMediaType("send the body as application/json".into()));
     }
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {}", json_syntax_message(&e))))?;
+    let value = parse_json(body)?;
     if value.is_null() {
         return Ok(None);
     }
@@ -126,24 +125,178 @@ pub fn no_input(req: &HttpRequest, body: &[u8]) -> Result<(), ApiError> {
 /// (A named type, so the OpenAPI document declares no request body for it.)
 pub struct NoInput;
 
-impl actix_web::FromRequest for NoInput {
+impl FromRequest for NoInput {
     type Error = ApiError;
-    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
-    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let req = req.clone();
-        let bytes = web::Bytes::from_request(&req, payload);
+        let body = BodyBytes::from_request(&req, payload);
         Box::pin(async move {
-            let body = bytes.await.map_err(|e| {
-                if e.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge("the body is larger than the limit".into())
-                } else {
-                    ApiError::BadRequest("could not read the body".into())
-                }
-            })?;
-            no_input(&req, &body)?;
+            no_input(&req, &body.await?.0)?;
             Ok(NoInput)
         })
+    }
+}
+
+/// How long a client may take to send its body (app data; `CRM_BODY_READ_TIMEOUT`).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyReadTimeout(pub Duration);
+
+/// The request body as bytes: decoded (`Content-Encoding` gzip, deflate, br
+/// or identity; anything else is a 415), within the size limit (413) and
+/// within the read timeout (408), so a slow client cannot hold a
+/// connection and its buffers open.
+pub struct BodyBytes(pub web::Bytes);
+
+/// The request encodings actix decodes with the features this crate builds.
+const DECODED_ENCODINGS: [&str; 4] = ["identity", "gzip", "deflate", "br"];
+
+fn check_content_encoding(req: &HttpRequest) -> Result<(), ApiError> {
+    let mut values = req.headers().get_all(header::CONTENT_ENCODING);
+    let ok = match (values.next(), values.next()) {
+        (None, _) => true,
+        (Some(v), None) => {
+            v.to_str().ok().map(str::trim).is_some_and(|e| DECODED_ENCODINGS.iter().any(|d| d.eq_ignore_ascii_case(e)))
+        }
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType(
+            "Content-Encoding must be one of gzip, deflate, br or identity (a single value)".into(),
+        ))
+    }
+}
+
+impl FromRequest for BodyBytes {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let encoding = check_content_encoding(req);
+        let timeout = req.app_data::<BodyReadTimeout>().map_or(Duration::from_secs(10), |t| t.0);
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            encoding?;
+            match actix_web::rt::time::timeout(timeout, bytes).await {
+                Err(_) => Err(ApiError::RequestTimeout(format!(
+                    "the body was not received within {} ms",
+                    timeout.as_millis()
+                ))),
+                Ok(Err(e)) if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    Err(ApiError::PayloadTooLarge("the body is larger than the limit".into()))
+                }
+                Ok(Err(e)) => {
+                    // The payload error's text carries decoder internals: keep it in the log.
+                    tracing::debug!(error = %e, "unreadable body");
+                    Err(ApiError::BadRequest("could not read the body (bad encoding or transfer)".into()))
+                }
+                Ok(Ok(b)) => Ok(BodyBytes(b)),
+            }
+        })
+    }
+}
+
+/// A JSON body (any `application/json` or `+json` type, 415 otherwise),
+/// parsed strictly: malformed JSON and duplicate object keys are 400.
+pub struct JsonBody(pub Value);
+
+impl JsonBody {
+    pub fn into_inner(self) -> Value {
+        self.0
+    }
+}
+
+fn has_json_content_type(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(is_json)
+}
+
+impl FromRequest for JsonBody {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = has_json_content_type(req);
+        let body = BodyBytes::from_request(req, payload);
+        Box::pin(async move {
+            if !json {
+                return Err(ApiError::UnsupportedMediaType("send the body as application/json".into()));
+            }
+            parse_json(&body.await?.0).map(JsonBody)
+        })
+    }
+}
+
+/// Parses JSON text, refusing duplicate keys at any depth: which of two
+/// values would win is parser-specific, so a proxy and this server could
+/// read the same body differently.
+pub fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice::<UniqueKeys>(bytes)
+        .map(|u| u.0)
+        .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {}", json_syntax_message(&e))))
+}
+
+/// A JSON value whose objects have no repeated key.
+struct UniqueKeys(Value);
+
+impl<'de> Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UniqueVisitor).map(UniqueKeys)
+    }
+}
+
+struct UniqueVisitor;
+
+impl<'de> Visitor<'de> for UniqueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(UniqueKeys(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let UniqueKeys(value) = map.next_value()?;
+            if out.contains_key(&key) {
+                return Err(de::Error::custom(format!("duplicate key {key:?}")));
+            }
+            out.insert(key, value);
+        }
+        Ok(Value::Object(out))
     }
 }
 

@@ -40,6 +40,7 @@ pub async fn request_context(
     let id = incoming_id(&req).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = if head { Method::HEAD } else { req.method().clone() };
+    let authenticated = req.headers().contains_key(actix_web::http::header::AUTHORIZATION);
     let path = req.path().to_owned();
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let span = tracing::info_span!("request", request_id = %id, method = %method, path = %path);
@@ -57,14 +58,35 @@ pub async fn request_context(
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(X_REQUEST_ID.clone(), v);
     }
+    if authenticated {
+        super::cache::authenticated_defaults(res.headers_mut());
+    }
     let elapsed = started.elapsed();
     if let Some(m) = metrics {
-        m.observe(method.as_str(), &route, status.as_u16(), elapsed);
+        m.observe(method_label(&method), &route, status.as_u16(), elapsed);
     }
     span.in_scope(|| {
         tracing::info!(status = status.as_u16(), route = %route, micros = elapsed.as_micros() as u64, "handled");
     });
     Ok(res)
+}
+
+/// Metric labels come from fixed sets, so a caller cannot grow `/metrics`
+/// (and memory) by inventing methods; the route is the matched pattern or
+/// `unmatched`.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
+    }
 }
 
 /// Adds `instance` and `request_id` to a problem body; turns any other

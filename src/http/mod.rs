@@ -1,5 +1,6 @@
 //! The HTTP core every resource uses.
 
+pub mod cache;
 pub mod error;
 pub mod etag;
 pub mod extract;

@@ -13,6 +13,13 @@ use uuid::Uuid;
 use super::error::ApiError;
 
 pub const DEFAULT_LIMIT: u32 = 50;
+/// Longest text sort key a row can have (`display_name`, 200 characters).
+pub const MAX_SORT_KEY_CHARS: usize = 200;
+/// Longest cursor the server issues, so it always accepts its own: a key of
+/// 200 characters that each take the most room in the cursor's JSON (a
+/// control character as `\u00XX`, 6 bytes), plus sort, id and syntax, in
+/// base64 (4/3), rounded up.
+pub const MAX_CURSOR_LEN: usize = (MAX_SORT_KEY_CHARS * 6 + 128).div_ceil(3) * 4;
 pub const MAX_LIMIT: u32 = 200;
 
 /// A page of a collection.
@@ -85,7 +92,7 @@ impl<F: SortField> Paging<F> {
         let limit = self::limit(limit)?;
         let sort = Sort::parse(sort, default)?;
         let label = sort.label();
-        let cursor = cursor.map(|c| Cursor::decode(c, &label)).transpose()?;
+        let cursor = Cursor::from_query(cursor, &label)?;
         Ok(Self { limit, sort, label, cursor })
     }
 }
@@ -111,10 +118,15 @@ impl Cursor {
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
     }
 
+    /// The `cursor` query parameter: absent or empty (`cursor=`) is the first page.
+    pub fn from_query(raw: Option<&str>, sort: &str) -> Result<Option<Self>, ApiError> {
+        raw.filter(|c| !c.is_empty()).map(|c| Self::decode(c, sort)).transpose()
+    }
+
     /// Decodes `raw` and checks it was made for `sort`.
     pub fn decode(raw: &str, sort: &str) -> Result<Self, ApiError> {
         let bad = || ApiError::BadRequest("cursor is not valid; use next_cursor from a previous page unchanged".into());
-        if raw.len() > 1024 {
+        if raw.len() > MAX_CURSOR_LEN {
             return Err(bad());
         }
         let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
@@ -189,9 +201,26 @@ mod tests {
     fn cursor_rejects_garbage_and_other_sorts() {
         let c = Cursor { s: "name".into(), k: "x".into(), i: Uuid::nil() };
         assert!(matches!(Cursor::decode(&c.encode(), "-created_at"), Err(ApiError::BadRequest(_))));
-        for bad in ["", "!!!", "eyJ9", &"A".repeat(2000), "bm90IGpzb24"] {
+        for bad in ["", "!!!", "eyJ9", &"A".repeat(MAX_CURSOR_LEN + 4), "bm90IGpzb24"] {
             assert!(matches!(Cursor::decode(bad, "name"), Err(ApiError::BadRequest(_))), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_longest_cursor_the_server_can_issue_is_accepted() {
+        for ch in ['\u{1F600}', '\u{1}', '"', '\\'] {
+            let key: String = std::iter::repeat_n(ch, MAX_SORT_KEY_CHARS).collect();
+            let c = Cursor { s: "-display_name".into(), k: key, i: Uuid::max() };
+            let raw = c.encode();
+            assert!(raw.len() <= MAX_CURSOR_LEN, "{ch:?}: {} > {MAX_CURSOR_LEN}", raw.len());
+            assert_eq!(Cursor::decode(&raw, "-display_name").unwrap(), c);
+        }
+    }
+
+    #[test]
+    fn an_empty_cursor_is_the_first_page() {
+        let p = Paging::<F>::parse(None, None, Some(""), DEFAULT).unwrap();
+        assert!(p.cursor.is_none());
     }
 
     #[test]

@@ -135,6 +135,7 @@ pub struct InteractionQuery {
     /// `next_cursor` from the previous page.
     pub cursor: Option<String>,
     /// `occurred_at` or `created_at`; `-` prefix for descending. Default `-occurred_at`.
+    #[param(pattern = "^-?(occurred_at|created_at)$")]
     pub sort: Option<String>,
     /// Ignored on the stakeholder timeline (the path names the stakeholder).
     pub stakeholder_id: Option<Uuid>,

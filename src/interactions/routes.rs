@@ -15,7 +15,7 @@ use crate::db::{self, DbConnection, types};
 use crate::http::ApiError;
 use crate::http::error::FieldError;
 use crate::http::etag::{self, Precondition};
-use crate::http::extract::{check_query_time, into_object, parse_body, request_id};
+use crate::http::extract::{JsonBody, check_query_time, into_object, parse_body, request_id};
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::merge_patch;
 use crate::http::pagination::{self, Page, Paging};
@@ -61,7 +61,7 @@ async fn create_interaction(
     req: HttpRequest,
     caller: Caller,
     state: web::Data<crate::startup::AppState>,
-    body: web::Json<Value>,
+    body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Resource::Interactions, Action::Create)?;
     let body = body.into_inner();
@@ -213,7 +213,7 @@ async fn update_interaction(
     caller: Caller,
     state: web::Data<crate::startup::AppState>,
     id: web::Path<Uuid>,
-    body: web::Json<Value>,
+    body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Resource::Interactions, Action::Update)?;
     let patch = into_object(body.into_inner())?;

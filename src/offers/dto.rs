@@ -106,6 +106,7 @@ pub struct OfferQuery {
     /// `next_cursor` from the previous page.
     pub cursor: Option<String>,
     /// `created_at` or `updated_at`; `-` prefix for descending. Default `-created_at`.
+    #[param(pattern = "^-?(created_at|updated_at)$")]
     pub sort: Option<String>,
     /// Ignored on the stakeholder's list (the path names the stakeholder).
     pub stakeholder_id: Option<Uuid>,

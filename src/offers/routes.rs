@@ -15,7 +15,9 @@ use crate::auth::{Action, Caller, Resource, RowScope};
 use crate::db::{self, DbConnection, types};
 use crate::http::ApiError;
 use crate::http::etag::{self, Precondition};
-use crate::http::extract::{NoInput, check_query_text, check_query_time, into_object, parse_body, request_id};
+use crate::http::extract::{
+    JsonBody, NoInput, check_query_text, check_query_time, into_object, parse_body, request_id,
+};
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::merge_patch;
 use crate::http::pagination::{self, Page, Paging};
@@ -72,7 +74,7 @@ async fn create_offer(
     req: HttpRequest,
     caller: Caller,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Resource::Offers, Action::Create)?;
     let body = body.into_inner();
@@ -211,7 +213,7 @@ async fn update_offer(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    body: web::Json<Value>,
+    body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Resource::Offers, Action::Update)?;
     let patch = into_object(body.into_inner())?;

@@ -353,6 +353,7 @@ pub struct StakeholderQuery {
     /// `next_cursor` from the previous page.
     pub cursor: Option<String>,
     /// `created_at`, `updated_at` or `display_name`; `-` prefix for descending. Default `-created_at`.
+    #[param(pattern = "^-?(created_at|updated_at|display_name)$")]
     pub sort: Option<String>,
     pub kind: Option<Kind>,
     pub entity_type: Option<EntityType>,

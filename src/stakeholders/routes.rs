@@ -13,10 +13,12 @@ use crate::auth::{Action, Caller, Resource};
 use crate::db;
 use crate::http::ApiError;
 use crate::http::etag::{self, Precondition};
-use crate::http::extract::{NoInput, check_query_text, check_query_time, into_object, parse_body, request_id};
+use crate::http::extract::{
+    JsonBody, NoInput, check_query_text, check_query_time, into_object, parse_body, request_id,
+};
 use crate::http::idempotency::{IdempotencyKey, StoredResponse};
 use crate::http::pagination::{self, Cursor, Page, Paging};
-use crate::http::{idempotency, merge_patch};
+use crate::http::{cache, idempotency, merge_patch};
 use crate::startup::AppState;
 
 const TAG: &str = "stakeholders";
@@ -72,7 +74,7 @@ async fn create_stakeholder(
     req: HttpRequest,
     caller: Caller,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Resource::Stakeholders, Action::Create)?;
     let body = body.into_inner();
@@ -91,7 +93,7 @@ async fn create_stakeholder(
             })
         })
         .await?;
-    Ok(stored.into_response())
+    Ok(cache::no_store_if(caller.fields().sensitive, stored.into_response()))
 }
 
 /// List stakeholders
@@ -134,7 +136,7 @@ async fn list_stakeholders(
     let (scope, policy) = (caller.scope(), caller.fields());
     let rows = state.db(move |c| repo::list(c, &filter, scope, sort, cursor.as_ref(), limit)).await?;
     let page = pagination::page(rows, limit, &label, |r| (repo::sort_key(r, sort.field), r.id.0), |r| r.to_dto(policy));
-    Ok(HttpResponse::Ok().json(page))
+    Ok(cache::no_store_if(policy.sensitive, HttpResponse::Ok().json(page)))
 }
 
 /// Get a stakeholder
@@ -158,11 +160,13 @@ async fn get_stakeholder(
     caller.require(Resource::Stakeholders, Action::Read)?;
     let (id, scope) = (id.into_inner(), caller.scope());
     let row = found(state.db(move |c| Ok(repo::find(c, id, scope)?)).await?)?;
-    Ok(etag::get_response(&req, row.version, || row.to_dto(caller.fields())))
+    let res = etag::get_response(&req, row.version, || row.to_dto(caller.fields()));
+    Ok(cache::no_store_if(caller.fields().sensitive, res))
 }
 
+/// The stakeholder as the caller may see it; `no-store` when that includes sensitive fields.
 fn respond(row: StakeholderRow, caller: &Caller) -> HttpResponse {
-    etag::ok(row.version, &row.to_dto(caller.fields()))
+    cache::no_store_if(caller.fields().sensitive, etag::ok(row.version, &row.to_dto(caller.fields())))
 }
 
 /// Update a stakeholder (JSON merge patch)
@@ -184,7 +188,7 @@ async fn update_stakeholder(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    body: web::Json<Value>,
+    body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Resource::Stakeholders, Action::Update)?;
     let patch = into_object(body.into_inner())?;
@@ -276,17 +280,18 @@ async fn set_archived(
     let scope = caller.scope();
     let row = state
         .db(move |conn| {
-            db::write_tx(conn, |c| {
+            // A lost version race retries like PATCH (never a 404 for a record that exists).
+            etag::write_versioned(conn, &pre, |c| {
                 let current = found(repo::find(c, id, scope)?)?;
                 pre.check(current.version)?;
                 match (archive, current.archived_at.is_some()) {
-                    (true, true) => return Ok(current),
+                    (true, true) => return Ok(Some(current)),
                     (false, false) => {
                         return Err(ApiError::Conflict("the stakeholder is not archived".into()));
                     }
                     _ => {}
                 }
-                found(repo::set_archived(c, &actor, &current, archive)?)
+                repo::set_archived(c, &actor, &current, archive)
             })
         })
         .await?;
@@ -313,7 +318,7 @@ async fn list_consent_history(
     let q = query.into_inner();
     let limit = pagination::limit(q.limit)?;
     const SORT: &str = "changed_at";
-    let cursor = q.cursor.as_deref().map(|c| Cursor::decode(c, SORT)).transpose()?;
+    let cursor = Cursor::from_query(q.cursor.as_deref(), SORT)?;
     let (id, scope) = (id.into_inner(), caller.scope());
     let rows = state
         .db(move |conn| {

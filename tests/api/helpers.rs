@@ -115,7 +115,7 @@ impl TestApp {
             settings.jwt.audience.as_deref(),
         )
         .expect("verifier");
-        let pool = crm_api::db::connect(&settings.database_url, settings.pool_size).expect("pool");
+        let pool = crm_api::db::connect(&settings.database_url, settings.pool_options()).expect("pool");
         crm_api::db::migrate(&mut pool.get().expect("conn")).expect("migrate");
         let app = Application::build(settings, pool, verifier).expect("build app");
         let address = format!("http://127.0.0.1:{}", app.port());

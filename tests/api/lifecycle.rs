@@ -118,7 +118,7 @@ fn touch_every_table(conn: &mut crm_api::db::DbConnection) {
 }
 
 api_test!(migrations_go_up_down_and_up_again, |app| {
-    let pool = crm_api::db::connect(&app.database_url, 1).unwrap();
+    let pool = crm_api::db::connect(&app.database_url, crm_api::db::PoolOptions::command(1)).unwrap();
     let mut conn = pool.get().unwrap();
     touch_every_table(&mut conn);
     crm_api::db::revert_all(&mut conn).unwrap();
@@ -139,7 +139,7 @@ api_test!(every_write_leaves_an_audit_event_without_values, |app| {
     assert_eq!(res.status(), 200);
     app.delete(&format!("/api/v1/stakeholders/{id}"), "manager").send().await.unwrap();
 
-    let pool = crm_api::db::connect(&app.database_url, 1).unwrap();
+    let pool = crm_api::db::connect(&app.database_url, crm_api::db::PoolOptions::command(1)).unwrap();
     let mut conn = pool.get().unwrap();
     use crm_api::db::schema::audit_events as ae;
     let rows: Vec<(String, String, String, String, Option<String>)> = ae::table
@@ -186,7 +186,7 @@ async fn readiness_is_503_when_the_database_is_gone() {
 }
 
 api_test!(seeded_data_reads_back_through_the_api, |app| {
-    let pool = crm_api::db::connect(&app.database_url, 1).unwrap();
+    let pool = crm_api::db::connect(&app.database_url, crm_api::db::PoolOptions::command(1)).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let opts = crm_api::seed::SeedOptions {
         stakeholders: 40,
@@ -226,7 +226,7 @@ api_test!(seeded_data_reads_back_through_the_api, |app| {
 
     // Deterministic: the same seed gives the same names.
     let other = TestApp::spawn(app.backend).await;
-    let pool2 = crm_api::db::connect(&other.database_url, 1).unwrap();
+    let pool2 = crm_api::db::connect(&other.database_url, crm_api::db::PoolOptions::command(1)).unwrap();
     let opts2 = crm_api::seed::SeedOptions { ids_file: None, ..opts };
     crm_api::seed::run(&mut pool2.get().unwrap(), &opts2, Default::default()).unwrap();
     let names = |b: serde_json::Value| -> Vec<String> {

@@ -1,0 +1,449 @@
+//! The service as real and hostile clients meet it: compressed responses,
+//! the published enums, made-up methods, saturated pools, lost connections,
+//! races, slow bodies, shared caches and stricter input.
+
+use std::io::Read;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::api_test;
+use crate::helpers::*;
+
+/// A client that does not decode bodies, so the test sees the bytes on the wire.
+fn raw_client() -> reqwest::Client {
+    reqwest::Client::builder().no_gzip().no_brotli().no_deflate().build().unwrap()
+}
+
+fn decode(encoding: &str, bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    match encoding {
+        "gzip" => flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).unwrap(),
+        // HTTP's `deflate` is the zlib format (RFC 9110 §8.4.1.2).
+        "deflate" => flate2::read::ZlibDecoder::new(bytes).read_to_end(&mut out).unwrap(),
+        "br" => brotli::Decompressor::new(bytes, 4096).read_to_end(&mut out).unwrap(),
+        other => panic!("unexpected encoding {other}"),
+    };
+    out
+}
+
+/// Sends `req` accepting only `encoding`; returns status, content type and the decoded JSON.
+async fn fetch_encoded(req: reqwest::RequestBuilder, encoding: &str) -> (u16, String, Value) {
+    let res = req.header("Accept-Encoding", encoding).send().await.unwrap();
+    let status = res.status().as_u16();
+    let ct = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    let ce = res.headers().get("content-encoding").map(|v| v.to_str().unwrap().to_owned());
+    let bytes = res.bytes().await.unwrap();
+    assert_eq!(ce.as_deref(), Some(encoding), "status {status}: the body must be {encoding}-encoded");
+    let body: Value = serde_json::from_slice(&decode(encoding, &bytes))
+        .unwrap_or_else(|e| panic!("status {status}: {encoding} body does not decode to JSON: {e}"));
+    (status, ct, body)
+}
+
+api_test!(success_and_error_bodies_decode_for_every_encoding, |app| {
+    let s = app.create_stakeholder(json!({})).await;
+    let id = s["id"].as_str().unwrap();
+    let raw = raw_client();
+    for enc in ["gzip", "deflate", "br"] {
+        let url = |p: &str| app.url(p);
+        let (st, ct, body) =
+            fetch_encoded(raw.get(url(&format!("/api/v1/stakeholders/{id}"))).bearer_auth(token("admin")), enc).await;
+        assert_eq!((st, ct.as_str()), (200, "application/json"));
+        assert_eq!(body["id"], id);
+        let (st, _, body) = fetch_encoded(raw.get(url("/api/v1/stakeholders")).bearer_auth(token("agent")), enc).await;
+        assert_eq!(st, 200);
+        assert!(body["data"].is_array());
+
+        let cases: Vec<(reqwest::RequestBuilder, u16)> = vec![
+            (raw.get(url("/api/v1/stakeholders")), 401),
+            (raw.post(url("/api/v1/stakeholders")).bearer_auth(token("analyst")).json(&minimal_stakeholder()), 403),
+            (raw.get(url(&format!("/api/v1/stakeholders/{}", uuid::Uuid::now_v7()))).bearer_auth(token("admin")), 404),
+            (raw.put(url("/api/v1/stakeholders")).bearer_auth(token("admin")), 405),
+            (raw.post(url(&format!("/api/v1/stakeholders/{id}/restore"))).bearer_auth(token("admin")), 409),
+            (
+                raw.patch(url(&format!("/api/v1/stakeholders/{id}")))
+                    .bearer_auth(token("admin"))
+                    .header("If-Match", "\"99\"")
+                    .json(&json!({"segment": "x"})),
+                412,
+            ),
+            (
+                raw.post(url("/api/v1/stakeholders"))
+                    .bearer_auth(token("admin"))
+                    .header("Content-Type", "text/plain")
+                    .body("x"),
+                415,
+            ),
+            (raw.post(url("/api/v1/stakeholders")).bearer_auth(token("admin")).json(&json!({"kind": "nope"})), 422),
+            (raw.get(url("/api/v1/stakeholders?limit=0")).bearer_auth(token("admin")), 400),
+        ];
+        for (req, expected) in cases {
+            let (st, ct, body) = fetch_encoded(req, enc).await;
+            assert_eq!(st, expected, "{enc}: {body}");
+            assert_eq!(ct, "application/problem+json", "{enc} {expected}");
+            assert_eq!(body["status"], expected, "{enc}: {body}");
+            assert!(body["request_id"].is_string() && body["instance"].is_string(), "{enc}: {body}");
+        }
+    }
+});
+
+// Every enum in the published document is exactly the set of values the
+// server takes: each listed value filters (200), an unlisted one is refused.
+api_test!(published_enums_are_the_wire_values, |app| {
+    let doc: Value = app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let enums: Vec<(&String, Vec<String>)> = schemas
+        .iter()
+        .filter_map(|(name, s)| {
+            s["enum"].as_array().map(|v| (name, v.iter().map(|x| x.as_str().unwrap().to_owned()).collect()))
+        })
+        .collect();
+    assert!(enums.len() >= 11, "{} enums", enums.len());
+    let mut covered = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if path.contains('{') {
+            continue;
+        }
+        let Some(params) = item["get"]["parameters"].as_array() else { continue };
+        for p in params {
+            let Some(r) = p["schema"]["$ref"].as_str() else { continue };
+            let name = r.rsplit('/').next().unwrap();
+            let Some((_, values)) = enums.iter().find(|(n, _)| *n == name) else { continue };
+            let param = p["name"].as_str().unwrap();
+            for v in values {
+                let (st, _, body) = parts(app.get(&format!("{path}?{param}={v}"), "admin").send().await.unwrap()).await;
+                assert_eq!(st, 200, "{path}?{param}={v}: {body}");
+            }
+            let rust_name = {
+                let mut c = values[0].chars();
+                c.next().unwrap().to_uppercase().collect::<String>() + c.as_str()
+            };
+            let res = app.get(&format!("{path}?{param}={rust_name}"), "admin").send().await.unwrap();
+            assert_problem(res, 400).await;
+            covered.insert(name.to_owned());
+        }
+    }
+    // The body-only enum: every income band is accepted on create and read back as sent.
+    let (_, bands) = enums.iter().find(|(n, _)| n.as_str() == "IncomeBand").unwrap();
+    for b in bands {
+        let s = app.create_stakeholder(json!({"income_band": b})).await;
+        assert_eq!(s["income_band"], json!(b));
+    }
+    covered.insert("IncomeBand".into());
+    // Actions are paths, not values: their enums name the action segments.
+    for (name, values) in &enums {
+        if name.ends_with("Action") {
+            let prefix = if name.starts_with("Offer") { "/api/v1/offers/{id}/" } else { "/api/v1/complaints/{id}/" };
+            for v in values {
+                assert!(doc["paths"].get(format!("{prefix}{v}")).is_some(), "{name}: no path {prefix}{v}");
+            }
+            covered.insert(name.to_string());
+        }
+    }
+    let all: std::collections::BTreeSet<String> = enums.iter().map(|(n, _)| n.to_string()).collect();
+    assert_eq!(covered, all, "every published enum is checked against the server");
+});
+
+api_test!(made_up_methods_do_not_grow_metrics, |app| {
+    for i in 0..40 {
+        let m = Method::from_bytes(format!("FAKE{i}").as_bytes()).unwrap();
+        let res = app.client.request(m, app.url("/api/v1/stakeholders")).send().await.unwrap();
+        assert!(res.status().is_client_error());
+    }
+    let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(!text.contains("FAKE"), "no invented label reaches /metrics");
+    assert!(text.contains("method=\"other\""), "{text}");
+    let _ = app.client.get(app.url("/no/such/route/12345")).send().await.unwrap();
+    let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(!text.contains("12345") && text.contains("route=\"unmatched\""));
+});
+
+// An outside transaction holds the write lock; requests beyond the pool get
+// 503 with `Retry-After` after the acquire timeout (PostgreSQL: the
+// statement timeout cuts the blocked ones too), while health, readiness and
+// metrics still answer. Then everything works again.
+api_test!(a_saturated_pool_answers_503_and_health_stays_up, |app| {
+    let app = TestApp::spawn_with(
+        app.backend,
+        &[("CRM_DB_POOL_SIZE", "2"), ("CRM_DB_ACQUIRE_TIMEOUT", "300ms"), ("CRM_DB_STATEMENT_TIMEOUT", "1s")],
+    )
+    .await;
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (locked_tx, locked) = std::sync::mpsc::channel::<()>();
+    let url = app.database_url.clone();
+    let backend = app.backend;
+    let holder = std::thread::spawn(move || {
+        let pool = crm_api::db::connect(&url, crm_api::db::PoolOptions::command(1)).unwrap();
+        let mut c = pool.get().unwrap();
+        let lock = match backend {
+            Backend::Sqlite => "BEGIN EXCLUSIVE",
+            Backend::Postgres => "BEGIN; LOCK TABLE stakeholders IN ACCESS EXCLUSIVE MODE",
+        };
+        c.batch_execute(lock).unwrap();
+        locked_tx.send(()).unwrap();
+        let _ = released.recv_timeout(Duration::from_secs(30));
+        c.batch_execute(match backend {
+            Backend::Sqlite => "COMMIT",
+            Backend::Postgres => "ROLLBACK",
+        })
+        .unwrap();
+    });
+    locked.recv().unwrap();
+    let writes: Vec<_> = (0..6)
+        .map(|i| {
+            let req = app.post(
+                "/api/v1/stakeholders",
+                "admin",
+                &json!({"kind": "customer", "entity_type": "person", "display_name": format!("W{i}")}),
+            );
+            tokio::spawn(async move { req.timeout(Duration::from_secs(20)).send().await.unwrap() })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for path in ["/health/live", "/health/ready", "/metrics"] {
+        let res = app.client.get(app.url(path)).timeout(Duration::from_secs(5)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path} while the pool is saturated");
+    }
+    let mut unavailable = 0;
+    for w in writes {
+        let res = w.await.unwrap();
+        if res.status() == 503 {
+            assert_eq!(res.headers().get("retry-after").unwrap(), "1");
+            let body = assert_problem(res, 503).await;
+            assert!(!body["detail"].as_str().unwrap().contains("lock"), "{body}");
+            unavailable += 1;
+        } else {
+            // Only the ones that held a connection can finish, once the lock goes (SQLite's busy wait).
+            assert_eq!(res.status(), 201);
+        }
+    }
+    assert!(unavailable >= 4, "at least the requests beyond the pool of 2 are 503, got {unavailable}");
+    release.send(()).unwrap();
+    holder.join().unwrap();
+    let res = app.post("/api/v1/stakeholders", "admin", &minimal_stakeholder()).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+});
+
+/// PostgreSQL only: backends terminated under the pool. Each dead connection
+/// fails one request with 503 (never 500) and leaves the pool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_connections_are_503_and_leave_the_pool() {
+    let Ok(base) = std::env::var("CRM_TEST_DATABASE_URL") else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let s = app.create_stakeholder(json!({})).await;
+    let path = format!("/api/v1/stakeholders/{}", s["id"].as_str().unwrap());
+    // Warm every pooled connection.
+    let warm: Vec<_> = (0..8).map(|_| app.get(&path, "admin").send()).collect();
+    for r in futures_util::future::join_all(warm).await {
+        assert_eq!(r.unwrap().status(), 200);
+    }
+    let name = app.database_url.rsplit('/').next().unwrap().split('?').next().unwrap().to_owned();
+    let mut admin = <diesel::PgConnection as diesel::Connection>::establish(&base).unwrap();
+    for round in 0..2 {
+        diesel::RunQueryDsl::execute(
+            diesel::sql_query(format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+            )),
+            &mut admin,
+        )
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut statuses = Vec::new();
+        for _ in 0..12 {
+            let res = app.get(&path, "admin").send().await.unwrap();
+            let st = res.status().as_u16();
+            if st != 200 {
+                let body = assert_problem(res, 503).await;
+                assert!(!body.to_string().contains("oid"), "{body}");
+            }
+            statuses.push(st);
+        }
+        assert!(statuses.iter().all(|s| *s == 200 || *s == 503), "round {round}: {statuses:?}");
+        assert!(statuses.iter().filter(|s| **s == 503).count() <= 4, "at most one per pooled connection: {statuses:?}");
+        assert!(statuses[statuses.len() - 4..].iter().all(|s| *s == 200), "the pool recovered: {statuses:?}");
+    }
+}
+
+api_test!(concurrent_archives_never_answer_404, |app| {
+    let s = app.create_stakeholder(json!({})).await;
+    let path = format!("/api/v1/stakeholders/{}", s["id"].as_str().unwrap());
+    let reqs: Vec<_> = (0..20).map(|_| app.delete(&path, "admin").send()).collect();
+    for r in futures_util::future::join_all(reqs).await {
+        let r = r.unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    }
+    let s = app.create_stakeholder(json!({})).await;
+    let path = format!("/api/v1/stakeholders/{}", s["id"].as_str().unwrap());
+    let reqs: Vec<_> = (0..20)
+        .map(|i| {
+            if i % 2 == 0 {
+                app.delete(&path, "admin").send()
+            } else {
+                app.patch(&path, "admin", &json!({"segment": format!("s{i}")})).send()
+            }
+        })
+        .collect();
+    for r in futures_util::future::join_all(reqs).await {
+        let st = r.unwrap().status().as_u16();
+        assert!([200, 409, 412].contains(&st), "archive racing PATCH answered {st}");
+    }
+});
+
+api_test!(the_longest_server_issued_cursor_is_accepted, |app| {
+    for ch in ["\u{1F600}", "\u{1F601}", "\u{1F602}"] {
+        app.create_stakeholder(json!({"display_name": ch.repeat(200)})).await;
+    }
+    let (st, _, page) =
+        parts(app.get("/api/v1/stakeholders?sort=display_name&limit=1", "admin").send().await.unwrap()).await;
+    assert_eq!(st, 200);
+    let mut cursor = page["next_cursor"].as_str().unwrap().to_owned();
+    assert!(cursor.len() > 1024, "a long key makes a long cursor ({})", cursor.len());
+    let mut seen = 1;
+    while !cursor.is_empty() {
+        let (st, _, page) = parts(
+            app.get(&format!("/api/v1/stakeholders?sort=display_name&limit=1&cursor={cursor}"), "admin")
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(st, 200, "{page}");
+        seen += 1;
+        cursor = page["next_cursor"].as_str().unwrap_or_default().to_owned();
+    }
+    assert_eq!(seen, 3);
+    let (st, _, page) = parts(app.get("/api/v1/stakeholders?cursor=", "admin").send().await.unwrap()).await;
+    assert_eq!(st, 200, "an empty cursor is the first page");
+    assert_eq!(page["data"].as_array().unwrap().len(), 3);
+});
+
+// A client that declares a body and sends it slowly gets 408 when the read
+// timeout passes, instead of holding the connection open.
+api_test!(slow_bodies_time_out_with_408, |app| {
+    let app = TestApp::spawn_with(app.backend, &[("CRM_BODY_READ_TIMEOUT", "500ms")]).await;
+    let port = app.address.rsplit(':').next().unwrap();
+    let mut stream = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}")).await.unwrap();
+    let head = format!(
+        "POST /api/v1/stakeholders HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"kind\":",
+        token("admin")
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = stream.read(&mut chunk).await.unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            if String::from_utf8_lossy(&buf).contains("\"status\":408") {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "the server answered in time");
+    let text = String::from_utf8_lossy(&buf);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("application/problem+json"), "{text}");
+});
+
+api_test!(authenticated_responses_are_private_and_sensitive_ones_not_stored, |app| {
+    let s = app.create_stakeholder(json!({})).await;
+    let path = format!("/api/v1/stakeholders/{}", s["id"].as_str().unwrap());
+    for (role, cache) in [
+        ("admin", "no-store"),
+        ("manager", "no-store"),
+        ("agent", "private, no-cache"),
+        ("analyst", "private, no-cache"),
+    ] {
+        for p in [path.as_str(), "/api/v1/stakeholders"] {
+            let res = app.get(p, role).send().await.unwrap();
+            assert_eq!(res.status(), 200);
+            assert_eq!(res.headers().get("cache-control").unwrap(), cache, "{role} {p}");
+            let vary: Vec<String> =
+                res.headers().get_all("vary").iter().map(|v| v.to_str().unwrap().to_ascii_lowercase()).collect();
+            assert!(vary.iter().any(|v| v.contains("authorization")), "{role} {p}: {vary:?}");
+        }
+    }
+    let res = app.post("/api/v1/stakeholders", "manager", &minimal_stakeholder()).send().await.unwrap();
+    assert_eq!(res.headers().get("cache-control").unwrap(), "no-store");
+    let res = app.get("/api/v1/interactions", "admin").send().await.unwrap();
+    assert_eq!(res.headers().get("cache-control").unwrap(), "private, no-cache");
+    let res = app.client.get(app.url("/health/live")).send().await.unwrap();
+    assert!(res.headers().get("cache-control").is_none());
+});
+
+api_test!(request_bodies_in_unknown_encodings_are_415, |app| {
+    let body = serde_json::to_vec(&minimal_stakeholder()).unwrap();
+    let res = app
+        .req(Method::POST, "/api/v1/stakeholders", "admin")
+        .header("Content-Type", "application/json")
+        .header("Content-Encoding", "zstd")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 415).await;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &body).unwrap();
+    let res = app
+        .req(Method::POST, "/api/v1/stakeholders", "admin")
+        .header("Content-Type", "application/json")
+        .header("Content-Encoding", "gzip")
+        .body(gz.finish().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "a gzip body is decoded");
+});
+
+api_test!(tokens_with_crit_are_401_and_the_scheme_is_case_insensitive, |app| {
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.crit = Some(vec!["exp".into()]);
+    let t = jsonwebtoken::encode(
+        &header,
+        &claims("admin", "crit-user"),
+        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .unwrap();
+    let res = app.client.get(app.url("/api/v1/stakeholders")).bearer_auth(t).send().await.unwrap();
+    assert_problem(res, 401).await;
+    for scheme in ["bearer", "BEARER", "bEaReR"] {
+        let res = app
+            .client
+            .get(app.url("/api/v1/stakeholders"))
+            .header("Authorization", format!("{scheme} {}", token("agent")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{scheme}");
+    }
+});
+
+api_test!(duplicate_json_keys_are_400, |app| {
+    for body in [
+        r#"{"kind":"customer","entity_type":"person","display_name":"A","display_name":"B"}"#,
+        r#"{"kind":"customer","entity_type":"person","display_name":"A","preferences":{"x":1,"x":2}}"#,
+    ] {
+        let res = app
+            .req(Method::POST, "/api/v1/stakeholders", "admin")
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let p = assert_problem(res, 400).await;
+        assert!(p["detail"].as_str().unwrap().contains("duplicate"), "{p}");
+    }
+    let (st, _, list) = parts(app.get("/api/v1/stakeholders", "admin").send().await.unwrap()).await;
+    assert_eq!(st, 200);
+    assert_eq!(list["data"].as_array().unwrap().len(), 0, "nothing was created");
+});

@@ -170,11 +170,13 @@ fn serve(dev: bool) -> anyhow::Result<()> {
         settings.jwt.issuer.as_deref(),
         settings.jwt.audience.as_deref(),
     )?;
-    let pool = db::connect(&settings.database_url, settings.pool_options())?;
     if settings.auto_migrate {
-        let ran = db::migrate(&mut *pool.get()?)?;
+        // On a connection of its own: a migration may run longer than the
+        // statement timeout that request connections carry.
+        let ran = db::migrate(&mut *db::connect(&settings.database_url, db::PoolOptions::command(1))?.get()?)?;
         tracing::info!(migrations = ran, "database migrated");
     }
+    let pool = db::connect(&settings.database_url, settings.pool_options())?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         let app = startup::Application::build(settings.clone(), pool, verifier)?;

@@ -147,7 +147,7 @@ def raw() -> str:
     return f"{r.request.method} {r.request.url.path}?{r.request.url.query.decode()} -> {r.status_code} {r.headers.get('content-type')} {r.text[:300]}"
 
 
-def call(fn, status: int, model, **kw):
+def call(fn, status: int, model, /, **kw):
     """fn.sync_detailed(**kw); assert the status and that .parsed is a `model`."""
     last.pop("response", None)
     try:
@@ -403,7 +403,9 @@ def complaints_every_enum_and_actions():
     expect(c.status == ComplaintStatus.IN_PROGRESS, f"status {c.status}")
     c2 = call(start_complaint, 200, Complaint, client=agent, id=made[1].id).parsed
     c2 = call(resolve_complaint, 200, Complaint, client=agent, id=c2.id, body=ResolveInput(resolution="Fixed")).parsed
-    c2 = call(close_complaint, 200, Complaint, client=agent, id=c2.id).parsed  # close without a body
+    # close without satisfaction: the document allows a JSON null body. (Leaving
+    # body unset makes this generator version send UNSET: its bug, not the API's.)
+    c2 = call(close_complaint, 200, Complaint, client=agent, id=c2.id, body=None).parsed
     expect(c2.status == ComplaintStatus.CLOSED, f"status {c2.status}")
     call(get_complaint, 200, Complaint, client=analyst, id=c.id)
     ctx["complaint"] = c

@@ -183,9 +183,10 @@ def list_filter_search_page():
     expect(all(x["kind"] == "supplier" for x in page["data"]) and page["data"], f"kind=supplier: {page['data']}")
     seen, cursor, pages = [], None, 0
     while True:
+        # the same query again, plus the cursor (a cursor carries the sort, not the filters)
         params = {"segment": "paging", "limit": 2}
         if cursor:
-            params = {"cursor": cursor, "limit": 2}
+            params["cursor"] = cursor
         page = ok(call("GET", "/stakeholders", params=params), 200)
         seen += [x["id"] for x in page["data"]]
         pages += 1
@@ -396,8 +397,9 @@ def error_422_validation():
 
 @step
 def explicit_gzip_and_deflate_errors():
-    # requests already asks for gzip, deflate; ask for each one alone as well.
-    for enc in ("gzip", "deflate", "gzip, deflate, br", "identity"):
+    # requests already asks for gzip, deflate; ask for each one alone as well
+    # (not br: requests decodes it only when the brotli package is installed).
+    for enc in ("gzip", "deflate", "identity"):
         r = call("GET", f"/stakeholders/{uuid.uuid4()}", headers={"Accept-Encoding": enc})
         problem(r, 404, "not-found")
         r = call("GET", "/stakeholders", role=None, headers={"Accept-Encoding": enc})

@@ -1,0 +1,102 @@
+"""Schemathesis hooks for the CI run (loaded through SCHEMATHESIS_HOOKS).
+
+Two kinds of generated value are schema-valid but can never be *valid
+requests*, whatever the document says, because their validity is server
+state rather than syntax. In positive test cases only (negative cases still
+send anything), they are replaced by values a real client would send:
+
+- `cursor`: opaque; only a `next_cursor` the server issued is valid, so a
+  random string is rightly 400 ("bad cursor" in API.md). Positive cases omit
+  it (it is optional); negative and stateful cases still exercise it.
+- `Idempotency-Key`: a key may be used for one request body only (API.md:
+  same key, different body is 422), and generated keys repeat ("0", "a").
+  Positive cases get a fresh random key (as long as the generated one when that is longer), so the replay path is
+  still hit whenever schemathesis repeats a whole request.
+
+Nothing else is rewritten: every other rejection of schema-valid data is a
+finding (the document must say what the server enforces).
+"""
+
+import uuid
+
+import schemathesis
+
+
+def _positive(case) -> bool:
+    meta = getattr(case, "meta", None)
+    return bool(meta and meta.generation.mode.is_positive)
+
+
+@schemathesis.hook
+def before_call(context, case, kwargs):
+    if not _positive(case):
+        return
+    if case.query and "cursor" in case.query:
+        del case.query["cursor"]
+    if case.headers:
+        for name in list(case.headers):
+            if name.lower() == "idempotency-key":
+                old = str(case.headers[name])
+                fresh = uuid.uuid4().hex  # 32 characters
+                if len(old) > len(fresh):  # keep a long generated length (≤ 255)
+                    fresh = (fresh * 8)[: len(old)]
+                case.headers[name] = fresh
+
+
+# --------------------------------------------------------------------------
+# 422 on schema-valid data. JSON Schema cannot say "this id must exist" or
+# "valid_until after valid_from" or "not in the future", so the built-in
+# positive_data_acceptance check is told (schemathesis.toml) that 422 can be
+# right, and this check narrows that back down: a positive case may be 422
+# only when every listed field error is one of these rules. Anything else
+# (a length, a pattern, an enum, a required field, a type) is something the
+# document must say, and fails here.
+STATE_OR_COMPARISON_RULES = {
+    # (field, code): why JSON Schema cannot express it
+    ("organization_id", "reference"): "must name an existing organisation stakeholder",
+    ("offer_id", "reference"): "must name an existing offer of the same stakeholder",
+    ("complaint_id", "reference"): "must name an existing complaint of the same stakeholder",
+    ("stakeholder_id", "reference"): "must name an existing stakeholder",
+    ("valid_until", "range"): "must be after valid_from (a comparison of two fields)",
+    ("occurred_at", "range"): "not more than 5 minutes after now",
+    ("birth_date", "range"): "not in the future",
+}
+# PATCH is applied to the stored record, so rules that tie one field to
+# another depend on stored values the patch body need not contain: "person
+# only" (stored entity_type), "sensitive needs consent" (stored consents),
+# "amount only for a purchase" (stored type). On POST every field involved is
+# in the body, so the document can state them (if/then) and they stay findings.
+PATCH_ONLY_RULES = {
+    ("*", "person_only"),
+    ("sensitive", "consent_required"),
+    ("amount", "forbidden"),
+    ("amount", "required"),
+}
+
+
+@schemathesis.check
+def positive_422_only_for_server_state(ctx, response, case):
+    """A 422 to schema-valid data must come from a rule JSON Schema cannot express."""
+    if response.status_code != 422 or not _positive(case):
+        return None
+    try:
+        errors = response.json().get("errors") or []
+    except Exception:  # noqa: BLE001 - not JSON: other checks report it
+        return None
+    method = case.method.upper()
+    unexpressible = [
+        e
+        for e in errors
+        if (e.get("field"), e.get("code")) in STATE_OR_COMPARISON_RULES
+        or (
+            method == "PATCH"
+            and ((e.get("field"), e.get("code")) in PATCH_ONLY_RULES or ("*", e.get("code")) in PATCH_ONLY_RULES)
+        )
+    ]
+    rest = [e for e in errors if e not in unexpressible]
+    if rest or not errors:
+        listed = "; ".join(f"{e.get('field')}: {e.get('code')} ({e.get('message')})" for e in rest) or "no errors[]"
+        raise AssertionError(
+            "Schema-valid request rejected with 422 for a rule the OpenAPI document could state but does not: " + listed
+        )
+    return None

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::http::error::FieldError;
-use crate::http::extract::CheckedInput;
+use crate::http::extract::{CheckedInput, check_name};
 use crate::interactions::dto::Channel;
 
 text_enum! {
@@ -61,10 +61,9 @@ pub struct ComplaintInput {
 
 impl CheckedInput for ComplaintInput {
     fn extra_checks(&self, out: &mut Vec<FieldError>) {
-        for (name, value) in [("subject", &self.subject), ("description", &self.description)] {
-            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
-                out.push(FieldError::new(name, "blank", "must not be blank"));
-            }
+        check_name("subject", self.subject.as_deref(), out);
+        if self.description.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            out.push(FieldError::new("description", "blank", "must not be blank"));
         }
     }
 }

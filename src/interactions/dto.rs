@@ -7,7 +7,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::http::error::FieldError;
-use crate::http::extract::{CheckedInput, check_time};
+use crate::http::extract::{CheckedInput, check_no_control, check_time};
 use crate::money::Money;
 
 text_enum! {
@@ -93,6 +93,7 @@ impl CheckedInput for InteractionInput {
             }
             _ => {}
         }
+        check_no_control("subject", self.subject.as_deref(), out);
         check_time("occurred_at", self.occurred_at, out);
         if self.occurred_at.is_some_and(|t| t > Utc::now() + MAX_FUTURE) {
             out.push(FieldError::new("occurred_at", "range", "must not be more than 5 minutes in the future"));

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::http::error::FieldError;
-use crate::http::extract::{CheckedInput, check_time};
+use crate::http::extract::{CheckedInput, check_name, check_time};
 use crate::money::Money;
 
 text_enum! {
@@ -66,9 +66,7 @@ impl CheckedInput for OfferInput {
         {
             out.push(FieldError::new("valid_until", "range", "must be after valid_from"));
         }
-        if self.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
-            out.push(FieldError::new("title", "blank", "must not be blank"));
-        }
+        check_name("title", self.title.as_deref(), out);
     }
 }
 

@@ -4,6 +4,7 @@ mod helpers;
 
 mod auth;
 mod complaints;
+mod hardening_data;
 mod http_core;
 mod interactions;
 mod lifecycle;

@@ -51,7 +51,8 @@ pub struct ComplaintInput {
     #[validate(required)]
     #[schema(required = true, nullable = false)]
     pub category: Option<Category>,
-    /// Changing it recomputes `due_at` from `created_at`.
+    /// Changing it recomputes `due_at` from `created_at` while the complaint is
+    /// unresolved and not yet due; after that `due_at` is frozen.
     #[validate(required)]
     #[schema(required = true, nullable = false)]
     pub severity: Option<Severity>,
@@ -122,7 +123,8 @@ pub struct Complaint {
     pub channel: Option<Channel>,
     pub assignee_id: Option<String>,
     pub status: ComplaintStatus,
-    /// `created_at` + the severity's SLA target.
+    /// `created_at` + the severity's SLA target. A severity change moves it only
+    /// while the complaint is unresolved and not yet due; then it is frozen.
     pub due_at: DateTime<Utc>,
     /// Resolved after `due_at`, or unresolved and now past it.
     pub sla_breached: bool,

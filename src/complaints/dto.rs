@@ -161,7 +161,9 @@ pub struct ComplaintQuery {
     pub assignee_id: Option<String>,
     pub sla_breached: Option<bool>,
     /// Opened (created) at or after this instant.
+    #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
     pub opened_after: Option<DateTime<Utc>>,
     /// Opened strictly before this instant.
+    #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
     pub opened_before: Option<DateTime<Utc>>,
 }

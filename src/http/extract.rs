@@ -309,9 +309,10 @@ fn default_message(code: &str) -> String {
 
 /// Instants both databases store and read back alike: years 1..=9999 (the
 /// SQLite text form is fixed-width for those; PostgreSQL rejects some others).
+/// Leap seconds are normalised first (`9999-12-31T23:59:60Z` is year 10000).
 pub fn storable_time(t: &chrono::DateTime<chrono::Utc>) -> bool {
     use chrono::Datelike;
-    (1..=9999).contains(&t.year())
+    (1..=9999).contains(&crate::db::types::normalize_leap_second(*t).year())
 }
 
 /// A body timestamp outside [`storable_time`] as a field error.

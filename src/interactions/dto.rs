@@ -54,6 +54,7 @@ pub struct InteractionInput {
     #[schema(required = true, nullable = false)]
     pub interaction_type: Option<InteractionType>,
     /// Defaults to now; at most 5 minutes in the future.
+    #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
     pub occurred_at: Option<DateTime<Utc>>,
     #[validate(length(max = 200))]
     #[schema(max_length = 200)]
@@ -145,7 +146,9 @@ pub struct InteractionQuery {
     #[param(rename = "type")]
     pub interaction_type: Option<InteractionType>,
     /// Occurred at or after this instant.
+    #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
     pub occurred_after: Option<DateTime<Utc>>,
     /// Occurred strictly before this instant.
+    #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
     pub occurred_before: Option<DateTime<Utc>>,
 }

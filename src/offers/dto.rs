@@ -49,8 +49,10 @@ pub struct OfferInput {
     #[validate(range(min = 0, max = 100))]
     #[schema(minimum = 0, maximum = 100)]
     pub discount_percent: Option<i32>,
+    #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
     pub valid_from: Option<DateTime<Utc>>,
     /// Must be after `valid_from`.
+    #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
     pub valid_until: Option<DateTime<Utc>>,
 }
 
@@ -111,6 +113,7 @@ pub struct OfferQuery {
     pub status: Option<OfferStatus>,
     pub product_category: Option<String>,
     /// Offers valid at this instant (`valid_from` ≤ t < `valid_until`, open ends allowed).
+    #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
     pub valid_at: Option<DateTime<Utc>>,
     pub created_by: Option<String>,
 }

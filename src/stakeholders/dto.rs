@@ -368,6 +368,7 @@ pub struct StakeholderQuery {
     /// details masked).
     pub q: Option<String>,
     /// Only stakeholders changed at or after this instant.
+    #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
     pub updated_since: Option<DateTime<Utc>>,
     /// Include archived stakeholders (default false).
     pub include_archived: Option<bool>,

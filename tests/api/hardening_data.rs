@@ -281,6 +281,30 @@ api_test!(the_database_refuses_dangling_links, |app| {
             "{column}: {err:?}"
         );
     }
+    // The SQLite table rebuild kept every index.
+    #[derive(diesel::QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let sql = match app.backend {
+        Backend::Postgres => "SELECT indexname AS name FROM pg_indexes WHERE tablename = 'interactions' ORDER BY 1",
+        Backend::Sqlite => {
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'interactions' \
+             AND name NOT LIKE 'sqlite_autoindex%' ORDER BY 1"
+        }
+    };
+    let names: Vec<String> = match &mut raw {
+        Raw::Pg(c) => diesel::sql_query(sql).load::<Name>(c),
+        Raw::Sqlite(c) => diesel::sql_query(sql).load::<Name>(c),
+    }
+    .unwrap()
+    .into_iter()
+    .map(|n| n.name)
+    .filter(|n| n != "interactions_pkey")
+    .collect();
+    let expected = ["channel", "complaint", "created", "direction", "occurred", "offer", "stakeholder", "type"];
+    assert_eq!(names, expected.map(|n| format!("interactions_{n}_idx")).to_vec());
 });
 
 api_test!(delete_vs_concurrent_links_never_both_succeed, |app| {

@@ -68,6 +68,31 @@ pub fn sort_key(row: &StakeholderRow, field: SortBy) -> String {
     }
 }
 
+// `LIKE … ESCAPE '\'` with the escape character written into the SQL.
+//
+// diesel's `.escape(c)` binds `c` as a parameter, and the statement is
+// cached as a named prepared statement; after five executions PostgreSQL may
+// switch it to a generic plan, which cannot see the pattern, so the trigram
+// index estimate is lost for the life of the connection (issue 9, item 4;
+// `bench/search_plan.sh`). The escape is a SQL literal here, and being an
+// `SqlLiteral` it also marks the statement as not cacheable: every search is
+// planned with its own pattern (a custom plan), on both backends. The cost
+// is one parse per search, which does not show next to the search itself.
+diesel::infix_operator!(LikeBackslash, " LIKE ");
+diesel::infix_operator!(EscapeBackslash, " ESCAPE ", diesel::sql_types::Text);
+
+type EscapedPattern = EscapeBackslash<
+    diesel::dsl::AsExprOf<String, diesel::sql_types::Text>,
+    diesel::expression::SqlLiteral<diesel::sql_types::Text>,
+>;
+
+/// `$1 ESCAPE '\'` for `q`: the pattern bound, the escape character a SQL
+/// literal (spelt the same on PostgreSQL, with standard strings, and SQLite).
+fn pattern_escaped_by_backslash(q: &str) -> EscapedPattern {
+    use diesel::IntoSql;
+    EscapeBackslash::new(like_pattern(q).into_sql::<diesel::sql_types::Text>(), diesel::dsl::sql("'\\'"))
+}
+
 /// `%`, `_` and `\` match themselves in `q`.
 fn like_pattern(q: &str) -> String {
     let mut p = String::with_capacity(q.len() + 2);
@@ -161,9 +186,9 @@ pub fn list(
     }
     if let Some(text) = &f.q {
         q = if f.q_names_only {
-            q.filter(s::name_search.like(like_pattern(text)).escape('\\'))
+            q.filter(LikeBackslash::new(s::name_search, pattern_escaped_by_backslash(text)))
         } else {
-            q.filter(s::search_text.like(like_pattern(text)).escape('\\'))
+            q.filter(LikeBackslash::new(s::search_text, pattern_escaped_by_backslash(text)))
         };
     }
     if let Some(t) = f.updated_since {

@@ -8,7 +8,10 @@
 //!   unresolved and not yet due: a breach cannot be edited away;
 //! - names need a visible character and no control characters; an
 //!   `organization_id` chain cannot loop.
-//! (The trigram-plan fix of item 4 is proved by `bench/search_plan.sh`.)
+//!
+//! The search-plan fix of item 4 is proved by `bench/search_plan.sh` (see
+//! BENCHMARKS.md): which plan a server connection uses cannot be observed
+//! from outside it.
 
 use std::time::Duration as StdDuration;
 

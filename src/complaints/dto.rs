@@ -7,7 +7,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::http::error::FieldError;
-use crate::http::extract::CheckedInput;
+use crate::http::extract::{CheckedInput, check_name};
 use crate::interactions::dto::Channel;
 
 text_enum! {
@@ -51,7 +51,8 @@ pub struct ComplaintInput {
     #[validate(required)]
     #[schema(required = true, nullable = false)]
     pub category: Option<Category>,
-    /// Changing it recomputes `due_at` from `created_at`.
+    /// Changing it recomputes `due_at` from `created_at` while the complaint is
+    /// unresolved and not yet due; after that `due_at` is frozen.
     #[validate(required)]
     #[schema(required = true, nullable = false)]
     pub severity: Option<Severity>,
@@ -61,10 +62,9 @@ pub struct ComplaintInput {
 
 impl CheckedInput for ComplaintInput {
     fn extra_checks(&self, out: &mut Vec<FieldError>) {
-        for (name, value) in [("subject", &self.subject), ("description", &self.description)] {
-            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
-                out.push(FieldError::new(name, "blank", "must not be blank"));
-            }
+        check_name("subject", self.subject.as_deref(), out);
+        if self.description.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            out.push(FieldError::new("description", "blank", "must not be blank"));
         }
     }
 }
@@ -123,7 +123,8 @@ pub struct Complaint {
     pub channel: Option<Channel>,
     pub assignee_id: Option<String>,
     pub status: ComplaintStatus,
-    /// `created_at` + the severity's SLA target.
+    /// `created_at` + the severity's SLA target. A severity change moves it only
+    /// while the complaint is unresolved and not yet due; then it is frozen.
     pub due_at: DateTime<Utc>,
     /// Resolved after `due_at`, or unresolved and now past it.
     pub sla_breached: bool,
@@ -161,7 +162,9 @@ pub struct ComplaintQuery {
     pub assignee_id: Option<String>,
     pub sla_breached: Option<bool>,
     /// Opened (created) at or after this instant.
+    #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
     pub opened_after: Option<DateTime<Utc>>,
     /// Opened strictly before this instant.
+    #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
     pub opened_before: Option<DateTime<Utc>>,
 }

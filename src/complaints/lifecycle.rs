@@ -52,6 +52,14 @@ pub fn due_at(created_at: DateTime<Utc>, severity: Severity, targets: &SlaTarget
     created_at.checked_add_signed(sla(severity, targets)).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
+/// Whether a severity change may move `due_at`: only while the complaint is
+/// unresolved (`open`, `acknowledged`, `in_progress`) and `due_at` has not
+/// passed. Otherwise `due_at` is frozen, so a breach cannot be edited away.
+pub fn due_at_movable(status: ComplaintStatus, due_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    use ComplaintStatus as S;
+    matches!(status, S::Open | S::Acknowledged | S::InProgress) && now <= due_at
+}
+
 /// Resolved after `due_at`, or unresolved and `now` past it.
 pub fn sla_breached(due_at: DateTime<Utc>, resolved_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
     match resolved_at {
@@ -114,5 +122,17 @@ mod tests {
         assert!(!sla_breached(due, None, before), "open and not yet due");
         assert!(sla_breached(due, None, after), "open and overdue");
         assert!(!sla_breached(due, Some(due), after), "resolved exactly at due_at is met");
+    }
+
+    #[test]
+    fn due_at_moves_only_while_unresolved_and_not_yet_due() {
+        let due = Utc::now();
+        let (before, after) = (due - Duration::minutes(1), due + Duration::minutes(1));
+        for &s in S::ALL {
+            let unresolved = matches!(s, S::Open | S::Acknowledged | S::InProgress);
+            assert_eq!(due_at_movable(s, due, before), unresolved, "{s}, not yet due");
+            assert_eq!(due_at_movable(s, due, due), unresolved, "{s}, due this instant");
+            assert!(!due_at_movable(s, due, after), "{s}, overdue: frozen");
+        }
     }
 }

@@ -199,7 +199,9 @@ async fn get_complaint(
 /// Update a complaint (JSON merge patch)
 ///
 /// `subject`, `description`, `category`, `severity` while not closed (409).
-/// A severity change recomputes `due_at` from `created_at`.
+/// A severity change recomputes `due_at` from `created_at` only while the
+/// complaint is unresolved and not yet due; otherwise `due_at` stays, so a
+/// breach cannot be edited away.
 #[utoipa::path(
     tag = TAG,
     params(("id" = Uuid, Path, description = "Complaint id"),
@@ -257,7 +259,15 @@ fn patched(current: &ComplaintRow, patch: &Map<String, Value>, sla: &SlaTargets)
         ));
     }
     let severity = input.severity.ok_or_else(|| ApiError::internal("validated severity missing"))?;
-    Ok(ComplaintData::from_input(&input, lifecycle::due_at(current.created_at.0, severity, sla)))
+    // A severity change moves due_at only while that cannot hide a breach.
+    let due_at = if input.severity != before.severity
+        && lifecycle::due_at_movable(current.status(), current.due_at.0, types::now())
+    {
+        lifecycle::due_at(current.created_at.0, severity, sla)
+    } else {
+        current.due_at.0
+    };
+    Ok(ComplaintData::from_input(&input, due_at))
 }
 
 /// Runs a lifecycle action; the state machine decides (409 naming the status).

@@ -16,7 +16,7 @@
 //! microseconds before they are written ([`now`], [`truncate`]) because
 //! PostgreSQL keeps microseconds: a value must read back equal on both.
 
-use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use chrono::{DateTime, Duration, SecondsFormat, SubsecRound, Timelike, Utc};
 use diesel::deserialize::{self, FromSql};
 use diesel::pg::Pg;
 use diesel::serialize::{self, IsNull, Output, ToSql};
@@ -52,14 +52,37 @@ pub fn now() -> DateTime<Utc> {
     truncate(Utc::now())
 }
 
-/// Truncates to microseconds (PostgreSQL's precision).
+/// Truncates to microseconds (PostgreSQL's precision), leap second normalised.
 pub fn truncate(t: DateTime<Utc>) -> DateTime<Utc> {
-    t.trunc_subsecs(6)
+    normalize_leap_second(t).trunc_subsecs(6)
+}
+
+/// A leap second (`…:59:60.f`, which chrono holds as nanoseconds ≥ 10⁹) as
+/// the same fraction into the next second, which is what PostgreSQL stores.
+/// Every timestamp that reaches either backend passes through here, so both
+/// read back the same instant.
+pub fn normalize_leap_second(t: DateTime<Utc>) -> DateTime<Utc> {
+    let ns = t.nanosecond();
+    if ns < 1_000_000_000 {
+        return t;
+    }
+    t.with_nanosecond(ns - 1_000_000_000).map_or(t, |s| s + Duration::seconds(1))
+}
+
+/// Deserialises an optional timestamp (bodies and query strings) with any
+/// leap second normalised, so validation (the year range, `valid_until >
+/// valid_from`) sees the instant that will be stored.
+pub fn deserialize_time<'de, D>(d: D) -> Result<Option<DateTime<Utc>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let t: Option<DateTime<Utc>> = serde::Deserialize::deserialize(d)?;
+    Ok(t.map(normalize_leap_second))
 }
 
 /// The text form of a timestamp on SQLite; also used in cursors.
 pub fn timestamp_text(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+    normalize_leap_second(*t).to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
 impl From<uuid::Uuid> for DbUuid {
@@ -98,7 +121,8 @@ impl FromSql<PUuid, Sqlite> for DbUuid {
 
 impl ToSql<PTimestamp, Pg> for DbTimestamp {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
-        <DateTime<Utc> as ToSql<diesel::sql_types::Timestamptz, Pg>>::to_sql(&self.0, out)
+        let t = normalize_leap_second(self.0);
+        <DateTime<Utc> as ToSql<diesel::sql_types::Timestamptz, Pg>>::to_sql(&t, &mut out.reborrow())
     }
 }
 impl FromSql<PTimestamp, Pg> for DbTimestamp {
@@ -150,5 +174,26 @@ impl ToSql<PTimestamp, MultiBackend> for DbTimestamp {
 impl FromSql<PTimestamp, MultiBackend> for DbTimestamp {
     fn from_sql(bytes: <MultiBackend as diesel::backend::Backend>::RawValue<'_>) -> deserialize::Result<Self> {
         bytes.from_sql::<Self, PTimestamp>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn leap_seconds_become_the_next_second() {
+        assert_eq!(normalize_leap_second(at("2016-12-31T23:59:60Z")), at("2017-01-01T00:00:00Z"));
+        assert_eq!(normalize_leap_second(at("2016-12-31T23:59:60.25Z")), at("2017-01-01T00:00:00.25Z"));
+        assert_eq!(timestamp_text(&at("2016-12-31T23:59:60.5Z")), "2017-01-01T00:00:00.500000Z");
+        assert_eq!(truncate(at("2016-12-31T23:59:60.1234567Z")), at("2017-01-01T00:00:00.123456Z"));
+        let plain = at("2016-12-31T23:59:59.999999Z");
+        assert_eq!(normalize_leap_second(plain), plain);
+        use chrono::Datelike;
+        assert_eq!(normalize_leap_second(at("9999-12-31T23:59:60.999999Z")).year(), 10000);
     }
 }

@@ -462,9 +462,10 @@ fn default_message(code: &str) -> String {
 
 /// Instants both databases store and read back alike: years 1..=9999 (the
 /// SQLite text form is fixed-width for those; PostgreSQL rejects some others).
+/// Leap seconds are normalised first (`9999-12-31T23:59:60Z` is year 10000).
 pub fn storable_time(t: &chrono::DateTime<chrono::Utc>) -> bool {
     use chrono::Datelike;
-    (1..=9999).contains(&t.year())
+    (1..=9999).contains(&crate::db::types::normalize_leap_second(*t).year())
 }
 
 /// A body timestamp outside [`storable_time`] as a field error.
@@ -500,4 +501,65 @@ pub fn check_query_text(name: &str, value: &Option<String>, max: usize) -> Resul
 /// The request id set by the request-context middleware.
 pub fn request_id(req: &HttpRequest) -> Option<String> {
     req.extensions().get::<super::middleware::RequestId>().map(|r| r.0.clone())
+}
+
+/// Why a name (`display_name`, `title`, `subject`) is refused, as
+/// `(code, message)`: nothing a reader would see (`blank`), or a control
+/// character (line breaks, tabs, terminal escapes) among visible ones.
+pub fn name_problem(s: &str) -> Option<(&'static str, &'static str)> {
+    if !s.chars().any(is_visible) {
+        return Some(("blank", "must contain a visible character"));
+    }
+    if s.chars().any(char::is_control) {
+        return Some(("control_characters", "must not contain control characters (line breaks, tabs, escapes)"));
+    }
+    None
+}
+
+/// Checks an optional name into `out` under `field`.
+pub fn check_name(field: &str, value: Option<&str>, out: &mut Vec<FieldError>) {
+    if let Some((code, message)) = value.and_then(name_problem) {
+        out.push(FieldError::new(field, code, message));
+    }
+}
+
+/// Checks only for control characters (optional text where empty is fine).
+pub fn check_no_control(field: &str, value: Option<&str>, out: &mut Vec<FieldError>) {
+    if value.is_some_and(|s| s.chars().any(char::is_control)) {
+        out.push(FieldError::new(field, "control_characters", "must not contain control characters"));
+    }
+}
+
+/// A character that shows: not white space, not a control character, not a
+/// Unicode default-ignorable code point (zero-width spaces and joiners,
+/// bidi marks, variation selectors, fillers) and not the blank braille cell.
+fn is_visible(c: char) -> bool {
+    !c.is_whitespace() && !c.is_control() && !is_default_ignorable(c) && c != '\u{2800}'
+}
+
+/// Unicode `Default_Ignorable_Code_Point` (DerivedCoreProperties.txt, 15.1).
+fn is_default_ignorable(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}'..='\u{1160}' | '\u{17B4}'..='\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}'
+        | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}'
+        | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_need_something_visible_and_no_controls() {
+        for ok in ["a", " Siti Rahayu ", "😀", "山田", "Zoë", "\u{200B}x"] {
+            assert_eq!(name_problem(ok), None, "{ok:?}");
+        }
+        for blank in ["", " ", " \t ", "\u{85}", "\u{3000}", "\u{200B}\u{200D}", "\u{FEFF}", "\u{3164}", "\u{2800}"] {
+            assert_eq!(name_problem(blank).map(|p| p.0), Some("blank"), "{blank:?}");
+        }
+        for control in ["a\nb", "\ta", "x\u{7F}", "\u{85}x", "\u{1B}[0m"] {
+            assert_eq!(name_problem(control).map(|p| p.0), Some("control_characters"), "{control:?}");
+        }
+    }
 }

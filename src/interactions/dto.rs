@@ -7,7 +7,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::http::error::FieldError;
-use crate::http::extract::{CheckedInput, check_time};
+use crate::http::extract::{CheckedInput, check_no_control, check_time};
 use crate::money::Money;
 
 text_enum! {
@@ -54,6 +54,7 @@ pub struct InteractionInput {
     #[schema(required = true, nullable = false)]
     pub interaction_type: Option<InteractionType>,
     /// Defaults to now; at most 5 minutes in the future.
+    #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
     pub occurred_at: Option<DateTime<Utc>>,
     #[validate(length(max = 200))]
     #[schema(max_length = 200)]
@@ -93,6 +94,7 @@ impl CheckedInput for InteractionInput {
             }
             _ => {}
         }
+        check_no_control("subject", self.subject.as_deref(), out);
         check_time("occurred_at", self.occurred_at, out);
         if self.occurred_at.is_some_and(|t| t > Utc::now() + MAX_FUTURE) {
             out.push(FieldError::new("occurred_at", "range", "must not be more than 5 minutes in the future"));
@@ -145,7 +147,9 @@ pub struct InteractionQuery {
     #[param(rename = "type")]
     pub interaction_type: Option<InteractionType>,
     /// Occurred at or after this instant.
+    #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
     pub occurred_after: Option<DateTime<Utc>>,
     /// Occurred strictly before this instant.
+    #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
     pub occurred_before: Option<DateTime<Utc>>,
 }

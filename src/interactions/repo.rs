@@ -12,6 +12,7 @@ use crate::auth::RowScope;
 use crate::db::schema::interactions as i;
 use crate::db::{DbConnection, DbTimestamp, DbUuid, MultiBackend, types};
 use crate::http::ApiError;
+use crate::http::error::FieldError;
 use crate::http::pagination::{Cursor, Sort, SortField};
 use crate::keyset_after;
 
@@ -142,10 +143,33 @@ pub fn create(
             i::created_at.eq(DbTimestamp(now)),
             i::updated_at.eq(DbTimestamp(now)),
         ))
-        .execute(conn)?;
+        .execute(conn)
+        .map_err(|e| link_error(e, data))?;
     let set = changed_fields(&blank(), data);
     audit::record(conn, actor, "interaction.created", RESOURCE, id, &set)?;
     find(conn, id, RowScope::ALL)?.ok_or_else(|| ApiError::internal("created interaction vanished"))
+}
+
+/// A link the database refused: the offer or complaint was deleted after the
+/// route checked it (a concurrent `DELETE`). That is the same 422 the check
+/// gives, on the field concerned, never the generic 409 of a foreign key.
+/// PostgreSQL names the constraint; SQLite does not (and serialises writers,
+/// so it cannot get here through the race): then every link set is named.
+fn link_error(e: diesel::result::Error, data: &InteractionData) -> ApiError {
+    use diesel::result::{DatabaseErrorKind, Error};
+    let Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info) = &e else {
+        return e.into();
+    };
+    let constraint = info.constraint_name().unwrap_or_default();
+    let named = |field: &str| constraint.contains(field);
+    let mut errors = Vec::new();
+    if named("offer_id") || (constraint.is_empty() && data.offer_id.is_some()) {
+        errors.push(FieldError::new("offer_id", "reference", "no offer with that id for this stakeholder"));
+    }
+    if named("complaint_id") || (constraint.is_empty() && data.complaint_id.is_some()) {
+        errors.push(FieldError::new("complaint_id", "reference", "no complaint with that id for this stakeholder"));
+    }
+    if errors.is_empty() { e.into() } else { ApiError::Validation(errors) }
 }
 
 /// Nothing set: the "before" of a create, so the audit lists every field given.
@@ -180,7 +204,8 @@ pub fn update(
     }
     let n = diesel::update(i::table.filter(i::id.eq(current.id)).filter(i::version.eq(current.version)))
         .set((data, i::version.eq(current.version + 1), i::updated_at.eq(DbTimestamp(types::now()))))
-        .execute(conn)?;
+        .execute(conn)
+        .map_err(|e| link_error(e, data))?;
     if n == 0 {
         return Ok(None);
     }

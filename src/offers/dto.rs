@@ -7,7 +7,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::http::error::FieldError;
-use crate::http::extract::{CheckedInput, check_time};
+use crate::http::extract::{CheckedInput, check_name, check_time};
 use crate::money::Money;
 
 text_enum! {
@@ -49,8 +49,10 @@ pub struct OfferInput {
     #[validate(range(min = 0, max = 100))]
     #[schema(minimum = 0, maximum = 100)]
     pub discount_percent: Option<i32>,
+    #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
     pub valid_from: Option<DateTime<Utc>>,
     /// Must be after `valid_from`.
+    #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
     pub valid_until: Option<DateTime<Utc>>,
 }
 
@@ -66,9 +68,7 @@ impl CheckedInput for OfferInput {
         {
             out.push(FieldError::new("valid_until", "range", "must be after valid_from"));
         }
-        if self.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
-            out.push(FieldError::new("title", "blank", "must not be blank"));
-        }
+        check_name("title", self.title.as_deref(), out);
     }
 }
 
@@ -114,6 +114,7 @@ pub struct OfferQuery {
     pub status: Option<OfferStatus>,
     pub product_category: Option<String>,
     /// Offers valid at this instant (`valid_from` ≤ t < `valid_until`, open ends allowed).
+    #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
     pub valid_at: Option<DateTime<Utc>>,
     pub created_by: Option<String>,
 }

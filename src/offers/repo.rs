@@ -218,15 +218,24 @@ pub fn apply(
 }
 
 /// Hard delete of a draft; `false` on a lost race. An offer that an
-/// interaction links to stays (409): the history must not dangle.
+/// interaction links to stays (409): the history must not dangle. The count
+/// gives the message; the foreign key decides when a link is being written
+/// concurrently.
 pub fn delete(conn: &mut DbConnection, actor: &Actor, current: &OfferRow) -> Result<bool, ApiError> {
     use crate::db::schema::interactions as i;
+    use diesel::result::{DatabaseErrorKind, Error};
     let links: i64 = i::table.filter(i::offer_id.eq(Some(current.id))).count().get_result(conn)?;
     if links > 0 {
         return Err(ApiError::Conflict(format!("{links} interaction(s) refer to this offer; it cannot be deleted")));
     }
-    let n =
-        diesel::delete(o::table.filter(o::id.eq(current.id)).filter(o::version.eq(current.version))).execute(conn)?;
+    let n = diesel::delete(o::table.filter(o::id.eq(current.id)).filter(o::version.eq(current.version)))
+        .execute(conn)
+        .map_err(|e| match e {
+            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+                ApiError::Conflict("an interaction refers to this offer; it cannot be deleted".into())
+            }
+            other => other.into(),
+        })?;
     if n == 1 {
         audit::record(conn, actor, "offer.deleted", RESOURCE, current.id.0, &[])?;
     }

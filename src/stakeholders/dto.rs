@@ -8,7 +8,7 @@ use uuid::Uuid;
 use validator::{Validate, ValidationError};
 
 use crate::http::error::FieldError;
-use crate::http::extract::CheckedInput;
+use crate::http::extract::{CheckedInput, name_problem};
 
 text_enum! {
     /// The relationship the company has with the stakeholder.
@@ -149,7 +149,7 @@ pub struct StakeholderInput {
     #[validate(required)]
     #[schema(required = true, nullable = false)]
     pub entity_type: Option<EntityType>,
-    #[validate(required, length(min = 1, max = 200), custom(function = "not_blank"))]
+    #[validate(required, length(min = 1, max = 200), custom(function = "valid_name"))]
     #[schema(required = true, nullable = false, min_length = 1, max_length = 200)]
     pub display_name: Option<String>,
     /// Unique among stakeholders that are not erased; stored lower-case.
@@ -247,11 +247,12 @@ impl CheckedInput for StakeholderInput {
     }
 }
 
-fn not_blank(s: &str) -> Result<(), ValidationError> {
-    if s.trim().is_empty() {
-        return Err(ValidationError::new("blank").with_message("must not be blank".into()));
+/// A visible character and no control characters ([`name_problem`]).
+fn valid_name(s: &str) -> Result<(), ValidationError> {
+    match name_problem(s) {
+        Some((code, message)) => Err(ValidationError::new(code).with_message(message.into())),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Digits of an E.164-ish number with separators removed, or `None`.
@@ -368,6 +369,7 @@ pub struct StakeholderQuery {
     /// details masked).
     pub q: Option<String>,
     /// Only stakeholders changed at or after this instant.
+    #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
     pub updated_since: Option<DateTime<Utc>>,
     /// Include archived stakeholders (default false).
     pub include_archived: Option<bool>,

@@ -68,6 +68,31 @@ pub fn sort_key(row: &StakeholderRow, field: SortBy) -> String {
     }
 }
 
+// `LIKE … ESCAPE '\'` with the escape character written into the SQL.
+//
+// diesel's `.escape(c)` binds `c` as a parameter, and the statement is
+// cached as a named prepared statement; after five executions PostgreSQL may
+// switch it to a generic plan, which cannot see the pattern, so the trigram
+// index estimate is lost for the life of the connection (issue 9, item 4;
+// `bench/search_plan.sh`). The escape is a SQL literal here, and being an
+// `SqlLiteral` it also marks the statement as not cacheable: every search is
+// planned with its own pattern (a custom plan), on both backends. The cost
+// is one parse per search, which does not show next to the search itself.
+diesel::infix_operator!(LikeBackslash, " LIKE ");
+diesel::infix_operator!(EscapeBackslash, " ESCAPE ", diesel::sql_types::Text);
+
+type EscapedPattern = EscapeBackslash<
+    diesel::dsl::AsExprOf<String, diesel::sql_types::Text>,
+    diesel::expression::SqlLiteral<diesel::sql_types::Text>,
+>;
+
+/// `$1 ESCAPE '\'` for `q`: the pattern bound, the escape character a SQL
+/// literal (spelt the same on PostgreSQL, with standard strings, and SQLite).
+fn pattern_escaped_by_backslash(q: &str) -> EscapedPattern {
+    use diesel::IntoSql;
+    EscapeBackslash::new(like_pattern(q).into_sql::<diesel::sql_types::Text>(), diesel::dsl::sql("'\\'"))
+}
+
 /// `%`, `_` and `\` match themselves in `q`.
 fn like_pattern(q: &str) -> String {
     let mut p = String::with_capacity(q.len() + 2);
@@ -161,9 +186,9 @@ pub fn list(
     }
     if let Some(text) = &f.q {
         q = if f.q_names_only {
-            q.filter(s::name_search.like(like_pattern(text)).escape('\\'))
+            q.filter(LikeBackslash::new(s::name_search, pattern_escaped_by_backslash(text)))
         } else {
-            q.filter(s::search_text.like(like_pattern(text)).escape('\\'))
+            q.filter(LikeBackslash::new(s::search_text, pattern_escaped_by_backslash(text)))
         };
     }
     if let Some(t) = f.updated_since {
@@ -198,21 +223,73 @@ pub fn list(
 fn check_organization(
     conn: &mut DbConnection,
     data: &StakeholderData,
-    self_id: Uuid,
+    self_id: Option<Uuid>,
     scope: RowScope,
 ) -> Result<(), ApiError> {
     let Some(org) = data.organization_id else {
         return Ok(());
     };
-    let bad = |m: &str| ApiError::Validation(vec![FieldError::new("organization_id", "reference", m)]);
-    if org.0 == self_id {
-        return Err(bad("a stakeholder cannot be its own organization"));
+    let errors = organization_errors(conn, org.0, self_id, scope)?;
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::Validation(errors)) }
+}
+
+/// The longest `organization_id` chain walked looking for a cycle.
+const MAX_ORGANIZATION_DEPTH: usize = 1000;
+
+/// What is wrong with `org` as the `organization_id` of `self_id` (`None` for
+/// a stakeholder being created): it must name a visible, non-erased
+/// organisation, and following `organization_id` from there must never lead
+/// back to `self_id` (422 `cycle`). Empty when it is fine.
+pub fn organization_errors(
+    conn: &mut DbConnection,
+    org: Uuid,
+    self_id: Option<Uuid>,
+    scope: RowScope,
+) -> QueryResult<Vec<FieldError>> {
+    let bad = |code: &str, m: &str| Ok(vec![FieldError::new("organization_id", code, m)]);
+    if Some(org) == self_id {
+        return bad("cycle", "a stakeholder cannot be its own organization");
     }
-    match find(conn, org.0, scope)? {
-        Some(o) if o.erased_at.is_none() && o.entity_type == EntityType::Organization.as_str() => Ok(()),
-        Some(o) if o.erased_at.is_none() => Err(bad("must refer to a stakeholder whose entity_type is organization")),
-        _ => Err(bad("no organization stakeholder with that id")),
+    let parent = match find(conn, org, scope)? {
+        Some(o) if o.erased_at.is_none() && o.entity_type == EntityType::Organization.as_str() => o,
+        Some(o) if o.erased_at.is_none() => {
+            return bad("reference", "must refer to a stakeholder whose entity_type is organization");
+        }
+        _ => return bad("reference", "no organization stakeholder with that id"),
+    };
+    let Some(me) = self_id else {
+        return Ok(Vec::new()); // a new stakeholder: nothing can point at it yet
+    };
+    // The chain is walked whatever the caller may see: a loop is a loop.
+    let mut seen = std::collections::HashSet::new();
+    let mut next = parent.organization_id.map(|u| u.0);
+    while let Some(cur) = next {
+        if cur == me {
+            return bad("cycle", "this organization belongs, directly or through others, to this stakeholder");
+        }
+        if !seen.insert(cur) || seen.len() > MAX_ORGANIZATION_DEPTH {
+            break;
+        }
+        next = s::table
+            .filter(s::id.eq(DbUuid(cur)))
+            .select(s::organization_id)
+            .first::<Option<DbUuid>>(conn)
+            .optional()?
+            .flatten()
+            .map(|u| u.0);
     }
+    Ok(Vec::new())
+}
+
+/// Serialises `organization_id` changes on PostgreSQL for the rest of the
+/// transaction, so two concurrent changes cannot each miss the other's half
+/// of a cycle. (SQLite writes are serialised by `BEGIN IMMEDIATE` already.)
+fn lock_organization_graph(conn: &mut DbConnection) -> QueryResult<()> {
+    if let DbConnection::Pg(c) = conn {
+        // Any fixed key: "org graph".
+        diesel::sql_query("SELECT pg_advisory_xact_lock(7092478116034519655)").execute(c)?;
+    }
+    Ok(())
 }
 
 fn replace_tags(conn: &mut DbConnection, id: Uuid, tags: &[String]) -> QueryResult<()> {
@@ -325,7 +402,7 @@ pub fn create(
 ) -> Result<StakeholderRow, ApiError> {
     let id = Uuid::now_v7();
     let now = types::now();
-    check_organization(conn, data, id, scope)?;
+    check_organization(conn, data, None, scope)?;
     diesel::insert_into(s::table)
         .values((
             s::id.eq(DbUuid(id)),
@@ -358,7 +435,10 @@ pub fn update(
     }
     let id = current.id.0;
     if data.organization_id != old.organization_id {
-        check_organization(conn, data, id, scope)?;
+        if data.organization_id.is_some() {
+            lock_organization_graph(conn)?;
+        }
+        check_organization(conn, data, Some(id), scope)?;
     }
     let now = types::now();
     let n = diesel::update(s::table.filter(s::id.eq(current.id)).filter(s::version.eq(current.version)))

@@ -81,10 +81,20 @@ async fn create_stakeholder(
     let key = IdempotencyKey::from_request(&req, &body, &caller)?;
     let body = into_object(body)?;
     forbid_sensitive(&caller, &body)?;
-    let input: StakeholderInput = parse_body(body)?;
+    let (scope, policy) = (caller.scope(), caller.fields());
+    let organization = organization_in(&body);
+    let input: StakeholderInput = match parse_body(body) {
+        Err(e) => {
+            // One 422 for everything: the reference check joins the others.
+            return Err(match organization {
+                Some(org) => state.db(move |c| with_organization_errors(c, e, org, None, scope)).await?,
+                None => e,
+            });
+        }
+        Ok(input) => input,
+    };
     let data = StakeholderData::from_input(&input);
     let actor = Actor::new(&caller, request_id(&req));
-    let (scope, policy) = (caller.scope(), caller.fields());
     let stored = state
         .db(move |conn| {
             idempotency::run(conn, key.as_ref(), |c| {
@@ -204,12 +214,43 @@ async fn update_stakeholder(
                 if current.erased_at.is_some() {
                     return Err(ApiError::Conflict("the stakeholder is erased and cannot be changed".into()));
                 }
-                let input = patched_input(&current, &patch)?;
+                let input = match patched_input(&current, &patch) {
+                    Ok(input) => input,
+                    Err(e) => {
+                        match organization_in(&patch).filter(|o| Some(*o) != current.organization_id.map(|u| u.0)) {
+                            Some(org) => return Err(with_organization_errors(c, e, org, Some(id), scope)?),
+                            None => return Err(e),
+                        }
+                    }
+                };
                 repo::update(c, &actor, scope, &current, &StakeholderData::from_input(&input))
             })
         })
         .await?;
     Ok(respond(row, &caller))
+}
+
+/// The `organization_id` a body names, when it is a well-formed UUID.
+fn organization_in(body: &Map<String, Value>) -> Option<Uuid> {
+    body.get("organization_id").and_then(Value::as_str).and_then(|s| Uuid::parse_str(s).ok())
+}
+
+/// A 422 from the body rules, joined by what is wrong with `organization_id`
+/// (which needs the database), so one response lists every invalid field.
+fn with_organization_errors(
+    c: &mut db::DbConnection,
+    e: ApiError,
+    org: Uuid,
+    self_id: Option<Uuid>,
+    scope: crate::auth::RowScope,
+) -> Result<ApiError, ApiError> {
+    let ApiError::Validation(mut errors) = e else { return Ok(e) };
+    if errors.iter().any(|f| f.field == "organization_id") {
+        return Ok(ApiError::Validation(errors));
+    }
+    errors.extend(repo::organization_errors(c, org, self_id, scope)?);
+    errors.sort_by(|a, b| a.field.cmp(&b.field));
+    Ok(ApiError::Validation(errors))
 }
 
 /// The stored document with the merge patch applied, validated.

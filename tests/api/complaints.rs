@@ -1,7 +1,7 @@
 //! Complaints: create (validation, SLA due dates, configurable targets, parent
 //! stakeholder), the lifecycle actions (every transition and every refusal
 //! over HTTP, action bodies, If-Match), merge-patch edits (severity recomputes
-//! `due_at` from `created_at`), `sla_breached` on reads, lists and filters,
+//! `due_at` from `created_at` while unresolved and not yet due), `sla_breached` on reads, lists and filters,
 //! roles and partner isolation, lists (support queue, filters, keyset
 //! pagination, the stakeholder's complaints), links from interactions and
 //! `Idempotency-Key`.
@@ -904,7 +904,9 @@ api_test!(patch_works_until_closed_and_again_after_reopen, |app| {
         let got = ok_with_etag(res, status).await;
         assert_eq!(got["status"], status);
         assert_eq!(got["severity"], "critical");
-        assert_eq!(sla_of(&got), Duration::hours(4));
+        // Unresolved and not yet due: recomputed. Resolved: due_at is frozen.
+        let expected = if status == "resolved" { Duration::hours(24) } else { Duration::hours(4) };
+        assert_eq!(sla_of(&got), expected, "{status}: {got}");
     }
 
     let closed = in_status(&app, &sid, "closed").await;

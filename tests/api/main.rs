@@ -5,6 +5,7 @@ mod helpers;
 mod auth;
 mod complaints;
 mod hardening;
+mod hardening_data;
 mod http_core;
 mod interactions;
 mod lifecycle;

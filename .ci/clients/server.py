@@ -19,6 +19,7 @@ Only the standard library: this runs before anything else is known to work.
 import argparse
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -68,7 +69,12 @@ def mint(binary: str, env: dict, role: str, partner_id: str) -> str:
     return token
 
 
+def _stop(signum, _frame):
+    raise SystemExit(128 + signum)  # run the finally blocks: stop the server
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _stop)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", default="target/release/crm-api")
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
@@ -103,7 +109,13 @@ def main() -> int:
         for role in ROLES:
             child_env[f"CRM_CI_TOKEN_{role.upper()}"] = mint(binary, env, role, partner_id)
         print(f"server: {url} (SQLite in {tmp}, log {log_path})", flush=True)
-        status = subprocess.call(cmd, env=child_env)
+        child = subprocess.Popen(cmd, env=child_env)
+        try:
+            status = child.wait()
+        finally:
+            if child.poll() is None:
+                child.terminate()
+                child.wait()
         if proc.poll() is not None:
             print(f"server: exited with {proc.returncode} during the run", file=sys.stderr)
             status = status or 1
@@ -123,6 +135,8 @@ def main() -> int:
             with open(log_path, "rb") as f:
                 tail = f.read()[-4000:].decode("utf-8", "replace")
             print(f"--- last lines of the server log ({log_path}):\n{tail}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
     return status
 
 

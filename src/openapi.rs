@@ -52,6 +52,181 @@ pub fn finish(doc: &mut Doc) {
     response_schemas(doc);
     common_headers(doc);
     parameter_rules(doc);
+    input_rules(doc);
+    optional_bodies(doc);
+    links(doc);
+}
+
+/// OpenAPI links from each create's 201 to every operation on the created
+/// resource (`…/{id}` and below), so clients and stateful testers know the
+/// `id` in the body is what those paths take.
+fn links(doc: &mut Doc) {
+    use utoipa::openapi::link::LinkBuilder;
+    let mut ops: Vec<(String, String)> = Vec::new();
+    for (path, item) in &doc.paths.paths {
+        for op in [&item.get, &item.post, &item.patch, &item.delete].into_iter().flatten() {
+            if let Some(id) = &op.operation_id {
+                ops.push((path.clone(), id.clone()));
+            }
+        }
+    }
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let Some(create) = item.post.as_mut() else { continue };
+        let Some(RefOr::T(created)) = create.responses.responses.get_mut("201") else { continue };
+        let prefix = format!("{path}/{{id}}");
+        for (target, operation_id) in &ops {
+            if target == &prefix || target.starts_with(&format!("{prefix}/")) {
+                let link = LinkBuilder::new().operation_id(operation_id).parameter("id", "$response.body#/id").build();
+                created.links.insert(operation_id.clone(), RefOr::T(link));
+            }
+        }
+    }
+}
+
+// Patterns for what the body checks in `http::extract` enforce, in the
+// ECMA-262 dialect OpenAPI uses. Control characters are `char::is_control`
+// (C0, DEL, C1); white space is Rust's `char::is_whitespace`.
+const CTRL: &str = r"\u0000-\u001F\u007F-\u009F";
+const WS: &str = r"\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
+/// Default-ignorable code points in the Basic Multilingual Plane (`is_default_ignorable`).
+const IGNORABLE: &str = r"\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\uFFF0-\uFFF8\u2800";
+
+/// A name: no control characters and at least one visible character (`name_problem`).
+fn name_pattern() -> String {
+    format!("^[^{CTRL}]*[^{CTRL}{WS}{IGNORABLE}][^{CTRL}]*$")
+}
+/// Free text that must not be blank: something besides white space, no NUL.
+fn not_blank_pattern() -> String {
+    format!(r"^[^\u0000]*[^\u0000{WS}][^\u0000]*$")
+}
+/// E.164-ish (`normalize_phone`): optional `+`, 5 to 15 digits, separators ` .()-` anywhere.
+const PHONE_PATTERN: &str = r"^[ .()\-]*\+?[ .()\-]*(?:[0-9][ .()\-]*){5,15}$";
+/// Every other text field in a body: no NUL (PostgreSQL cannot store it).
+const NO_NUL_PATTERN: &str = r"^[^\u0000]*$";
+
+fn country_codes() -> Vec<serde_json::Value> {
+    isocountry::CountryCode::iter().map(|c| serde_json::Value::from(c.alpha2())).collect()
+}
+
+fn currency_codes() -> Vec<serde_json::Value> {
+    let letters = b'A'..=b'Z';
+    let mut codes = Vec::new();
+    for a in letters.clone() {
+        for b in letters.clone() {
+            for c in letters.clone() {
+                let code = String::from_utf8(vec![a, b, c]).unwrap_or_default();
+                if iso_currency::Currency::from_code(&code).is_some() {
+                    codes.push(serde_json::Value::from(code));
+                }
+            }
+        }
+    }
+    codes
+}
+
+/// Request schemas say what the body checks enforce: names, non-blank text,
+/// no NUL anywhere, phone shape, ISO country and currency codes, list items,
+/// non-negative money; fields that cannot change are not in `…Patch`.
+fn input_rules(doc: &mut Doc) {
+    use utoipa::openapi::schema::SchemaType;
+    let Some(components) = doc.components.as_mut() else { return };
+    let (countries, currencies) = (country_codes(), currency_codes());
+    for (schema_name, schema) in components.schemas.iter_mut() {
+        let request = schema_name.ends_with("Input")
+            || schema_name.ends_with("Patch")
+            || ["Address", "Sensitive", "Money"].contains(&schema_name.as_str());
+        let RefOr::T(Schema::Object(obj)) = schema else { continue };
+        if !request {
+            continue;
+        }
+        if schema_name.ends_with("Patch") {
+            // Immutable after creation (422 `immutable` when changed).
+            let immutable: &[&str] = match schema_name.as_str() {
+                "ComplaintPatch" => &["stakeholder_id", "channel"],
+                "OfferPatch" | "InteractionPatch" => &["stakeholder_id"],
+                _ => &[],
+            };
+            for f in immutable {
+                obj.properties.shift_remove(*f);
+            }
+        }
+        let resource = schema_name.trim_end_matches("Input").trim_end_matches("Patch");
+        for (field, prop) in obj.properties.iter_mut() {
+            let RefOr::T(prop) = prop else { continue };
+            match prop {
+                Schema::Object(p) => {
+                    let nullable = matches!(&p.schema_type, SchemaType::Array(t) if t.contains(&Type::Null));
+                    let with_null = |mut v: Vec<serde_json::Value>| {
+                        if nullable {
+                            v.push(serde_json::Value::Null);
+                        }
+                        Some(v)
+                    };
+                    match (resource, field.as_str()) {
+                        ("Money", "amount_minor") => p.minimum = Some(0f64.into()),
+                        ("Money", "currency") => p.enum_values = with_null(currencies.clone()),
+                        ("Address", "country") => p.enum_values = with_null(countries.clone()),
+                        _ if p.format.is_some() || p.enum_values.is_some() => {}
+                        _ if !is_string(&p.schema_type) => {}
+                        ("Stakeholder", "display_name") | ("Offer", "title") | ("Complaint", "subject") => {
+                            p.pattern = Some(name_pattern())
+                        }
+                        ("Interaction", "subject") => p.pattern = Some(format!("^[^{CTRL}]*$")),
+                        ("Complaint", "description") | ("Resolve", "resolution") => {
+                            p.pattern = Some(not_blank_pattern())
+                        }
+                        ("Stakeholder", "phone") => p.pattern = Some(PHONE_PATTERN.into()),
+                        _ => p.pattern = Some(NO_NUL_PATTERN.into()),
+                    }
+                }
+                Schema::Array(a) if matches!(field.as_str(), "tags" | "interests" | "preferred_categories") => {
+                    let mut item = Object::with_type(Type::String);
+                    item.min_length = Some(1);
+                    item.max_length = Some(50);
+                    item.pattern = Some(not_blank_pattern());
+                    a.items = ArrayItems::RefOrSchema(Box::new(RefOr::T(Schema::Object(item))));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+fn is_string(t: &utoipa::openapi::schema::SchemaType) -> bool {
+    use utoipa::openapi::schema::SchemaType;
+    match t {
+        SchemaType::Type(t) => *t == Type::String,
+        SchemaType::Array(ts) => ts.contains(&Type::String),
+        SchemaType::AnyValue => false,
+    }
+}
+
+/// An optional request body is the schema itself with `required: false`,
+/// not `oneOf [schema, null]` (SDK generators then send a placeholder).
+fn optional_bodies(doc: &mut Doc) {
+    use utoipa::openapi::Required;
+    for item in doc.paths.paths.values_mut() {
+        for op in [&mut item.post, &mut item.patch].into_iter().flatten() {
+            let Some(RefOr::T(body)) = op.request_body.as_mut() else { continue };
+            let mut optional = false;
+            for content in body.content.values_mut() {
+                let RefOr::T(content) = content else { continue };
+                let Some(RefOr::T(Schema::OneOf(one))) = content.schema.as_ref() else { continue };
+                let null =
+                    |s: &RefOr<Schema>| matches!(s, RefOr::T(Schema::Object(o)) if o.schema_type == Type::Null.into());
+                if one.items.len() == 2
+                    && let Some(inner) = one.items.iter().find(|s| !null(s))
+                    && one.items.iter().any(null)
+                {
+                    content.schema = Some(inner.clone());
+                    optional = true;
+                }
+            }
+            if optional {
+                body.required = Some(Required::False);
+            }
+        }
+    }
 }
 
 fn is_plain_string(schema: Option<&RefOr<Schema>>) -> bool {
@@ -81,7 +256,7 @@ fn parameter_rules(doc: &mut Doc) {
                     // Free-text filters: at most 500 characters, no NUL (`check_query_text`).
                     (ParameterIn::Query, "sort") => continue,
                     (ParameterIn::Query, _) if is_plain_string(p.schema.as_ref()) => {
-                        string.max_length(Some(500)).pattern(Some("^[^\\u0000]*$"))
+                        string.max_length(Some(500)).pattern(Some(NO_NUL_PATTERN))
                     }
                     _ => continue,
                 };

@@ -269,6 +269,11 @@ impl<'de> Visitor<'de> for UniqueVisitor {
         Ok(Value::from(v))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        // JSON has one number type: `5.0` is the integer 5 to JSON Schema
+        // (and to the document), so it is one here too.
+        if v.fract() == 0.0 && v.abs() < 9.0e15 {
+            return Ok(Value::from(v as i64));
+        }
         Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
     }
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {

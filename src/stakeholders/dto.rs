@@ -36,10 +36,13 @@ text_enum! {
 #[serde(deny_unknown_fields)]
 pub struct Sensitive {
     #[validate(length(max = 5000))]
+    #[schema(max_length = 5000)]
     pub health_notes: Option<String>,
     #[validate(length(max = 5000))]
+    #[schema(max_length = 5000)]
     pub beliefs: Option<String>,
     #[validate(length(max = 5000))]
+    #[schema(max_length = 5000)]
     pub other: Option<String>,
 }
 
@@ -54,14 +57,19 @@ impl Sensitive {
 #[serde(deny_unknown_fields)]
 pub struct Address {
     #[validate(length(max = 200))]
+    #[schema(max_length = 200)]
     pub line1: Option<String>,
     #[validate(length(max = 200))]
+    #[schema(max_length = 200)]
     pub line2: Option<String>,
     #[validate(length(max = 100))]
+    #[schema(max_length = 100)]
     pub city: Option<String>,
     #[validate(length(max = 100))]
+    #[schema(max_length = 100)]
     pub region: Option<String>,
     #[validate(length(max = 20))]
+    #[schema(max_length = 20)]
     pub postal_code: Option<String>,
     /// ISO 3166-1 alpha-2, upper case.
     #[validate(custom(function = "valid_country"))]
@@ -270,7 +278,9 @@ fn valid_phone(s: &str) -> Result<(), ValidationError> {
 }
 
 fn valid_country(s: &str) -> Result<(), ValidationError> {
-    isocountry::CountryCode::for_alpha2(&s.to_uppercase())
+    // Upper case only, like currencies: the document lists the codes, and
+    // accepting `id` as well would make it say less than the server does.
+    isocountry::CountryCode::for_alpha2(s)
         .map(|_| ())
         .map_err(|_| ValidationError::new("country").with_message("must be an ISO 3166-1 alpha-2 code, e.g. ID".into()))
 }

@@ -12,7 +12,7 @@ api_test!(create_returns_201_with_location_etag_and_body, |app| {
             "agent",
             &json!({"kind": "customer", "entity_type": "person", "display_name": "Siti Rahayu",
                     "email": "Siti@Example.com", "phone": "+62 812-3456-7890", "tags": ["vip", "vip", "b2c"],
-                    "consents": {"marketing_email": true}, "address": {"city": "Bandung", "country": "id"}}),
+                    "consents": {"marketing_email": true}, "address": {"city": "Bandung", "country": "ID"}}),
         )
         .send()
         .await

@@ -319,6 +319,10 @@ pub trait CheckedInput: DeserializeOwned + Validate {
     /// `validator` reports the Rust name, clients must see the wire name.
     const WIRE_NAMES: &'static [(&'static str, &'static str)] = &[];
 
+    /// Free-form JSON fields, stored as JSON text (which escapes NUL): any
+    /// JSON is taken there, NUL included.
+    const FREE_FORM: &'static [&'static str] = &[];
+
     /// Cross-field rules, reported with the per-field ones.
     fn extra_checks(&self, _out: &mut Vec<FieldError>) {}
 }
@@ -337,7 +341,7 @@ fn validation_errors<T: CheckedInput>(e: &ValidationErrors) -> Vec<FieldError> {
 /// Turns a JSON object into a validated DTO, listing every invalid field.
 pub fn parse_body<T: CheckedInput>(body: Map<String, Value>) -> Result<T, ApiError> {
     let mut errors = Vec::new();
-    for (k, v) in &body {
+    for (k, v) in body.iter().filter(|(k, _)| !T::FREE_FORM.contains(&k.as_str())) {
         find_nul(k, v, &mut errors);
     }
     if !errors.is_empty() {

@@ -224,6 +224,8 @@ pub const SENSITIVE_FIELDS: [&str; 2] = ["sensitive", "income_band"];
 const PERSON_ONLY: [&str; 4] = ["birth_date", "occupation", "education_level", "household_size"];
 
 impl CheckedInput for StakeholderInput {
+    const FREE_FORM: &'static [&'static str] = &["preferences"];
+
     fn extra_checks(&self, out: &mut Vec<FieldError>) {
         if self.entity_type == Some(EntityType::Organization) {
             let set = [

@@ -243,7 +243,7 @@ async fn update_complaint(
 
 fn patched(current: &ComplaintRow, patch: &Map<String, Value>, sla: &SlaTargets) -> Result<ComplaintData, ApiError> {
     let mut doc = serde_json::to_value(current.to_input()).map_err(ApiError::internal)?;
-    merge_patch::apply(&mut doc, &Value::Object(patch.clone()));
+    merge_patch::apply_checked::<ComplaintInput>(&mut doc, patch)?;
     let input: ComplaintInput = parse_body(into_object(doc)?)?;
     let before = current.to_input();
     let mut errors = Vec::new();

@@ -1,7 +1,52 @@
 //! JSON merge patch (RFC 7396): absent = unchanged, `null` = remove,
 //! objects merge recursively, anything else replaces.
 
-use serde_json::Value;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use super::error::{ApiError, FieldError};
+
+/// Applies `patch` to `target` after checking that every key the patch sets
+/// to `null` is a field of `T`. (A `null` removes its key, so an unknown one
+/// would otherwise vanish in the merge instead of being a 422 like any other
+/// unknown field.)
+pub fn apply_checked<T: DeserializeOwned>(target: &mut Value, patch: &Map<String, Value>) -> Result<(), ApiError> {
+    let mut unknown = Vec::new();
+    null_leaves(&mut Vec::new(), patch, &mut |path| {
+        // The path alone, with its null: every input field is optional, so
+        // only an unknown key fails as `unknown field`.
+        let mut probe = Value::Null;
+        for key in path.iter().rev() {
+            probe = Value::Object(Map::from_iter([((*key).to_owned(), probe)]));
+        }
+        if let Err(e) = serde_json::from_value::<T>(probe)
+            && e.to_string().starts_with("unknown field")
+        {
+            unknown.push(FieldError::new(
+                path.join("."),
+                "unknown_field",
+                "is not a field of this resource (or is read-only)",
+            ));
+        }
+    });
+    if !unknown.is_empty() {
+        return Err(ApiError::Validation(unknown));
+    }
+    apply(target, &Value::Object(patch.clone()));
+    Ok(())
+}
+
+fn null_leaves<'a>(path: &mut Vec<&'a str>, map: &'a Map<String, Value>, f: &mut impl FnMut(&[&'a str])) {
+    for (k, v) in map {
+        path.push(k);
+        match v {
+            Value::Null => f(path),
+            Value::Object(inner) => null_leaves(path, inner, f),
+            _ => {}
+        }
+        path.pop();
+    }
+}
 
 pub fn apply(target: &mut Value, patch: &Value) {
     let Value::Object(patch) = patch else {

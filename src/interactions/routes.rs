@@ -236,7 +236,7 @@ async fn update_interaction(
 
 fn patched(current: &InteractionRow, patch: &Map<String, Value>) -> Result<InteractionData, ApiError> {
     let mut doc = serde_json::to_value(current.to_input()).map_err(ApiError::internal)?;
-    merge_patch::apply(&mut doc, &Value::Object(patch.clone()));
+    merge_patch::apply_checked::<InteractionInput>(&mut doc, patch)?;
     let input: InteractionInput = parse_body(into_object(doc)?)?;
     if input.stakeholder_id != Some(current.stakeholder_id.0) {
         return Err(ApiError::validation("stakeholder_id", "immutable", "cannot be changed; record a new interaction"));

@@ -256,7 +256,7 @@ fn with_organization_errors(
 /// The stored document with the merge patch applied, validated.
 fn patched_input(current: &StakeholderRow, patch: &Map<String, Value>) -> Result<StakeholderInput, ApiError> {
     let mut doc = serde_json::to_value(current.to_input()).map_err(ApiError::internal)?;
-    merge_patch::apply(&mut doc, &Value::Object(patch.clone()));
+    merge_patch::apply_checked::<StakeholderInput>(&mut doc, patch)?;
     let consented = doc.pointer("/consents/sensitive_data").and_then(Value::as_bool).unwrap_or(false);
     if !consented && !patch.contains_key("sensitive") {
         // Consent withdrawn: the special-category data goes with it.

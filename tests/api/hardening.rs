@@ -447,3 +447,48 @@ api_test!(duplicate_json_keys_are_400, |app| {
     assert_eq!(st, 200);
     assert_eq!(list["data"].as_array().unwrap().len(), 0, "nothing was created");
 });
+
+// A merge patch that sets an unknown key to null is refused like any other
+// unknown field (the merge would otherwise drop it silently).
+api_test!(patches_naming_unknown_fields_with_null_are_422, |app| {
+    let s = app.create_stakeholder(json!({"address": {"city": "Bandung"}})).await;
+    let sid = s["id"].as_str().unwrap();
+    let path = format!("/api/v1/stakeholders/{sid}");
+    for (body, field) in [
+        (json!({"": null}), ""),
+        (json!({"bogus": null}), "bogus"),
+        (json!({"address": {"bogus": null}}), "address.bogus"),
+        (json!({"segment": "x", "id": null}), "id"),
+    ] {
+        let res = app.patch(&path, "admin", &body).send().await.unwrap();
+        let p = assert_problem(res, 422).await;
+        assert!(
+            p["errors"].as_array().unwrap().iter().any(|e| e["field"] == field && e["code"] == "unknown_field"),
+            "{body}: {p}"
+        );
+    }
+    let (st, _, after) = parts(app.get(&path, "admin").send().await.unwrap()).await;
+    assert_eq!((st.as_u16(), &after["version"]), (200, &json!(1)), "nothing changed");
+    let res = app
+        .patch(&path, "admin", &json!({"address": {"city": null}, "preferences": {"x": null}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "known fields and free-form keys may be null");
+    let c = app
+        .post(
+            "/api/v1/complaints",
+            "admin",
+            &json!({"stakeholder_id": sid, "subject": "S", "description": "D", "category": "other", "severity": "low"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let c: Value = c.json().await.unwrap();
+    let res = app
+        .patch(&format!("/api/v1/complaints/{}", c["id"].as_str().unwrap()), "admin", &json!({"": null}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 422).await;
+});

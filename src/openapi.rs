@@ -130,7 +130,15 @@ fn currency_codes() -> Vec<serde_json::Value> {
 fn input_rules(doc: &mut Doc) {
     use utoipa::openapi::schema::SchemaType;
     let Some(components) = doc.components.as_mut() else { return };
-    let (countries, currencies) = (country_codes(), currency_codes());
+    for (name, codes, description) in [
+        ("CountryCode", country_codes(), "ISO 3166-1 alpha-2 country code, upper case."),
+        ("CurrencyCode", currency_codes(), "ISO 4217 currency code, upper case."),
+    ] {
+        let mut o = Object::with_type(Type::String);
+        o.enum_values = Some(codes);
+        o.description = Some(description.into());
+        components.schemas.insert(name.into(), RefOr::T(Schema::Object(o)));
+    }
     for (schema_name, schema) in components.schemas.iter_mut() {
         let request = schema_name.ends_with("Input")
             || schema_name.ends_with("Patch")
@@ -151,34 +159,43 @@ fn input_rules(doc: &mut Doc) {
             }
         }
         let resource = schema_name.trim_end_matches("Input").trim_end_matches("Patch");
-        for (field, prop) in obj.properties.iter_mut() {
-            let RefOr::T(prop) = prop else { continue };
+        for (field, slot) in obj.properties.iter_mut() {
+            let code = match (resource, field.as_str()) {
+                ("Money", "currency") => Some("CurrencyCode"),
+                ("Address", "country") => Some("CountryCode"),
+                _ => None,
+            };
+            if let Some(code) = code {
+                // A named enum, so SDKs get one `CountryCode` type, not one per use.
+                let nullable = matches!(slot, RefOr::T(Schema::Object(p))
+                    if matches!(&p.schema_type, SchemaType::Array(t) if t.contains(&Type::Null)));
+                let r = RefOr::Ref(Ref::from_schema_name(code));
+                *slot = if nullable {
+                    RefOr::T(Schema::OneOf(
+                        utoipa::openapi::schema::OneOfBuilder::new()
+                            .item(r)
+                            .item(Object::with_type(Type::Null))
+                            .build(),
+                    ))
+                } else {
+                    r
+                };
+                continue;
+            }
+            let RefOr::T(prop) = slot else { continue };
             match prop {
-                Schema::Object(p) => {
-                    let nullable = matches!(&p.schema_type, SchemaType::Array(t) if t.contains(&Type::Null));
-                    let with_null = |mut v: Vec<serde_json::Value>| {
-                        if nullable {
-                            v.push(serde_json::Value::Null);
-                        }
-                        Some(v)
-                    };
-                    match (resource, field.as_str()) {
-                        ("Money", "amount_minor") => p.minimum = Some(0f64.into()),
-                        ("Money", "currency") => p.enum_values = with_null(currencies.clone()),
-                        ("Address", "country") => p.enum_values = with_null(countries.clone()),
-                        _ if p.format.is_some() || p.enum_values.is_some() => {}
-                        _ if !is_string(&p.schema_type) => {}
-                        ("Stakeholder", "display_name") | ("Offer", "title") | ("Complaint", "subject") => {
-                            p.pattern = Some(name_pattern())
-                        }
-                        ("Interaction", "subject") => p.pattern = Some(format!("^[^{CTRL}]*$")),
-                        ("Complaint", "description") | ("Resolve", "resolution") => {
-                            p.pattern = Some(not_blank_pattern())
-                        }
-                        ("Stakeholder", "phone") => p.pattern = Some(PHONE_PATTERN.into()),
-                        _ => p.pattern = Some(NO_NUL_PATTERN.into()),
+                Schema::Object(p) => match (resource, field.as_str()) {
+                    ("Money", "amount_minor") => p.minimum = Some(0f64.into()),
+                    _ if p.format.is_some() || p.enum_values.is_some() => {}
+                    _ if !is_string(&p.schema_type) => {}
+                    ("Stakeholder", "display_name") | ("Offer", "title") | ("Complaint", "subject") => {
+                        p.pattern = Some(name_pattern())
                     }
-                }
+                    ("Interaction", "subject") => p.pattern = Some(format!("^[^{CTRL}]*$")),
+                    ("Complaint", "description") | ("Resolve", "resolution") => p.pattern = Some(not_blank_pattern()),
+                    ("Stakeholder", "phone") => p.pattern = Some(PHONE_PATTERN.into()),
+                    _ => p.pattern = Some(NO_NUL_PATTERN.into()),
+                },
                 Schema::Array(a) if matches!(field.as_str(), "tags" | "interests" | "preferred_categories") => {
                     let mut item = Object::with_type(Type::String);
                     item.min_length = Some(1);
@@ -415,6 +432,39 @@ fn patch_schemas(doc: &mut Doc) {
                 patch.description = Some(format!(
                     "A JSON merge patch (RFC 7396) of `{name}`: absent fields stay unchanged, `null` clears."
                 ));
+                // Nested objects merge too: a patch of one may leave out its
+                // required fields (`{"price": {"currency": "EUR"}}`).
+                for prop in patch.properties.values_mut() {
+                    let refs: Vec<&mut Ref> = match prop {
+                        RefOr::Ref(r) => vec![r],
+                        RefOr::T(Schema::OneOf(one)) => one
+                            .items
+                            .iter_mut()
+                            .filter_map(|i| match i {
+                                RefOr::Ref(r) => Some(r),
+                                _ => None,
+                            })
+                            .collect(),
+                        _ => vec![],
+                    };
+                    for r in refs {
+                        let Some(inner) = r.ref_location.strip_prefix("#/components/schemas/").map(str::to_owned)
+                        else {
+                            continue;
+                        };
+                        let Some(RefOr::T(Schema::Object(o))) = components.schemas.get(&inner) else { continue };
+                        if o.required.is_empty() {
+                            continue;
+                        }
+                        let mut partial = o.clone();
+                        partial.required.clear();
+                        partial.description =
+                            Some(format!("`{inner}` inside a merge patch: the fields given replace the stored ones."));
+                        let partial_name = format!("{inner}Patch");
+                        components.schemas.insert(partial_name.clone(), RefOr::T(Schema::Object(partial)));
+                        r.ref_location = format!("#/components/schemas/{partial_name}");
+                    }
+                }
                 components.schemas.insert(patch_name.clone(), RefOr::T(Schema::Object(patch)));
                 content.schema = Some(RefOr::Ref(Ref::from_schema_name(patch_name)));
             }

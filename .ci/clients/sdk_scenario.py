@@ -64,6 +64,8 @@ from crm_api_client.api.stakeholders import (
     update_stakeholder,
 )
 from crm_api_client.models import (
+    CountryCode,
+    CurrencyCode,
     Address,
     AssignInput,
     Category,
@@ -229,7 +231,7 @@ def stakeholders_every_enum():
             preferred_categories=["books"],
             consents=ConsentsInput(marketing_email=True, sensitive_data=True),
             sensitive=Sensitive(health_notes="none") if person else None,
-            address=Address(line1="Jl. Braga 1", city="Bandung", country="ID"),
+            address=Address(line1="Jl. Braga 1", city="Bandung", country=CountryCode.ID),
             birth_date=dt.date(1990, 1, 2) if person else None,
             occupation="engineer" if person else None,
             household_size=3 if person else None,
@@ -314,7 +316,7 @@ def interactions_every_enum():
         body = InteractionInput(
             stakeholder_id=st.id, channel=channel, direction=direction, type_=itype,
             subject=f"{itype.name.lower()} via {channel.name.lower()}",
-            amount=Money(amount_minor=125000, currency="IDR") if purchase else None,
+            amount=Money(amount_minor=125000, currency=CurrencyCode.IDR) if purchase else None,
             satisfaction=4,
             occurred_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5),
         )
@@ -342,7 +344,7 @@ def offers_send_accept_decline_withdraw():
     st = ctx["person"]
 
     def new_offer(title):
-        body = OfferInput(stakeholder_id=st.id, title=title, price=Money(amount_minor=1500000, currency="IDR"),
+        body = OfferInput(stakeholder_id=st.id, title=title, price=Money(amount_minor=1500000, currency=CurrencyCode.IDR),
                           discount_percent=10, product_category="upgrade",
                           valid_until=dt.datetime(2099, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc))
         return call(create_offer, 201, Offer, client=agent, body=body)
@@ -405,7 +407,7 @@ def complaints_every_enum_and_actions():
     c2 = call(resolve_complaint, 200, Complaint, client=agent, id=c2.id, body=ResolveInput(resolution="Fixed")).parsed
     # close without satisfaction: the document allows a JSON null body. (Leaving
     # body unset makes this generator version send UNSET: its bug, not the API's.)
-    c2 = call(close_complaint, 200, Complaint, client=agent, id=c2.id, body=None).parsed
+    c2 = call(close_complaint, 200, Complaint, client=agent, id=c2.id).parsed
     expect(c2.status == ComplaintStatus.CLOSED, f"status {c2.status}")
     call(get_complaint, 200, Complaint, client=analyst, id=c.id)
     ctx["complaint"] = c

@@ -133,6 +133,27 @@ api_test!(published_enums_are_the_wire_values, |app| {
         assert_eq!(s["income_band"], json!(b));
     }
     covered.insert("IncomeBand".into());
+    // ISO codes: every listed country and currency is taken; a lower-case one is not.
+    let sid = app.create_stakeholder(json!({})).await["id"].as_str().unwrap().to_owned();
+    let (_, countries) = enums.iter().find(|(n, _)| n.as_str() == "CountryCode").unwrap();
+    for c in countries.iter().chain(["zz".to_owned()].iter()) {
+        let res = app
+            .patch(&format!("/api/v1/stakeholders/{sid}"), "admin", &json!({"address": {"country": c}}))
+            .send()
+            .await
+            .unwrap();
+        let expected = if c == "zz" { 422 } else { 200 };
+        assert_eq!(res.status(), expected, "country {c}");
+    }
+    let (_, currencies) = enums.iter().find(|(n, _)| n.as_str() == "CurrencyCode").unwrap();
+    for c in currencies.iter().chain(["idr".to_owned()].iter()) {
+        let body = json!({"stakeholder_id": sid, "channel": "web", "direction": "inbound", "type": "purchase",
+                          "amount": {"amount_minor": 1, "currency": c}});
+        let res = app.post("/api/v1/interactions", "admin", &body).send().await.unwrap();
+        let expected = if c == "idr" { 422 } else { 201 };
+        assert_eq!(res.status(), expected, "currency {c}");
+    }
+    covered.extend(["CountryCode".to_owned(), "CurrencyCode".to_owned()]);
     // Actions are paths, not values: their enums name the action segments.
     for (name, values) in &enums {
         if name.ends_with("Action") {

@@ -310,6 +310,9 @@ fn common_headers(doc: &mut Doc) {
                 if status == "401" {
                     response.headers.insert("WWW-Authenticate".into(), header("`Bearer`"));
                 }
+                if status == "503" {
+                    response.headers.insert("Retry-After".into(), header("Seconds to wait before retrying (`1`)"));
+                }
             }
         }
     }
@@ -347,10 +350,11 @@ fn describe(status: &str) -> &'static str {
         "404" => "No such resource, or one the caller may not see",
         "409" => "Conflicts with the current state (duplicate, invalid transition)",
         "412" => "If-Match does not match the current version",
+        "408" => "The body was not received within the read timeout",
         "413" => "Body over the size limit",
         "415" => "Body is not application/json",
         "422" => "Validation failed: every invalid field is listed in errors[]",
-        "503" => "The database is unreachable",
+        "503" => "The database is unreachable or busy; retry after Retry-After",
         _ => "Unexpected error",
     }
 }
@@ -366,7 +370,7 @@ fn statuses(method: &str, path: &str) -> Vec<&'static str> {
         s.push("404");
     }
     match method {
-        "post" | "patch" => s.extend(["409", "413", "415", "422"]),
+        "post" | "patch" => s.extend(["408", "409", "413", "415", "422"]),
         "delete" => s.push("409"),
         _ => {}
     }

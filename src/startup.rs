@@ -21,7 +21,7 @@ use crate::db::{self, DbConnection, DbPool, PoolOptions};
 use crate::http::ApiError;
 use crate::http::extract::{BodyReadTimeout, json_config, path_config, query_config};
 use crate::http::metrics::Metrics;
-use crate::http::middleware::request_context;
+use crate::http::middleware::{acceptable_encoding, request_context};
 use crate::openapi::ApiDoc;
 
 /// Shared state every handler reads.
@@ -68,12 +68,21 @@ impl AppState {
             _ => return Err(ApiError::Unavailable("timed out waiting for a database connection".into())),
         };
         let pool = self.pool.clone();
-        web::block(move || {
+        let work = web::block(move || {
             let _permit = permit;
             let mut conn = pool.get()?;
             f(&mut conn)
-        })
-        .await?
+        });
+        // The server-side statement timeout cannot help when the network to
+        // the database stalls: bound the wait here too. The blocking work
+        // (and its permit) ends when the connection does; the client gets a
+        // 503 now (a create is safe to retry with its Idempotency-Key).
+        match actix_web::rt::time::timeout(self.settings.statement_timeout * 2, work).await {
+            Ok(done) => done?,
+            Err(_) => {
+                Err(ApiError::Unavailable("the database did not answer within twice the statement timeout".into()))
+            }
+        }
     }
 
     /// Whether the database answers, on the health connection, within a bound.
@@ -183,6 +192,7 @@ fn cors(origins: &[String]) -> Cors {
             header::CONTENT_TYPE,
             header::IF_MATCH,
             header::IF_NONE_MATCH,
+            header::CONTENT_ENCODING,
             header::HeaderName::from_static("idempotency-key"),
             header::HeaderName::from_static("x-request-id"),
         ])
@@ -191,6 +201,8 @@ fn cors(origins: &[String]) -> Cors {
             header::LOCATION,
             header::HeaderName::from_static("x-request-id"),
             header::HeaderName::from_static("idempotent-replayed"),
+            header::RETRY_AFTER,
+            header::WWW_AUTHENTICATE,
         ])
         .max_age(3600);
     for o in origins {
@@ -242,9 +254,10 @@ impl Application {
                 .default_service(web::to(fallback))
                 .wrap(cors(&origins))
                 .wrap(from_fn(request_context))
-                // Outermost: it compresses the body every inner layer has
-                // finished, problem documents included.
+                // It compresses the body every inner layer has finished,
+                // problem documents included.
                 .wrap(Compress::default())
+                .wrap(from_fn(acceptable_encoding))
         })
         .workers(workers)
         .worker_max_blocking_threads(blocking_threads)

@@ -69,6 +69,10 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
         // Every action is attributed to `sub` (audit, idempotency): it must name someone.
         return Err(ApiError::Unauthorized("the token's sub is empty".into()));
     }
+    if claims.sub.chars().any(char::is_control) {
+        // It is stored (audit, created_by) and logged; PostgreSQL cannot hold NUL.
+        return Err(ApiError::Unauthorized("the token's sub contains control characters".into()));
+    }
     let role = claims
         .role
         .as_deref()

@@ -1,12 +1,18 @@
 //! The request-context middleware: request id, the request's log span,
 //! completing problem documents, and metrics. One place, outermost.
 
+use std::cell::RefCell;
+use std::pin::Pin;
+use std::rc::Rc;
 use std::time::Instant;
 
-use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::Payload;
+use futures_util::Stream;
+
+use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::Method;
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{self, AcceptEncoding, Encoding, Header, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, web};
 use tracing::Instrument;
@@ -27,6 +33,33 @@ fn incoming_id(req: &ServiceRequest) -> Option<String> {
     ok.then(|| v.to_owned())
 }
 
+/// Outermost: answers 406 as a problem document when `Accept-Encoding` rules
+/// out every coding the server has, identity included (`identity;q=0`,
+/// `*;q=0`); otherwise the compression middleware would answer in plain text.
+pub async fn acceptable_encoding(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let offered = [Encoding::brotli(), Encoding::gzip(), Encoding::deflate(), Encoding::identity()];
+    let refused = req.headers().contains_key(header::ACCEPT_ENCODING)
+        && AcceptEncoding::parse(&req).is_ok_and(|ae| ae.negotiate(offered.iter()).is_none());
+    if !refused {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
+    let id = incoming_id(&req).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let mut p = Problem::for_status(
+        StatusCode::NOT_ACCEPTABLE,
+        Some("Accept-Encoding rules out every coding this server offers (br, gzip, deflate, identity)".into()),
+    );
+    p.instance = Some(req.path().to_owned());
+    p.request_id = Some(id.clone());
+    let mut res = problem_response(p);
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(X_REQUEST_ID.clone(), v);
+    }
+    Ok(req.into_response(res))
+}
+
 pub async fn request_context(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -40,7 +73,8 @@ pub async fn request_context(
     let id = incoming_id(&req).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = if head { Method::HEAD } else { req.method().clone() };
-    let authenticated = req.headers().contains_key(actix_web::http::header::AUTHORIZATION);
+    let authenticated = req.headers().contains_key(header::AUTHORIZATION);
+    let held = req.headers().contains_key(header::TRANSFER_ENCODING).then(|| hold_payload(&mut req));
     let path = req.path().to_owned();
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let span = tracing::info_span!("request", request_id = %id, method = %method, path = %path);
@@ -52,8 +86,13 @@ pub async fn request_context(
     let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
     let status = res.status();
     let mut res = complete_problem(res, &path, &id).await;
-    if head {
-        res = res.map_body(|_, _| BoxBody::new(()));
+    // HEAD keeps the GET body here: the HTTP/1 codec saw HEAD on the wire,
+    // sends no body and a Content-Length equal to the GET's (RFC 9110 §9.3.2).
+    if let Some(payload) = held {
+        // Kept alive until the response body is written: actix then sees the
+        // request body unfinished and closes the connection, instead of
+        // draining a chunked body whose end may never come.
+        res = res.map_body(|_, body| BoxBody::new(HoldingBody { body, _payload: payload }));
     }
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(X_REQUEST_ID.clone(), v);
@@ -69,6 +108,39 @@ pub async fn request_context(
         tracing::info!(status = status.as_u16(), route = %route, micros = elapsed.as_micros() as u64, "handled");
     });
     Ok(res)
+}
+
+/// A response body that keeps the request payload alive until it is sent.
+struct HoldingBody {
+    body: BoxBody,
+    _payload: Rc<RefCell<Payload>>,
+}
+
+impl MessageBody for HoldingBody {
+    type Error = <BoxBody as MessageBody>::Error;
+
+    fn size(&self) -> BodySize {
+        self.body.size()
+    }
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<web::Bytes, Self::Error>>> {
+        Pin::new(&mut self.body).poll_next(cx)
+    }
+}
+
+/// Replaces the request payload with a stream that reads from a shared one
+/// and returns that shared one. (actix drains an unread chunked body after
+/// the response once the handler dropped it, with no time limit: a client
+/// that stops sending would pin the connection for ever.)
+fn hold_payload(req: &mut ServiceRequest) -> Rc<RefCell<Payload>> {
+    let shared = Rc::new(RefCell::new(req.take_payload()));
+    let feed = shared.clone();
+    let stream = futures_util::stream::poll_fn(move |cx| Pin::new(&mut *feed.borrow_mut()).poll_next(cx));
+    req.set_payload(Payload::Stream { payload: Box::pin(stream) });
+    shared
 }
 
 /// Metric labels come from fixed sets, so a caller cannot grow `/metrics`

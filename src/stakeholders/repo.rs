@@ -440,6 +440,16 @@ pub fn update(
         }
         check_organization(conn, data, Some(id), scope)?;
     }
+    if old.entity_type == EntityType::Organization.as_str() && data.entity_type != old.entity_type {
+        // People that name it as their employer would point at a person.
+        lock_organization_graph(conn)?;
+        let employees: i64 = s::table.filter(s::organization_id.eq(current.id)).count().get_result(conn)?;
+        if employees > 0 {
+            return Err(ApiError::Conflict(format!(
+                "{employees} stakeholder(s) name this organization in organization_id; change theirs first"
+            )));
+        }
+    }
     let now = types::now();
     let n = diesel::update(s::table.filter(s::id.eq(current.id)).filter(s::version.eq(current.version)))
         .set((data, s::version.eq(current.version + 1), s::updated_at.eq(DbTimestamp(now))))

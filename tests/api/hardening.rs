@@ -513,3 +513,183 @@ api_test!(patches_naming_unknown_fields_with_null_are_422, |app| {
         .unwrap();
     assert_problem(res, 422).await;
 });
+
+/// Reads what the server sends on `stream` until it closes it (or `limit` passes).
+async fn read_until_closed(stream: &mut tokio::net::TcpStream, limit: Duration) -> (String, bool) {
+    let mut buf = Vec::new();
+    let closed = tokio::time::timeout(limit, async {
+        let mut chunk = [0u8; 4096];
+        loop {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    })
+    .await
+    .is_ok();
+    (String::from_utf8_lossy(&buf).into_owned(), closed)
+}
+
+// A chunked body the handler never reads has no end to wait for: the server
+// answers and closes the connection instead of holding it open for ever.
+api_test!(unread_chunked_bodies_do_not_pin_connections, |app| {
+    let port = app.address.rsplit(':').next().unwrap();
+    for head in [
+        "GET /health/live HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n".to_owned(),
+        "GET /openapi.json HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n".to_owned(),
+        "POST /api/v1/stakeholders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n".to_owned(),
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}")).await.unwrap();
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let (text, closed) = read_until_closed(&mut stream, Duration::from_secs(5)).await;
+        assert!(text.starts_with("HTTP/1.1 "), "{text}");
+        assert!(closed, "the server closed the connection: {text}");
+    }
+});
+
+// HEAD answers with the headers of GET, Content-Length included, and no body.
+api_test!(head_has_the_get_content_length, |app| {
+    let s = app.create_stakeholder(json!({})).await;
+    let path = format!("/api/v1/stakeholders/{}", s["id"].as_str().unwrap());
+    let raw = raw_client();
+    let get = raw.get(app.url(&path)).bearer_auth(token("admin")).send().await.unwrap();
+    let len = get.headers().get("content-length").unwrap().clone();
+    assert_eq!(get.bytes().await.unwrap().len().to_string(), len.to_str().unwrap());
+    let head = raw.head(app.url(&path)).bearer_auth(token("admin")).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers().get("content-length"), Some(&len));
+    assert!(head.bytes().await.unwrap().is_empty());
+});
+
+api_test!(refusing_every_encoding_is_a_406_problem, |app| {
+    for value in ["identity;q=0", "*;q=0", "zstd, identity;q=0"] {
+        let res = app.get("/api/v1/stakeholders", "admin").header("Accept-Encoding", value).send().await.unwrap();
+        assert!(res.headers().get("x-request-id").is_some(), "{value}");
+        assert_problem(res, 406).await;
+    }
+    let res = app.get("/api/v1/stakeholders", "admin").header("Accept-Encoding", "zstd").send().await.unwrap();
+    assert_eq!(res.status(), 200, "identity is still acceptable");
+});
+
+api_test!(a_sub_with_control_characters_is_401, |app| {
+    let t = sign(claims("admin", "nul\u{0}sub"));
+    let res = app
+        .client
+        .post(app.url("/api/v1/stakeholders"))
+        .bearer_auth(t)
+        .json(&minimal_stakeholder())
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 401).await;
+});
+
+api_test!(an_employer_cannot_become_a_person, |app| {
+    let org = app.create_stakeholder(json!({"entity_type": "organization", "display_name": "Acme"})).await;
+    let oid = org["id"].as_str().unwrap();
+    app.create_stakeholder(json!({"organization_id": oid})).await;
+    let res = app
+        .patch(&format!("/api/v1/stakeholders/{oid}"), "admin", &json!({"entity_type": "person"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 409).await;
+    let lone = app.create_stakeholder(json!({"entity_type": "organization", "display_name": "Solo"})).await;
+    let res = app
+        .patch(
+            &format!("/api/v1/stakeholders/{}", lone["id"].as_str().unwrap()),
+            "admin",
+            &json!({"entity_type": "person"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "without employees it may change");
+});
+
+// Browsers may read Retry-After and send gzip bodies across origins.
+api_test!(cors_exposes_retry_after_and_allows_content_encoding, |app| {
+    let app = TestApp::spawn_with(app.backend, &[("CRM_CORS_ORIGINS", "https://app.example")]).await;
+    let res = app
+        .client
+        .request(Method::OPTIONS, app.url("/api/v1/stakeholders"))
+        .header("Origin", "https://app.example")
+        .header("Access-Control-Request-Method", "POST")
+        .header("Access-Control-Request-Headers", "content-type, content-encoding, authorization")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = app.get("/api/v1/stakeholders", "admin").header("Origin", "https://app.example").send().await.unwrap();
+    let exposed = res.headers().get("access-control-expose-headers").unwrap().to_str().unwrap().to_ascii_lowercase();
+    assert!(exposed.contains("retry-after") && exposed.contains("www-authenticate"), "{exposed}");
+});
+
+/// Copies `from` to `to`, holding the data while `frozen` is set.
+async fn pipe(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    frozen: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        while frozen.load(std::sync::atomic::Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// PostgreSQL only: the network to the database stalls (a proxy in front of
+/// it stops forwarding, as a partition or a frozen host would). Requests
+/// answer 503 within a bound instead of hanging.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_database_connection_is_503_not_a_hang() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    if std::env::var("CRM_TEST_DATABASE_URL").is_err() {
+        return;
+    }
+    let direct = TestApp::spawn(Backend::Postgres).await;
+    let s = direct.create_stakeholder(json!({})).await;
+    let (head, tail) = direct.database_url.split_once("://").unwrap();
+    let (auth, rest) = tail.rsplit_once('@').unwrap();
+    let (upstream, path) = rest.split_once('/').unwrap();
+    let frozen = Arc::new(AtomicBool::new(false));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxied = format!("{head}://{auth}@127.0.0.1:{}/{path}", listener.local_addr().unwrap().port());
+    let (upstream, f) = (upstream.to_owned(), frozen.clone());
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else { continue };
+            let ((cr, cw), (sr, sw)) = (client.into_split(), server.into_split());
+            tokio::spawn(pipe(cr, sw, f.clone()));
+            tokio::spawn(pipe(sr, cw, f.clone()));
+        }
+    });
+    let app = TestApp::spawn_with(
+        Backend::Postgres,
+        &[("CRM_DATABASE_URL", &proxied), ("CRM_DB_STATEMENT_TIMEOUT", "1s"), ("CRM_DB_ACQUIRE_TIMEOUT", "500ms")],
+    )
+    .await;
+    let path = format!("/api/v1/stakeholders/{}", s["id"].as_str().unwrap());
+    assert_eq!(app.get(&path, "admin").send().await.unwrap().status(), 200, "through the proxy");
+    frozen.store(true, Ordering::SeqCst);
+    let started = std::time::Instant::now();
+    let reqs: Vec<_> = (0..6).map(|_| app.get(&path, "admin").timeout(Duration::from_secs(20)).send()).collect();
+    for r in futures_util::future::join_all(reqs).await {
+        let r = r.expect("an answer, not a client timeout");
+        assert_problem(r, 503).await;
+    }
+    assert!(started.elapsed() < Duration::from_secs(10), "answered within the bound: {:?}", started.elapsed());
+    let res = app.client.get(app.url("/health/ready")).timeout(Duration::from_secs(10)).send().await.unwrap();
+    assert_problem(res, 503).await;
+    frozen.store(false, Ordering::SeqCst);
+}

@@ -16,8 +16,7 @@ use crate::db::{self, DbConnection, types};
 use crate::http::ApiError;
 use crate::http::etag::{self, Precondition};
 use crate::http::extract::{
-    BodyBytes, JsonBody, NoInput, check_query_text, check_query_time, into_object, optional_object, parse_body,
-    request_id,
+    BodyBytes, JsonBody, NoInput, check_query_text, into_object, optional_object, parse_body, query_time, request_id,
 };
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::merge_patch;
@@ -134,12 +133,12 @@ async fn list_stakeholder_complaints(
 async fn list(
     state: web::Data<AppState>,
     scope: RowScope,
-    q: ComplaintQuery,
+    mut q: ComplaintQuery,
     stakeholder: Option<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     check_query_text("assignee_id", &q.assignee_id, 500)?;
-    check_query_time("opened_after", q.opened_after)?;
-    check_query_time("opened_before", q.opened_before)?;
+    q.opened_after = query_time("opened_after", q.opened_after)?;
+    q.opened_before = query_time("opened_before", q.opened_before)?;
     let Paging { limit, sort, label, cursor } =
         Paging::<SortBy>::parse(q.limit, q.sort.as_deref(), q.cursor.as_deref(), DEFAULT_SORT)?;
     let filter = Filter {

@@ -484,13 +484,26 @@ pub fn check_time(field: &str, value: Option<chrono::DateTime<chrono::Utc>>, out
     }
 }
 
-/// A query timestamp outside [`storable_time`] is a 400.
-pub fn check_query_time(name: &str, value: Option<chrono::DateTime<chrono::Utc>>) -> Result<(), ApiError> {
-    match value {
-        Some(t) if !storable_time(&t) => {
-            Err(ApiError::BadRequest(format!("query parameter {name} must be between years 0001 and 9999")))
-        }
-        _ => Ok(()),
+/// A query timestamp as a filter bound. An RFC 3339 time with a four-digit
+/// year can land up to a day outside years 0001..=9999 once its offset (or a
+/// leap second) is applied; as a bound it means the same as the nearest
+/// storable instant (nothing is stored beyond), so it is clamped there.
+/// Anything farther out is a 400.
+pub fn query_time(
+    name: &str,
+    value: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+    use chrono::{TimeDelta, TimeZone, Utc};
+    let Some(t) = value else { return Ok(None) };
+    if storable_time(&t) {
+        return Ok(Some(t));
+    }
+    let first = Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).single();
+    let last = Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).single().map(|l| l + TimeDelta::microseconds(999_999));
+    match (first, last) {
+        (Some(first), _) if t < first && first - t <= TimeDelta::days(1) => Ok(Some(first)),
+        (_, Some(last)) if t > last && t - last <= TimeDelta::days(1) => Ok(Some(last)),
+        _ => Err(ApiError::BadRequest(format!("query parameter {name} must be between years 0001 and 9999"))),
     }
 }
 

@@ -15,7 +15,7 @@ use crate::db::{self, DbConnection, types};
 use crate::http::ApiError;
 use crate::http::error::FieldError;
 use crate::http::etag::{self, Precondition};
-use crate::http::extract::{JsonBody, check_query_time, into_object, parse_body, request_id};
+use crate::http::extract::{JsonBody, into_object, parse_body, query_time, request_id};
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::merge_patch;
 use crate::http::pagination::{self, Page, Paging};
@@ -142,11 +142,11 @@ async fn list_stakeholder_interactions(
 async fn list(
     state: web::Data<crate::startup::AppState>,
     scope: RowScope,
-    q: InteractionQuery,
+    mut q: InteractionQuery,
     stakeholder: Option<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    check_query_time("occurred_after", q.occurred_after)?;
-    check_query_time("occurred_before", q.occurred_before)?;
+    q.occurred_after = query_time("occurred_after", q.occurred_after)?;
+    q.occurred_before = query_time("occurred_before", q.occurred_before)?;
     let Paging { limit, sort, label, cursor } =
         Paging::<SortBy>::parse(q.limit, q.sort.as_deref(), q.cursor.as_deref(), DEFAULT_SORT)?;
     let filter = Filter {

@@ -15,9 +15,7 @@ use crate::auth::{Action, Caller, Resource, RowScope};
 use crate::db::{self, DbConnection, types};
 use crate::http::ApiError;
 use crate::http::etag::{self, Precondition};
-use crate::http::extract::{
-    JsonBody, NoInput, check_query_text, check_query_time, into_object, parse_body, request_id,
-};
+use crate::http::extract::{JsonBody, NoInput, check_query_text, into_object, parse_body, query_time, request_id};
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::merge_patch;
 use crate::http::pagination::{self, Page, Paging};
@@ -135,12 +133,12 @@ async fn list_stakeholder_offers(
 async fn list(
     state: web::Data<AppState>,
     scope: RowScope,
-    q: OfferQuery,
+    mut q: OfferQuery,
     stakeholder: Option<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     check_query_text("product_category", &q.product_category, 500)?;
     check_query_text("created_by", &q.created_by, 500)?;
-    check_query_time("valid_at", q.valid_at)?;
+    q.valid_at = query_time("valid_at", q.valid_at)?;
     let Paging { limit, sort, label, cursor } =
         Paging::<SortBy>::parse(q.limit, q.sort.as_deref(), q.cursor.as_deref(), DEFAULT_SORT)?;
     let filter = Filter {

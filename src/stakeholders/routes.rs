@@ -13,9 +13,7 @@ use crate::auth::{Action, Caller, Resource};
 use crate::db;
 use crate::http::ApiError;
 use crate::http::etag::{self, Precondition};
-use crate::http::extract::{
-    JsonBody, NoInput, check_query_text, check_query_time, into_object, parse_body, request_id,
-};
+use crate::http::extract::{JsonBody, NoInput, check_query_text, into_object, parse_body, query_time, request_id};
 use crate::http::idempotency::{IdempotencyKey, StoredResponse};
 use crate::http::pagination::{self, Cursor, Page, Paging};
 use crate::http::{cache, idempotency, merge_patch};
@@ -122,11 +120,11 @@ async fn list_stakeholders(
     query: web::Query<StakeholderQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Resource::Stakeholders, Action::Read)?;
-    let q = query.into_inner();
+    let mut q = query.into_inner();
     for (name, value) in [("segment", &q.segment), ("owner_id", &q.owner_id), ("tag", &q.tag), ("q", &q.q)] {
         check_query_text(name, value, 500)?;
     }
-    check_query_time("updated_since", q.updated_since)?;
+    q.updated_since = query_time("updated_since", q.updated_since)?;
     let Paging { limit, sort, label, cursor } =
         Paging::<SortBy>::parse(q.limit, q.sort.as_deref(), q.cursor.as_deref(), DEFAULT_SORT)?;
     let filter = Filter {

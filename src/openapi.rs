@@ -293,6 +293,7 @@ fn common_headers(doc: &mut Doc) {
     for item in doc.paths.paths.values_mut() {
         for op in [&mut item.get, &mut item.post, &mut item.patch, &mut item.delete].into_iter().flatten() {
             let creates = op.responses.responses.contains_key("201");
+            let authenticated = op.security.as_ref().is_some_and(|s| !s.is_empty());
             for (status, response) in op.responses.responses.iter_mut() {
                 let RefOr::T(response) = response else { continue };
                 response.headers.insert(
@@ -312,6 +313,19 @@ fn common_headers(doc: &mut Doc) {
                 }
                 if status == "503" {
                     response.headers.insert("Retry-After".into(), header("Seconds to wait before retrying (`1`)"));
+                }
+                if authenticated {
+                    response.headers.insert(
+                        "Cache-Control".into(),
+                        header(
+                            "`private, no-cache`; `no-store` where the body may hold sensitive fields (stakeholders \
+                             for admin and manager)",
+                        ),
+                    );
+                    response.headers.insert(
+                        "Vary".into(),
+                        header("Includes `Authorization`: the body depends on the caller's role"),
+                    );
                 }
             }
         }

@@ -5,7 +5,8 @@
 use actix_web::HttpResponse;
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
 
-/// For every response to a request that carried `Authorization`:
+/// For every API response, and any response to a request that carried
+/// `Authorization`:
 /// `Cache-Control: private, no-cache` (unless the handler chose stricter) and
 /// `Vary: Authorization`.
 pub fn authenticated_defaults(headers: &mut HeaderMap) {

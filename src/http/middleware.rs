@@ -73,7 +73,9 @@ pub async fn request_context(
     let id = incoming_id(&req).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = if head { Method::HEAD } else { req.method().clone() };
-    let authenticated = req.headers().contains_key(header::AUTHORIZATION);
+    // API bodies depend on who asks (and every API response is documented
+    // with these headers); anything sent with credentials too.
+    let private = req.path().starts_with("/api/") || req.headers().contains_key(header::AUTHORIZATION);
     let held = req.headers().contains_key(header::TRANSFER_ENCODING).then(|| hold_payload(&mut req));
     let path = req.path().to_owned();
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
@@ -97,7 +99,7 @@ pub async fn request_context(
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(X_REQUEST_ID.clone(), v);
     }
-    if authenticated {
+    if private {
         super::cache::authenticated_defaults(res.headers_mut());
     }
     let elapsed = started.elapsed();

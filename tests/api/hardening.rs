@@ -398,6 +398,9 @@ api_test!(authenticated_responses_are_private_and_sensitive_ones_not_stored, |ap
     assert_eq!(res.headers().get("cache-control").unwrap(), "no-store");
     let res = app.get("/api/v1/interactions", "admin").send().await.unwrap();
     assert_eq!(res.headers().get("cache-control").unwrap(), "private, no-cache");
+    let res = app.client.get(app.url("/api/v1/stakeholders")).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.headers().get("cache-control").unwrap(), "private, no-cache", "documented on every API response");
     let res = app.client.get(app.url("/health/live")).send().await.unwrap();
     assert!(res.headers().get("cache-control").is_none());
 });

@@ -104,41 +104,11 @@ const PHONE_PATTERN: &str = r"^[ .()\-]*\+?[ .()\-]*(?:[0-9][ .()\-]*){5,15}$";
 /// Every other text field in a body: no NUL (PostgreSQL cannot store it).
 const NO_NUL_PATTERN: &str = r"^[^\u0000]*$";
 
-fn country_codes() -> Vec<serde_json::Value> {
-    isocountry::CountryCode::iter().map(|c| serde_json::Value::from(c.alpha2())).collect()
-}
-
-fn currency_codes() -> Vec<serde_json::Value> {
-    let letters = b'A'..=b'Z';
-    let mut codes = Vec::new();
-    for a in letters.clone() {
-        for b in letters.clone() {
-            for c in letters.clone() {
-                let code = String::from_utf8(vec![a, b, c]).unwrap_or_default();
-                if iso_currency::Currency::from_code(&code).is_some() {
-                    codes.push(serde_json::Value::from(code));
-                }
-            }
-        }
-    }
-    codes
-}
-
 /// Request schemas say what the body checks enforce: names, non-blank text,
-/// no NUL anywhere, phone shape, ISO country and currency codes, list items,
+/// no NUL anywhere, phone shape, the shape of ISO country and currency codes, list items,
 /// non-negative money; fields that cannot change are not in `…Patch`.
 fn input_rules(doc: &mut Doc) {
-    use utoipa::openapi::schema::SchemaType;
     let Some(components) = doc.components.as_mut() else { return };
-    for (name, codes, description) in [
-        ("CountryCode", country_codes(), "ISO 3166-1 alpha-2 country code, upper case."),
-        ("CurrencyCode", currency_codes(), "ISO 4217 currency code, upper case."),
-    ] {
-        let mut o = Object::with_type(Type::String);
-        o.enum_values = Some(codes);
-        o.description = Some(description.into());
-        components.schemas.insert(name.into(), RefOr::T(Schema::Object(o)));
-    }
     for (schema_name, schema) in components.schemas.iter_mut() {
         let request = schema_name.ends_with("Input")
             || schema_name.ends_with("Patch")
@@ -160,34 +130,15 @@ fn input_rules(doc: &mut Doc) {
         }
         let resource = schema_name.trim_end_matches("Input").trim_end_matches("Patch");
         for (field, slot) in obj.properties.iter_mut() {
-            let code = match (resource, field.as_str()) {
-                ("Money", "currency") => Some("CurrencyCode"),
-                ("Address", "country") => Some("CountryCode"),
-                _ => None,
-            };
-            if let Some(code) = code {
-                // A named enum, so SDKs get one `CountryCode` type, not one per use.
-                let nullable = matches!(slot, RefOr::T(Schema::Object(p))
-                    if matches!(&p.schema_type, SchemaType::Array(t) if t.contains(&Type::Null)));
-                let r = RefOr::Ref(Ref::from_schema_name(code));
-                *slot = if nullable {
-                    RefOr::T(Schema::OneOf(
-                        utoipa::openapi::schema::OneOfBuilder::new()
-                            .item(r)
-                            .item(Object::with_type(Type::Null))
-                            .build(),
-                    ))
-                } else {
-                    r
-                };
-                continue;
-            }
             let RefOr::T(prop) = slot else { continue };
             match prop {
                 Schema::Object(p) => match (resource, field.as_str()) {
                     ("Money", "amount_minor") => p.minimum = Some(0f64.into()),
-                    _ if p.format.is_some() || p.enum_values.is_some() => {}
-                    _ if !is_string(&p.schema_type) => {}
+                    // ISO codes: the shape here; which codes are assigned is the
+                    // server's registry (422), not an enum every SDK would freeze.
+                    ("Money", "currency") => p.pattern = Some("^[A-Z]{3}$".into()),
+                    ("Address", "country") => p.pattern = Some("^[A-Z]{2}$".into()),
+                    _ if !is_free_text(p) => {}
                     ("Stakeholder", "display_name") | ("Offer", "title") | ("Complaint", "subject") => {
                         p.pattern = Some(name_pattern())
                     }
@@ -206,15 +157,6 @@ fn input_rules(doc: &mut Doc) {
                 _ => {}
             }
         }
-    }
-}
-
-fn is_string(t: &utoipa::openapi::schema::SchemaType) -> bool {
-    use utoipa::openapi::schema::SchemaType;
-    match t {
-        SchemaType::Type(t) => *t == Type::String,
-        SchemaType::Array(ts) => ts.contains(&Type::String),
-        SchemaType::AnyValue => false,
     }
 }
 
@@ -246,10 +188,16 @@ fn optional_bodies(doc: &mut Doc) {
     }
 }
 
-fn is_plain_string(schema: Option<&RefOr<Schema>>) -> bool {
-    matches!(schema, Some(RefOr::T(Schema::Object(o)))
-        if o.format.is_none() && o.enum_values.is_none() && o.pattern.is_none()
-            && matches!(o.schema_type, utoipa::openapi::schema::SchemaType::Type(Type::String)))
+/// A text field with no rule of its own yet: a string (or nullable string)
+/// without `format`, `enum` or `pattern`.
+fn is_free_text(o: &Object) -> bool {
+    use utoipa::openapi::schema::SchemaType;
+    let string = match &o.schema_type {
+        SchemaType::Type(t) => *t == Type::String,
+        SchemaType::Array(ts) => ts.contains(&Type::String),
+        SchemaType::AnyValue => false,
+    };
+    string && o.format.is_none() && o.enum_values.is_none() && o.pattern.is_none()
 }
 
 /// Parameters say what the server enforces: header values are strings
@@ -272,7 +220,7 @@ fn parameter_rules(doc: &mut Doc) {
                     (ParameterIn::Query, "cursor") => string.max_length(Some(crate::http::pagination::MAX_CURSOR_LEN)),
                     // Free-text filters: at most 500 characters, no NUL (`check_query_text`).
                     (ParameterIn::Query, "sort") => continue,
-                    (ParameterIn::Query, _) if is_plain_string(p.schema.as_ref()) => {
+                    (ParameterIn::Query, _) if matches!(&p.schema, Some(RefOr::T(Schema::Object(o))) if is_free_text(o)) => {
                         string.max_length(Some(500)).pattern(Some(NO_NUL_PATTERN))
                     }
                     _ => continue,

@@ -68,6 +68,10 @@ STATE_OR_COMPARISON_RULES = {
 # consent" (consents), "amount only for a purchase" (type). On PATCH they
 # also depend on stored values the patch body need not contain.
 CROSS_FIELD_RULES = {
+    # ISO registries: the document gives the shape (`^[A-Z]{2}$`, `^[A-Z]{3}$`),
+    # the server knows which codes are assigned.
+    ("*", "country"),
+    ("*", "currency"),
     ("*", "person_only"),
     ("sensitive", "consent_required"),
     ("amount", "forbidden"),

@@ -64,8 +64,6 @@ from crm_api_client.api.stakeholders import (
     update_stakeholder,
 )
 from crm_api_client.models import (
-    CountryCode,
-    CurrencyCode,
     Address,
     AssignInput,
     Category,
@@ -231,7 +229,7 @@ def stakeholders_every_enum():
             preferred_categories=["books"],
             consents=ConsentsInput(marketing_email=True, sensitive_data=True),
             sensitive=Sensitive(health_notes="none") if person else None,
-            address=Address(line1="Jl. Braga 1", city="Bandung", country=CountryCode.ID),
+            address=Address(line1="Jl. Braga 1", city="Bandung", country="ID"),
             birth_date=dt.date(1990, 1, 2) if person else None,
             occupation="engineer" if person else None,
             household_size=3 if person else None,
@@ -316,7 +314,7 @@ def interactions_every_enum():
         body = InteractionInput(
             stakeholder_id=st.id, channel=channel, direction=direction, type_=itype,
             subject=f"{itype.name.lower()} via {channel.name.lower()}",
-            amount=Money(amount_minor=125000, currency=CurrencyCode.IDR) if purchase else None,
+            amount=Money(amount_minor=125000, currency="IDR") if purchase else None,
             satisfaction=4,
             occurred_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5),
         )
@@ -344,7 +342,7 @@ def offers_send_accept_decline_withdraw():
     st = ctx["person"]
 
     def new_offer(title):
-        body = OfferInput(stakeholder_id=st.id, title=title, price=Money(amount_minor=1500000, currency=CurrencyCode.IDR),
+        body = OfferInput(stakeholder_id=st.id, title=title, price=Money(amount_minor=1500000, currency="IDR"),
                           discount_percent=10, product_category="upgrade",
                           valid_until=dt.datetime(2099, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc))
         return call(create_offer, 201, Offer, client=agent, body=body)

@@ -19,7 +19,7 @@ use crate::auth::jwt::JwtVerifier;
 use crate::config::Settings;
 use crate::db::{self, DbConnection, DbPool, PoolOptions};
 use crate::http::ApiError;
-use crate::http::extract::{BodyReadTimeout, json_config, path_config, query_config};
+use crate::http::extract::{BodyReadTimeout, path_config, query_config};
 use crate::http::metrics::Metrics;
 use crate::http::middleware::{acceptable_encoding, request_context};
 use crate::openapi::ApiDoc;
@@ -244,7 +244,6 @@ impl Application {
                 .app_data(verifier.clone())
                 .app_data(metrics.clone())
                 .app_data(routes)
-                .app_data(json_config(body_limit))
                 .app_data(BodyReadTimeout(body_read_timeout))
                 .app_data(web::PayloadConfig::new(body_limit))
                 .app_data(query_config())

@@ -9,7 +9,7 @@ use actix_web::http::header::{self, HeaderMap, HeaderValue};
 /// `Authorization`:
 /// `Cache-Control: private, no-cache` (unless the handler chose stricter) and
 /// `Vary: Authorization`.
-pub fn authenticated_defaults(headers: &mut HeaderMap) {
+pub fn private_defaults(headers: &mut HeaderMap) {
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
     }

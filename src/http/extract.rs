@@ -1,9 +1,9 @@
 //! Request extraction whose failures are problems too, and body parsing that
 //! reports every invalid field at once.
 //!
-//! Bodies are read as JSON values by actix (`web::Json<Value>`, whose config
-//! here maps size, content-type and syntax errors), then turned into the
-//! typed DTO by [`parse_body`]: DTO input fields are all `Option` at the
+//! Bodies are read by [`BodyBytes`] (encoding, size limit, read timeout) and
+//! parsed strictly by [`JsonBody`] (content type, syntax, duplicate keys),
+//! then turned into the typed DTO by [`parse_body`]: DTO input fields are all `Option` at the
 //! serde level, so a type error in one field can be found by deserialising
 //! that field alone, and `required` is checked by `validator` alongside the
 //! other rules.
@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use actix_web::dev::Payload;
-use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::error::{PathError, QueryPayloadError};
 use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
@@ -25,43 +25,6 @@ use super::error::{ApiError, FieldError};
 /// `application/json`, `application/merge-patch+json` and any other `+json` type.
 fn is_json(mime: mime::Mime) -> bool {
     mime.type_() == mime::APPLICATION && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
-}
-
-pub fn json_config(limit: usize) -> web::JsonConfig {
-    web::JsonConfig::default()
-        .limit(limit)
-        .content_type(is_json)
-        .content_type_required(true)
-        .error_handler(|err, _req| json_error(err).into())
-}
-
-fn json_error(err: JsonPayloadError) -> ApiError {
-    match err {
-        JsonPayloadError::OverflowKnownLength { length, limit } => {
-            ApiError::PayloadTooLarge(format!("the body is {length} bytes; the limit is {limit}"))
-        }
-        JsonPayloadError::Overflow { limit } => {
-            ApiError::PayloadTooLarge(format!("the body is larger than the limit of {limit} bytes"))
-        }
-        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType("send the body as application/json".into()),
-        JsonPayloadError::Deserialize(e) => {
-            ApiError::BadRequest(format!("malformed JSON: {}", json_syntax_message(&e)))
-        }
-        JsonPayloadError::Payload(e) => match e {
-            actix_web::error::PayloadError::Overflow => {
-                ApiError::PayloadTooLarge("the body is larger than the limit".into())
-            }
-            // The payload error's text carries decoder internals: keep it in the log.
-            other => {
-                tracing::debug!(error = %other, "unreadable body");
-                ApiError::BadRequest("could not read the body (bad encoding or transfer)".into())
-            }
-        },
-        other => {
-            tracing::debug!(error = %other, "unreadable body");
-            ApiError::BadRequest("could not read the body".into())
-        }
-    }
 }
 
 /// serde_json's syntax messages say where, not what we hold: safe to return.
@@ -176,7 +139,7 @@ impl FromRequest for BodyBytes {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let encoding = check_content_encoding(req);
-        let timeout = req.app_data::<BodyReadTimeout>().map_or(Duration::from_secs(10), |t| t.0);
+        let timeout = req.app_data::<BodyReadTimeout>().map_or(crate::config::DEFAULT_BODY_READ_TIMEOUT, |t| t.0);
         let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             encoding?;

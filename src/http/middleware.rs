@@ -100,7 +100,7 @@ pub async fn request_context(
         res.headers_mut().insert(X_REQUEST_ID.clone(), v);
     }
     if private {
-        super::cache::authenticated_defaults(res.headers_mut());
+        super::cache::private_defaults(res.headers_mut());
     }
     let elapsed = started.elapsed();
     if let Some(m) = metrics {

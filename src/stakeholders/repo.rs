@@ -229,6 +229,8 @@ fn check_organization(
     let Some(org) = data.organization_id else {
         return Ok(());
     };
+    // Creates too: a new employee must not race its employer becoming a person.
+    lock_organization_graph(conn)?;
     let errors = organization_errors(conn, org.0, self_id, scope)?;
     if errors.is_empty() { Ok(()) } else { Err(ApiError::Validation(errors)) }
 }
@@ -435,9 +437,6 @@ pub fn update(
     }
     let id = current.id.0;
     if data.organization_id != old.organization_id {
-        if data.organization_id.is_some() {
-            lock_organization_graph(conn)?;
-        }
         check_organization(conn, data, Some(id), scope)?;
     }
     if old.entity_type == EntityType::Organization.as_str() && data.entity_type != old.entity_type {

@@ -217,7 +217,7 @@ fn parameter_rules(doc: &mut Doc) {
                         string.min_length(Some(1)).max_length(Some(255)).pattern(Some("^[!-~]([ -~]{0,253}[!-~])?$"))
                     }
                     (ParameterIn::Header, _) => string,
-                    (ParameterIn::Query, "cursor") => string.max_length(Some(crate::http::pagination::MAX_CURSOR_LEN)),
+                    (ParameterIn::Query, "cursor") => string.max_length(Some(crate::db::keyset::MAX_CURSOR_LEN)),
                     // Free-text filters: at most 500 characters, no NUL (`check_query_text`).
                     (ParameterIn::Query, "sort") => continue,
                     (ParameterIn::Query, _) if matches!(&p.schema, Some(RefOr::T(Schema::Object(o))) if is_free_text(o)) => {

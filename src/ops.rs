@@ -4,9 +4,9 @@ use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::http::ApiError;
+use crate::error::ApiError;
 use crate::http::metrics::Metrics;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const TAG: &str = "service";
 

@@ -2,7 +2,6 @@
 //! the binary start the same thing.
 
 use std::net::TcpListener;
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_cors::Cors;
@@ -10,91 +9,19 @@ use actix_web::dev::Server;
 use actix_web::http::header;
 use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use tokio::sync::Semaphore;
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::jwt::JwtVerifier;
 use crate::config::Settings;
-use crate::db::{self, DbConnection, DbPool, PoolOptions};
-use crate::http::ApiError;
+use crate::db::DbPool;
+use crate::error::ApiError;
 use crate::http::extract::{BodyReadTimeout, path_config, query_config};
 use crate::http::metrics::Metrics;
 use crate::http::middleware::{acceptable_encoding, request_context};
 use crate::openapi::ApiDoc;
-
-/// Shared state every handler reads.
-pub struct AppState {
-    pub pool: DbPool,
-    pub settings: Settings,
-    /// One permit per pooled connection: requests queue here, in FIFO
-    /// order and for at most `acquire_timeout`, instead of piling up
-    /// unboundedly on the blocking threads.
-    gate: Arc<Semaphore>,
-    /// A separate connection for readiness, so it never queues behind the pool.
-    health: DbPool,
-}
-
-impl AppState {
-    pub fn new(pool: DbPool, settings: Settings) -> anyhow::Result<Self> {
-        let health = db::connect(
-            &settings.database_url,
-            PoolOptions {
-                max_size: 1,
-                acquire_timeout: HEALTH_TIMEOUT,
-                statement_timeout: Some(HEALTH_TIMEOUT),
-                check: false,
-            },
-        )?;
-        let gate = Arc::new(Semaphore::new(settings.pool_size as usize));
-        Ok(Self { pool, settings, gate, health })
-    }
-
-    /// Runs blocking diesel work on the blocking pool, never on the executor.
-    /// Waits at most `CRM_DB_ACQUIRE_TIMEOUT` for a connection, then 503.
-    pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
-    {
-        let permit = match actix_web::rt::time::timeout(
-            self.settings.acquire_timeout,
-            self.gate.clone().acquire_owned(),
-        )
-        .await
-        {
-            Ok(Ok(permit)) => permit,
-            _ => return Err(ApiError::Unavailable("timed out waiting for a database connection".into())),
-        };
-        let pool = self.pool.clone();
-        let work = web::block(move || {
-            let _permit = permit;
-            let mut conn = pool.get()?;
-            f(&mut conn)
-        });
-        // The server-side statement timeout cannot help when the network to
-        // the database stalls: bound the wait here too. The blocking work
-        // (and its permit) ends when the connection does; the client gets a
-        // 503 now (a create is safe to retry with its Idempotency-Key).
-        match actix_web::rt::time::timeout(self.settings.statement_timeout * 2, work).await {
-            Ok(done) => done?,
-            Err(_) => {
-                Err(ApiError::Unavailable("the database did not answer within twice the statement timeout".into()))
-            }
-        }
-    }
-
-    /// Whether the database answers, on the health connection, within a bound.
-    pub async fn ping(&self) -> bool {
-        let pool = self.health.clone();
-        let check = web::block(move || pool.get().is_ok_and(|mut c| db::ping(&mut c)));
-        matches!(actix_web::rt::time::timeout(HEALTH_TIMEOUT * 2, check).await, Ok(Ok(true)))
-    }
-}
-
-/// How long readiness waits for the database.
-const HEALTH_TIMEOUT: Duration = Duration::from_secs(1);
+use crate::state::AppState;
 
 /// Registers every API route; the OpenAPI document comes from the same registration.
 fn register<T>(app: utoipa_actix_web::UtoipaApp<T>) -> utoipa_actix_web::UtoipaApp<T>

@@ -10,7 +10,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use uuid::Uuid;
 
-use crate::http::ApiError;
+use crate::error::ApiError;
 pub use roles::{Action, FieldPolicy, Resource, Role, RowScope};
 
 /// The authenticated caller, from a verified bearer token.

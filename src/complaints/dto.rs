@@ -6,9 +6,9 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::http::error::FieldError;
+use crate::domain::Channel;
+use crate::error::FieldError;
 use crate::http::extract::{CheckedInput, check_name};
-use crate::interactions::dto::Channel;
 
 text_enum! {
     /// Read-only: changed only by the actions.

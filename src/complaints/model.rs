@@ -7,7 +7,7 @@ use super::dto::{Category, Complaint, ComplaintInput, ComplaintStatus, Severity}
 use super::lifecycle::sla_breached;
 use crate::db::schema::complaints;
 use crate::db::{DbTimestamp, DbUuid};
-use crate::interactions::dto::Channel;
+use crate::domain::Channel;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = complaints)]

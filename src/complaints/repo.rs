@@ -10,10 +10,10 @@ use super::lifecycle::ComplaintAction;
 use super::model::{ComplaintData, ComplaintRow};
 use crate::audit::{self, Actor};
 use crate::auth::RowScope;
+use crate::db::keyset::{Cursor, Sort, SortField};
 use crate::db::schema::complaints as c;
 use crate::db::{DbConnection, DbTimestamp, DbUuid, MultiBackend, types};
-use crate::http::ApiError;
-use crate::http::pagination::{Cursor, Sort, SortField};
+use crate::error::ApiError;
 use crate::keyset_after;
 
 pub const RESOURCE: &str = "complaint";

@@ -13,7 +13,7 @@ use crate::audit::Actor;
 use crate::auth::{Action, Caller, Resource, RowScope};
 use crate::config::SlaTargets;
 use crate::db::{self, DbConnection, types};
-use crate::http::ApiError;
+use crate::error::ApiError;
 use crate::http::etag::{self, Precondition};
 use crate::http::extract::{
     BodyBytes, JsonBody, NoInput, check_query_text, into_object, optional_object, parse_body, query_time, request_id,
@@ -22,7 +22,7 @@ use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::merge_patch;
 use crate::http::pagination::{self, Page, Paging};
 use crate::stakeholders::repo as stakeholders;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const TAG: &str = "complaints";
 const WHAT: &str = "complaint";
@@ -254,7 +254,7 @@ fn patched(current: &ComplaintRow, patch: &Map<String, Value>, sla: &SlaTargets)
     }
     if !errors.is_empty() {
         return Err(ApiError::Validation(
-            errors.into_iter().map(|(f, m)| crate::http::error::FieldError::new(f, "immutable", m)).collect(),
+            errors.into_iter().map(|(f, m)| crate::error::FieldError::new(f, "immutable", m)).collect(),
         ));
     }
     let severity = input.severity.ok_or_else(|| ApiError::internal("validated severity missing"))?;

@@ -1,6 +1,7 @@
 //! The database: one connection type over SQLite and PostgreSQL, the pool,
 //! migrations and the transaction helper every write goes through.
 
+pub mod keyset;
 pub mod schema;
 pub mod types;
 
@@ -21,7 +22,6 @@ pub enum DbConnection {
 }
 
 pub type DbPool = r2d2::Pool<DbManager>;
-pub type PooledConn = r2d2::PooledConnection<DbManager>;
 
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -212,21 +212,6 @@ where
             Err(e)
         }
     }
-}
-
-/// Keyset condition on a boxed query: rows strictly after `(value, id)` in
-/// `(col, id_col)` order. The extra `col <=`/`>=` bound lets the index range
-/// start at the cursor (PostgreSQL does not derive it from the `OR`).
-#[macro_export]
-macro_rules! keyset_after {
-    ($q:expr, $col:expr, $value:expr, $id_col:expr, $id:expr, $descending:expr) => {{
-        let (v, id) = ($value, $id);
-        if $descending {
-            $q.filter($col.le(v.clone())).filter($col.lt(v.clone()).or($col.eq(v).and($id_col.lt(id))))
-        } else {
-            $q.filter($col.ge(v.clone())).filter($col.gt(v.clone()).or($col.eq(v).and($id_col.gt(id))))
-        }
-    }};
 }
 
 /// Read-only unit of work: one transaction so every query sees one snapshot.

@@ -5,8 +5,8 @@ use actix_web::http::header::{self, EntityTag, Header, IfMatch, IfNoneMatch};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use super::error::ApiError;
 use crate::db::{self, DbConnection};
+use crate::error::ApiError;
 
 pub fn etag(version: i32) -> EntityTag {
     EntityTag::new_strong(version.to_string())

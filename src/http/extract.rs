@@ -20,7 +20,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
-use super::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError};
 
 /// `application/json`, `application/merge-patch+json` and any other `+json` type.
 fn is_json(mime: mime::Mime) -> bool {

@@ -14,10 +14,10 @@ use diesel::prelude::*;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::error::{ApiError, FieldError};
 use crate::auth::Caller;
 use crate::db::schema::idempotency_keys as ik;
 use crate::db::{self, DbConnection, DbTimestamp};
+use crate::error::{ApiError, FieldError};
 
 pub static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 pub static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");

@@ -4,7 +4,7 @@
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError};
 
 /// Applies `patch` to `target` after checking that every key the patch sets
 /// to `null` is a field of `T`. (A `null` removes its key, so an unknown one

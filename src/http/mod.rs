@@ -9,5 +9,3 @@ pub mod merge_patch;
 pub mod metrics;
 pub mod middleware;
 pub mod pagination;
-
-pub use error::ApiError;

@@ -6,17 +6,11 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::http::error::FieldError;
+use crate::domain::Channel;
+use crate::error::FieldError;
 use crate::http::extract::{CheckedInput, check_no_control, check_time};
 use crate::money::Money;
 
-text_enum! {
-    /// How the contact happened (shared with complaints).
-    pub enum Channel {
-        Email = "email", Phone = "phone", Meeting = "meeting", Chat = "chat", Social = "social",
-        MobileApp = "mobile_app", Web = "web", Letter = "letter", InStore = "in_store", Other = "other",
-    }
-}
 text_enum! {
     pub enum Direction { Inbound = "inbound", Outbound = "outbound" }
 }

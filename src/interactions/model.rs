@@ -2,9 +2,10 @@
 
 use diesel::prelude::*;
 
-use super::dto::{Channel, Direction, Interaction, InteractionInput, InteractionType};
+use super::dto::{Direction, Interaction, InteractionInput, InteractionType};
 use crate::db::schema::interactions;
 use crate::db::{DbTimestamp, DbUuid};
+use crate::domain::Channel;
 use crate::money::Money;
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -5,15 +5,16 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::dto::{Channel, Direction, InteractionType};
+use super::dto::{Direction, InteractionType};
 use super::model::{InteractionData, InteractionRow};
 use crate::audit::{self, Actor};
 use crate::auth::RowScope;
+use crate::db::keyset::{Cursor, Sort, SortField};
 use crate::db::schema::interactions as i;
 use crate::db::{DbConnection, DbTimestamp, DbUuid, MultiBackend, types};
-use crate::http::ApiError;
-use crate::http::error::FieldError;
-use crate::http::pagination::{Cursor, Sort, SortField};
+use crate::domain::Channel;
+use crate::error::ApiError;
+use crate::error::FieldError;
 use crate::keyset_after;
 
 pub const RESOURCE: &str = "interaction";

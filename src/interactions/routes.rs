@@ -12,8 +12,8 @@ use crate::audit::Actor;
 use crate::auth::{Action, Caller, Resource, RowScope};
 use crate::complaints::repo as complaints;
 use crate::db::{self, DbConnection, types};
-use crate::http::ApiError;
-use crate::http::error::FieldError;
+use crate::error::ApiError;
+use crate::error::FieldError;
 use crate::http::etag::{self, Precondition};
 use crate::http::extract::{JsonBody, into_object, parse_body, query_time, request_id};
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
@@ -60,7 +60,7 @@ fn found(row: Option<InteractionRow>) -> Result<InteractionRow, ApiError> {
 async fn create_interaction(
     req: HttpRequest,
     caller: Caller,
-    state: web::Data<crate::startup::AppState>,
+    state: web::Data<crate::state::AppState>,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Resource::Interactions, Action::Create)?;
@@ -112,7 +112,7 @@ fn check_links(c: &mut DbConnection, data: &InteractionData) -> Result<(), ApiEr
 #[get("/interactions")]
 async fn list_interactions(
     caller: Caller,
-    state: web::Data<crate::startup::AppState>,
+    state: web::Data<crate::state::AppState>,
     query: web::Query<InteractionQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Resource::Interactions, Action::Read)?;
@@ -131,7 +131,7 @@ async fn list_interactions(
 #[get("/stakeholders/{id}/interactions")]
 async fn list_stakeholder_interactions(
     caller: Caller,
-    state: web::Data<crate::startup::AppState>,
+    state: web::Data<crate::state::AppState>,
     id: web::Path<Uuid>,
     query: web::Query<InteractionQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -140,7 +140,7 @@ async fn list_stakeholder_interactions(
 }
 
 async fn list(
-    state: web::Data<crate::startup::AppState>,
+    state: web::Data<crate::state::AppState>,
     scope: RowScope,
     mut q: InteractionQuery,
     stakeholder: Option<Uuid>,
@@ -186,7 +186,7 @@ async fn list(
 async fn get_interaction(
     req: HttpRequest,
     caller: Caller,
-    state: web::Data<crate::startup::AppState>,
+    state: web::Data<crate::state::AppState>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Resource::Interactions, Action::Read)?;
@@ -211,7 +211,7 @@ async fn get_interaction(
 async fn update_interaction(
     req: HttpRequest,
     caller: Caller,
-    state: web::Data<crate::startup::AppState>,
+    state: web::Data<crate::state::AppState>,
     id: web::Path<Uuid>,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
@@ -258,7 +258,7 @@ fn patched(current: &InteractionRow, patch: &Map<String, Value>) -> Result<Inter
 async fn delete_interaction(
     req: HttpRequest,
     caller: Caller,
-    state: web::Data<crate::startup::AppState>,
+    state: web::Data<crate::state::AppState>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Resource::Interactions, Action::Delete)?;

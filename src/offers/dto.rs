@@ -6,7 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::http::error::FieldError;
+use crate::error::FieldError;
 use crate::http::extract::{CheckedInput, check_name, check_time};
 use crate::money::Money;
 

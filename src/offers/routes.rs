@@ -13,14 +13,14 @@ use super::repo::{self, DEFAULT_SORT, Filter, SortBy};
 use crate::audit::Actor;
 use crate::auth::{Action, Caller, Resource, RowScope};
 use crate::db::{self, DbConnection, types};
-use crate::http::ApiError;
+use crate::error::ApiError;
 use crate::http::etag::{self, Precondition};
 use crate::http::extract::{JsonBody, NoInput, check_query_text, into_object, parse_body, query_time, request_id};
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::http::merge_patch;
 use crate::http::pagination::{self, Page, Paging};
 use crate::stakeholders::repo as stakeholders;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const TAG: &str = "offers";
 const WHAT: &str = "offer";

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::{Validate, ValidationError};
 
-use crate::http::error::FieldError;
+use crate::error::FieldError;
 use crate::http::extract::{CheckedInput, name_problem};
 
 text_enum! {

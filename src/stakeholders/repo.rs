@@ -10,11 +10,11 @@ use super::dto::{Consents, EntityType, Kind, LifecycleStage};
 use super::model::{ConsentChangeRow, StakeholderData, StakeholderRow};
 use crate::audit::{self, Actor};
 use crate::auth::RowScope;
+use crate::db::keyset::{Cursor, Sort, SortField};
 use crate::db::schema::{consent_changes as cc, stakeholder_tags as st, stakeholders as s};
 use crate::db::{DbConnection, DbTimestamp, DbUuid, MultiBackend, types};
-use crate::http::ApiError;
-use crate::http::error::FieldError;
-use crate::http::pagination::{Cursor, Sort, SortField};
+use crate::error::ApiError;
+use crate::error::FieldError;
 use crate::keyset_after;
 
 pub const RESOURCE: &str = "stakeholder";

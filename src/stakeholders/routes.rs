@@ -11,13 +11,13 @@ use crate::audit::Actor;
 use crate::auth::roles::ContactView;
 use crate::auth::{Action, Caller, Resource};
 use crate::db;
-use crate::http::ApiError;
+use crate::error::ApiError;
 use crate::http::etag::{self, Precondition};
 use crate::http::extract::{JsonBody, NoInput, check_query_text, into_object, parse_body, query_time, request_id};
 use crate::http::idempotency::{IdempotencyKey, StoredResponse};
 use crate::http::pagination::{self, Cursor, Page, Paging};
 use crate::http::{cache, idempotency, merge_patch};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const TAG: &str = "stakeholders";
 const WHAT: &str = "stakeholder";

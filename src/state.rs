@@ -1,0 +1,98 @@
+//! `AppState`: what every handler receives. The pool behind a FIFO gate,
+//! the settings, and the one way into the database from a request: `db`
+//! (any unit of work) and `write_versioned` (read, check, update one row).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+use tokio::sync::Semaphore;
+
+use crate::config::Settings;
+use crate::db::{self, DbConnection, DbPool, PoolOptions};
+use crate::error::ApiError;
+use crate::http::etag::{self, Precondition};
+
+/// Shared state every handler reads.
+pub struct AppState {
+    pub pool: DbPool,
+    pub settings: Settings,
+    /// One permit per pooled connection: requests queue here, in FIFO
+    /// order and for at most `acquire_timeout`, instead of piling up
+    /// unboundedly on the blocking threads.
+    gate: Arc<Semaphore>,
+    /// A separate connection for readiness, so it never queues behind the pool.
+    health: DbPool,
+}
+
+impl AppState {
+    pub fn new(pool: DbPool, settings: Settings) -> anyhow::Result<Self> {
+        let health = db::connect(
+            &settings.database_url,
+            PoolOptions {
+                max_size: 1,
+                acquire_timeout: HEALTH_TIMEOUT,
+                statement_timeout: Some(HEALTH_TIMEOUT),
+                check: false,
+            },
+        )?;
+        let gate = Arc::new(Semaphore::new(settings.pool_size as usize));
+        Ok(Self { pool, settings, gate, health })
+    }
+
+    /// Runs blocking diesel work on the blocking pool, never on the executor.
+    /// Waits at most `CRM_DB_ACQUIRE_TIMEOUT` for a connection, then 503.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let permit = match actix_web::rt::time::timeout(
+            self.settings.acquire_timeout,
+            self.gate.clone().acquire_owned(),
+        )
+        .await
+        {
+            Ok(Ok(permit)) => permit,
+            _ => return Err(ApiError::Unavailable("timed out waiting for a database connection".into())),
+        };
+        let pool = self.pool.clone();
+        let work = web::block(move || {
+            let _permit = permit;
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        });
+        // The server-side statement timeout cannot help when the network to
+        // the database stalls: bound the wait here too. The blocking work
+        // (and its permit) ends when the connection does; the client gets a
+        // 503 now (a create is safe to retry with its Idempotency-Key).
+        match actix_web::rt::time::timeout(self.settings.statement_timeout * 2, work).await {
+            Ok(done) => done?,
+            Err(_) => {
+                Err(ApiError::Unavailable("the database did not answer within twice the statement timeout".into()))
+            }
+        }
+    }
+
+    /// Runs a versioned write (a read-check-update of one row) as one unit of
+    /// work, each attempt in its own transaction. `attempt` returns `None`
+    /// when its `WHERE version = …` update lost a race: with `If-Match` that
+    /// is a 412; without, the write is retried on fresh data, then a 409.
+    pub async fn write_versioned<T, F>(&self, pre: Precondition, mut attempt: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnMut(&mut DbConnection, &Precondition) -> Result<Option<T>, ApiError> + Send + 'static,
+    {
+        self.db(move |conn| etag::write_versioned(conn, &pre, |c| attempt(c, &pre))).await
+    }
+
+    /// Whether the database answers, on the health connection, within a bound.
+    pub async fn ping(&self) -> bool {
+        let pool = self.health.clone();
+        let check = web::block(move || pool.get().is_ok_and(|mut c| db::ping(&mut c)));
+        matches!(actix_web::rt::time::timeout(HEALTH_TIMEOUT * 2, check).await, Ok(Ok(true)))
+    }
+}
+
+/// How long readiness waits for the database.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(1);

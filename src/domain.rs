@@ -2,7 +2,7 @@
 //! resource imports another for a type.
 
 text_enum! {
-    /// How the contact happened (interactions and complaints).
+    /// How the contact happened (shared with complaints).
     pub enum Channel {
         Email = "email", Phone = "phone", Meeting = "meeting", Chat = "chat", Social = "social",
         MobileApp = "mobile_app", Web = "web", Letter = "letter", InStore = "in_store", Other = "other",

@@ -51,6 +51,7 @@ pub fn finish(doc: &mut Doc) {
     patch_schemas(doc);
     response_schemas(doc);
     common_headers(doc);
+    request_headers(doc);
     parameter_rules(doc);
     input_rules(doc);
     optional_bodies(doc);
@@ -198,6 +199,46 @@ fn is_free_text(o: &Object) -> bool {
         SchemaType::AnyValue => false,
     };
     string && o.format.is_none() && o.enum_values.is_none() && o.pattern.is_none()
+}
+
+/// The request headers the HTTP core reads, declared by rule rather than by
+/// each handler: `Idempotency-Key` on creates (201), `If-None-Match` on reads
+/// that answer with an ETag, `If-Match` on writes that can answer 412.
+fn request_headers(doc: &mut Doc) {
+    use utoipa::openapi::Required;
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    let param = |name: &str, description: &str| {
+        ParameterBuilder::new()
+            .name(name)
+            .parameter_in(ParameterIn::Header)
+            .description(Some(description))
+            .required(Required::False)
+            .schema(Some(Object::with_type(Type::String)))
+            .build()
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let ops = [
+            ("get", &mut item.get),
+            ("post", &mut item.post),
+            ("patch", &mut item.patch),
+            ("delete", &mut item.delete),
+        ];
+        for (method, op) in ops {
+            let Some(op) = op.as_mut() else { continue };
+            let responses = &op.responses.responses;
+            let has_etag = matches!(responses.get("200"), Some(RefOr::T(r)) if r.headers.contains_key("ETag"));
+            let header = if responses.contains_key("201") {
+                param("Idempotency-Key", "1..255 characters; makes retries safe for 24 hours")
+            } else if method == "get" && has_etag {
+                param("If-None-Match", "An ETag; 304 when it is current")
+            } else if statuses(method, path).contains(&"412") {
+                param("If-Match", "The ETag you last read; 412 if it is stale")
+            } else {
+                continue;
+            };
+            op.parameters.get_or_insert_with(Vec::new).push(RefOr::T(header));
+        }
+    }
 }
 
 /// Parameters say what the server enforces: header values are strings

@@ -12,19 +12,56 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::dto::{ComplaintStatus, Severity};
+use crate::auth::Action;
 use crate::config::SlaTargets;
 
 text_enum! {
-    pub enum ComplaintAction {
+    /// The name of an action: what the state machine and the role table decide on.
+    pub enum ComplaintVerb {
         Acknowledge = "acknowledge", Start = "start", Resolve = "resolve", Close = "close",
         Reopen = "reopen", Assign = "assign",
     }
 }
 
+impl ComplaintVerb {
+    /// The permission it takes in the role table.
+    pub fn permission(self) -> Action {
+        match self {
+            ComplaintVerb::Assign => Action::Assign,
+            _ => Action::Transition,
+        }
+    }
+}
+
+/// An action with the data it carries, so that a payload cannot be paired
+/// with the wrong action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ComplaintAction {
+    Acknowledge,
+    Start,
+    Resolve { resolution: String },
+    Close { satisfaction: Option<i32> },
+    Reopen,
+    Assign { assignee_id: String },
+}
+
+impl ComplaintAction {
+    pub fn verb(&self) -> ComplaintVerb {
+        match self {
+            ComplaintAction::Acknowledge => ComplaintVerb::Acknowledge,
+            ComplaintAction::Start => ComplaintVerb::Start,
+            ComplaintAction::Resolve { .. } => ComplaintVerb::Resolve,
+            ComplaintAction::Close { .. } => ComplaintVerb::Close,
+            ComplaintAction::Reopen => ComplaintVerb::Reopen,
+            ComplaintAction::Assign { .. } => ComplaintVerb::Assign,
+        }
+    }
+}
+
 /// The status after `action`, or `Err(current)` when it does not apply.
-pub fn transition(current: ComplaintStatus, action: ComplaintAction) -> Result<ComplaintStatus, ComplaintStatus> {
-    use ComplaintAction as A;
+pub fn transition(current: ComplaintStatus, action: ComplaintVerb) -> Result<ComplaintStatus, ComplaintStatus> {
     use ComplaintStatus as S;
+    use ComplaintVerb as A;
     match (current, action) {
         (S::Open, A::Acknowledge) => Ok(S::Acknowledged),
         (S::Open | S::Acknowledged, A::Start) => Ok(S::InProgress),
@@ -71,8 +108,8 @@ pub fn sla_breached(due_at: DateTime<Utc>, resolved_at: Option<DateTime<Utc>>, n
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ComplaintAction as A;
     use ComplaintStatus as S;
+    use ComplaintVerb as A;
 
     #[test]
     fn every_status_action_pair() {

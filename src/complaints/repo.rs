@@ -10,29 +10,18 @@ use super::lifecycle::ComplaintAction;
 use super::model::{ComplaintData, ComplaintRow};
 use crate::audit::{self, Actor};
 use crate::auth::RowScope;
-use crate::db::keyset::{Cursor, Sort, SortField};
+use crate::db::keyset::{Cursor, Sort};
 use crate::db::schema::complaints as c;
 use crate::db::{DbConnection, DbTimestamp, DbUuid, MultiBackend, types};
-use crate::error::ApiError;
-use crate::keyset_after;
+use crate::error::{ApiError, OrNotFound};
 
 pub const RESOURCE: &str = "complaint";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortBy {
-    CreatedAt,
-    UpdatedAt,
-    DueAt,
-}
-
-impl SortField for SortBy {
-    const ALL: &'static [Self] = &[SortBy::CreatedAt, SortBy::UpdatedAt, SortBy::DueAt];
-    fn name(self) -> &'static str {
-        match self {
-            SortBy::CreatedAt => "created_at",
-            SortBy::UpdatedAt => "updated_at",
-            SortBy::DueAt => "due_at",
-        }
+crate::sort_fields! {
+    pub enum SortBy for ComplaintRow, Boxed, id = c::id; {
+        CreatedAt = "created_at": DbTimestamp => c::created_at, |r| &r.created_at,
+        UpdatedAt = "updated_at": DbTimestamp => c::updated_at, |r| &r.updated_at,
+        DueAt = "due_at": DbTimestamp => c::due_at, |r| &r.due_at,
     }
 }
 
@@ -50,14 +39,6 @@ pub struct Filter {
     pub opened_before: Option<DateTime<Utc>>,
 }
 
-pub fn sort_key(row: &ComplaintRow, field: SortBy) -> String {
-    match field {
-        SortBy::CreatedAt => types::timestamp_text(&row.created_at.0),
-        SortBy::UpdatedAt => types::timestamp_text(&row.updated_at.0),
-        SortBy::DueAt => types::timestamp_text(&row.due_at.0),
-    }
-}
-
 type Boxed<'a> =
     c::BoxedQuery<'a, MultiBackend, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<ComplaintRow, MultiBackend>>>;
 
@@ -72,6 +53,11 @@ fn scoped<'a>(scope: RowScope) -> Boxed<'a> {
 
 pub fn find(conn: &mut DbConnection, id: Uuid, scope: RowScope) -> QueryResult<Option<ComplaintRow>> {
     scoped(scope).filter(c::id.eq(DbUuid(id))).first(conn).optional()
+}
+
+/// The complaint, or 404 when it does not exist or the caller may not see it.
+pub fn get(conn: &mut DbConnection, scope: RowScope, id: Uuid) -> Result<ComplaintRow, ApiError> {
+    find(conn, id, scope)?.or_not_found(RESOURCE)
 }
 
 /// Whether `complaint_id` is a complaint of `stakeholder_id` (for links from interactions).
@@ -132,22 +118,7 @@ pub fn list(
     if let Some(t) = f.opened_before {
         q = q.filter(c::created_at.lt(DbTimestamp(t)));
     }
-    if let Some(cur) = after {
-        let (t, id) = (DbTimestamp(cur.timestamp()?), DbUuid(cur.i));
-        q = match sort.field {
-            SortBy::CreatedAt => keyset_after!(q, c::created_at, t, c::id, id, sort.descending),
-            SortBy::UpdatedAt => keyset_after!(q, c::updated_at, t, c::id, id, sort.descending),
-            SortBy::DueAt => keyset_after!(q, c::due_at, t, c::id, id, sort.descending),
-        };
-    }
-    q = match (sort.field, sort.descending) {
-        (SortBy::CreatedAt, false) => q.order((c::created_at.asc(), c::id.asc())),
-        (SortBy::CreatedAt, true) => q.order((c::created_at.desc(), c::id.desc())),
-        (SortBy::UpdatedAt, false) => q.order((c::updated_at.asc(), c::id.asc())),
-        (SortBy::UpdatedAt, true) => q.order((c::updated_at.desc(), c::id.desc())),
-        (SortBy::DueAt, false) => q.order((c::due_at.asc(), c::id.asc())),
-        (SortBy::DueAt, true) => q.order((c::due_at.desc(), c::id.desc())),
-    };
+    q = sort.field.page(q, sort.descending, after)?;
     Ok(q.limit(limit + 1).load(conn)?)
 }
 
@@ -205,15 +176,6 @@ pub fn update(
     Ok(find(conn, current.id.0, RowScope::ALL)?)
 }
 
-/// What an action carries besides the status change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Payload {
-    None,
-    Resolution(String),
-    Satisfaction(Option<i32>),
-    Assignee(String),
-}
-
 /// Columns an action sets: outer `None` leaves a column alone, `Some(None)` clears it.
 #[derive(AsChangeset)]
 #[diesel(table_name = c)]
@@ -234,9 +196,8 @@ pub fn apply(
     conn: &mut DbConnection,
     actor: &Actor,
     current: &ComplaintRow,
-    action: ComplaintAction,
+    action: &ComplaintAction,
     next: ComplaintStatus,
-    payload: Payload,
     now: DateTime<Utc>,
 ) -> Result<Option<ComplaintRow>, ApiError> {
     use ComplaintAction as A;
@@ -252,27 +213,27 @@ pub fn apply(
         satisfaction: None,
         assignee_id: None,
     };
-    let fields: &[&str] = match (action, payload) {
-        (A::Acknowledge, _) => {
+    let fields: &[&str] = match action {
+        A::Acknowledge => {
             ch.acknowledged_at = Some(Some(now));
             &["status", "acknowledged_at"]
         }
-        (A::Start, _) => {
+        A::Start => {
             // Starting work implies the case was seen.
             ch.acknowledged_at = Some(Some(current.acknowledged_at.unwrap_or(now)));
             &["status", "acknowledged_at"]
         }
-        (A::Resolve, Payload::Resolution(r)) => {
+        A::Resolve { resolution } => {
             ch.resolved_at = Some(Some(now));
-            ch.resolution = Some(Some(r));
+            ch.resolution = Some(Some(resolution.clone()));
             &["status", "resolved_at", "resolution"]
         }
-        (A::Close, Payload::Satisfaction(s)) => {
+        A::Close { satisfaction } => {
             ch.closed_at = Some(Some(now));
-            ch.satisfaction = Some(s);
+            ch.satisfaction = Some(*satisfaction);
             &["status", "closed_at", "satisfaction"]
         }
-        (A::Reopen, _) => {
+        A::Reopen => {
             // The case is unresolved again: its SLA runs against now once more.
             ch.resolved_at = Some(None);
             ch.closed_at = Some(None);
@@ -280,11 +241,10 @@ pub fn apply(
             ch.satisfaction = Some(None);
             &["status", "resolved_at", "closed_at", "resolution", "satisfaction"]
         }
-        (A::Assign, Payload::Assignee(a)) => {
-            ch.assignee_id = Some(Some(a));
+        A::Assign { assignee_id } => {
+            ch.assignee_id = Some(Some(assignee_id.clone()));
             &["assignee_id"]
         }
-        (a, p) => return Err(ApiError::internal(format!("action {a} given payload {p:?}"))),
     };
     let n = diesel::update(c::table.filter(c::id.eq(current.id)).filter(c::version.eq(current.version)))
         .set(&ch)
@@ -292,6 +252,6 @@ pub fn apply(
     if n == 0 {
         return Ok(None);
     }
-    audit::record(conn, actor, &format!("complaint.{}", action.as_str()), RESOURCE, current.id.0, fields)?;
+    audit::record(conn, actor, &format!("complaint.{}", action.verb()), RESOURCE, current.id.0, fields)?;
     Ok(find(conn, current.id.0, RowScope::ALL)?)
 }

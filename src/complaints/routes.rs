@@ -1,31 +1,30 @@
 //! `/api/v1/complaints`, its lifecycle actions, and
 //! `/api/v1/stakeholders/{id}/complaints`. No SQL here.
 
-use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use actix_web::{HttpResponse, get, patch, post, web};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::dto::{AssignInput, CloseInput, Complaint, ComplaintInput, ComplaintQuery, ComplaintStatus, ResolveInput};
-use super::lifecycle::{self, ComplaintAction};
+use super::lifecycle::{self, ComplaintAction, ComplaintVerb};
 use super::model::{ComplaintData, ComplaintRow};
-use super::repo::{self, DEFAULT_SORT, Filter, Payload, SortBy};
-use crate::audit::Actor;
-use crate::auth::{Action, Caller, Resource, RowScope};
+use super::repo::{self, DEFAULT_SORT, Filter, SortBy};
+use crate::auth::{Action, Resource, RowScope};
 use crate::config::SlaTargets;
-use crate::db::{self, DbConnection, types};
-use crate::error::ApiError;
-use crate::http::etag::{self, Precondition};
+use crate::db::{self, types};
+use crate::error::{ApiError, FieldError};
+use crate::http::context::Ctx;
+use crate::http::etag;
 use crate::http::extract::{
-    BodyBytes, JsonBody, NoInput, check_query_text, into_object, optional_object, parse_body, query_time, request_id,
+    BodyBytes, JsonBody, NoInput, check_query_text, into_object, optional_object, parse_body, query_time,
 };
-use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
-use crate::http::merge_patch;
-use crate::http::pagination::{self, Page, Paging};
+use crate::http::idempotency::{self, StoredResponse};
+use crate::http::merge_patch::patched;
+use crate::http::pagination::{Page, Paging};
 use crate::stakeholders::repo as stakeholders;
 use crate::state::AppState;
 
 const TAG: &str = "complaints";
-const WHAT: &str = "complaint";
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_complaint)
@@ -45,10 +44,6 @@ fn location(id: Uuid) -> String {
     format!("/api/v1/complaints/{id}")
 }
 
-fn found(row: Option<ComplaintRow>) -> Result<ComplaintRow, ApiError> {
-    row.ok_or_else(|| ApiError::not_found(WHAT))
-}
-
 /// Open a complaint
 ///
 /// Status `open`, `opened_by` the caller, `due_at` = now + the severity's SLA.
@@ -56,7 +51,6 @@ fn found(row: Option<ComplaintRow>) -> Result<ComplaintRow, ApiError> {
 #[utoipa::path(
     tag = TAG,
     request_body(content = ComplaintInput, content_type = "application/json"),
-    params(("Idempotency-Key" = Option<String>, Header, description = "1..255 characters; makes retries safe for 24 hours")),
     responses(
         (status = 201, description = "Created", body = Complaint,
          headers(("Location" = String, description = "URL of the new complaint"), ("ETag" = String, description = "The version"))),
@@ -64,21 +58,15 @@ fn found(row: Option<ComplaintRow>) -> Result<ComplaintRow, ApiError> {
     security(("bearer" = []))
 )]
 #[post("/complaints")]
-async fn create_complaint(
-    req: HttpRequest,
-    caller: Caller,
-    state: web::Data<AppState>,
-    body: JsonBody,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Resource::Complaints, Action::Create)?;
+async fn create_complaint(ctx: Ctx, state: web::Data<AppState>, body: JsonBody) -> Result<HttpResponse, ApiError> {
+    ctx.require(Resource::Complaints, Action::Create)?;
     let body = body.into_inner();
-    let key = IdempotencyKey::from_request(&req, &body, &caller)?;
+    let key = ctx.idempotency_key(&body)?;
     let input: ComplaintInput = parse_body(into_object(body)?)?;
     let now = types::now();
     let severity = input.severity.ok_or_else(|| ApiError::internal("validated severity missing"))?;
     let data = ComplaintData::from_input(&input, lifecycle::due_at(now, severity, &state.settings.sla));
-    let actor = Actor::new(&caller, request_id(&req));
-    let scope = caller.scope();
+    let (scope, actor) = (ctx.scope, ctx.actor.clone());
     let stored = state
         .db(move |conn| {
             idempotency::run(conn, key.as_ref(), |c| {
@@ -102,12 +90,12 @@ async fn create_complaint(
 )]
 #[get("/complaints")]
 async fn list_complaints(
-    caller: Caller,
+    ctx: Ctx,
     state: web::Data<AppState>,
     query: web::Query<ComplaintQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Resource::Complaints, Action::Read)?;
-    list(state, caller.scope(), query.into_inner(), None).await
+    ctx.require(Resource::Complaints, Action::Read)?;
+    list(state, ctx.scope, query.into_inner(), None).await
 }
 
 /// List a stakeholder's complaints
@@ -121,13 +109,13 @@ async fn list_complaints(
 )]
 #[get("/stakeholders/{id}/complaints")]
 async fn list_stakeholder_complaints(
-    caller: Caller,
+    ctx: Ctx,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     query: web::Query<ComplaintQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Resource::Complaints, Action::Read)?;
-    list(state, caller.scope(), query.into_inner(), Some(id.into_inner())).await
+    ctx.require(Resource::Complaints, Action::Read)?;
+    list(state, ctx.scope, query.into_inner(), Some(id.into_inner())).await
 }
 
 async fn list(
@@ -139,8 +127,7 @@ async fn list(
     check_query_text("assignee_id", &q.assignee_id, 500)?;
     q.opened_after = query_time("opened_after", q.opened_after)?;
     q.opened_before = query_time("opened_before", q.opened_before)?;
-    let Paging { limit, sort, label, cursor } =
-        Paging::<SortBy>::parse(q.limit, q.sort.as_deref(), q.cursor.as_deref(), DEFAULT_SORT)?;
+    let paging = Paging::<SortBy>::parse(q.limit, q.sort.as_deref(), q.cursor.as_deref(), DEFAULT_SORT)?;
     let filter = Filter {
         stakeholder_id: stakeholder.or(q.stakeholder_id),
         status: q.status,
@@ -151,26 +138,24 @@ async fn list(
         opened_after: q.opened_after,
         opened_before: q.opened_before,
     };
-    let now = types::now();
+    let (now, p) = (types::now(), paging.clone());
     let rows = state
         .db(move |conn| {
             db::read_tx(conn, |c| {
                 if let Some(sid) = stakeholder {
-                    stakeholders::require_visible(c, sid, scope)?;
+                    stakeholders::get(c, scope, sid)?;
                 }
-                repo::list(c, &filter, scope, sort, cursor.as_ref(), limit, now)
+                repo::list(c, &filter, scope, p.sort, p.cursor.as_ref(), p.limit, now)
             })
         })
         .await?;
-    let page = pagination::page(rows, limit, &label, |r| (repo::sort_key(r, sort.field), r.id.0), |r| r.to_dto(now));
-    Ok(HttpResponse::Ok().json(page))
+    Ok(HttpResponse::Ok().json(paging.page(rows, |r| r.to_dto(now))))
 }
 
 /// Get a complaint
 #[utoipa::path(
     tag = TAG,
-    params(("id" = Uuid, Path, description = "Complaint id"),
-           ("If-None-Match" = Option<String>, Header, description = "An ETag; 304 when it is current")),
+    params(("id" = Uuid, Path, description = "Complaint id")),
     responses(
         (status = 200, description = "The complaint", body = Complaint, headers(("ETag" = String))),
         (status = 304, description = "Not modified"),
@@ -178,21 +163,16 @@ async fn list(
     security(("bearer" = []))
 )]
 #[get("/complaints/{id}")]
-async fn get_complaint(
-    req: HttpRequest,
-    caller: Caller,
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Resource::Complaints, Action::Read)?;
-    let (id, scope) = (id.into_inner(), caller.scope());
-    let row = found(state.db(move |c| Ok(repo::find(c, id, scope)?)).await?)?;
+async fn get_complaint(ctx: Ctx, state: web::Data<AppState>, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    ctx.require(Resource::Complaints, Action::Read)?;
+    let (id, scope) = (id.into_inner(), ctx.scope);
+    let row = state.db(move |c| repo::get(c, scope, id)).await?;
     let now = types::now();
     // `sla_breached` of an unresolved case can flip with no new version: no 304 while it can.
     if row.resolved_at.is_none() && !lifecycle::sla_breached(row.due_at.0, None, now) {
         return Ok(etag::ok(row.version, &row.to_dto(now)));
     }
-    Ok(etag::get_response(&req, row.version, || row.to_dto(now)))
+    Ok(ctx.get_response(row.version, || row.to_dto(now)))
 }
 
 /// Update a complaint (JSON merge patch)
@@ -203,8 +183,7 @@ async fn get_complaint(
 /// breach cannot be edited away.
 #[utoipa::path(
     tag = TAG,
-    params(("id" = Uuid, Path, description = "Complaint id"),
-           ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 if it is stale")),
+    params(("id" = Uuid, Path, description = "Complaint id")),
     request_body(content = ComplaintInput, description = "A JSON merge patch of the writable fields",
                  content_type = "application/merge-patch+json"),
     responses((status = 200, description = "The updated complaint", body = Complaint, headers(("ETag" = String)))),
@@ -212,50 +191,44 @@ async fn get_complaint(
 )]
 #[patch("/complaints/{id}")]
 async fn update_complaint(
-    req: HttpRequest,
-    caller: Caller,
+    ctx: Ctx,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Resource::Complaints, Action::Update)?;
+    ctx.require(Resource::Complaints, Action::Update)?;
     let patch = into_object(body.into_inner())?;
-    let pre = Precondition::from_request(&req);
-    let actor = Actor::new(&caller, request_id(&req));
-    let (id, scope) = (id.into_inner(), caller.scope());
-    let sla = state.settings.sla;
+    let (id, scope, actor, sla) = (id.into_inner(), ctx.scope, ctx.actor.clone(), state.settings.sla);
     let row = state
-        .db(move |conn| {
-            etag::write_versioned(conn, &pre, |c: &mut DbConnection| {
-                let current = found(repo::find(c, id, scope)?)?;
-                pre.check(current.version)?;
-                if current.status() == ComplaintStatus::Closed {
-                    return Err(ApiError::Conflict("a closed complaint cannot be edited; reopen it first".into()));
-                }
-                let data = patched(&current, &patch, &sla)?;
-                repo::update(c, &actor, &current, &data)
-            })
+        .write_versioned(ctx.pre.clone(), move |c, pre| {
+            let current = repo::get(c, scope, id)?;
+            pre.check(current.version)?;
+            if current.status() == ComplaintStatus::Closed {
+                return Err(ApiError::Conflict("a closed complaint cannot be edited; reopen it first".into()));
+            }
+            let data = patched_data(&current, &patch, &sla)?;
+            repo::update(c, &actor, &current, &data)
         })
         .await?;
     Ok(etag::ok(row.version, &row.to_dto(types::now())))
 }
 
-fn patched(current: &ComplaintRow, patch: &Map<String, Value>, sla: &SlaTargets) -> Result<ComplaintData, ApiError> {
-    let mut doc = serde_json::to_value(current.to_input()).map_err(ApiError::internal)?;
-    merge_patch::apply_checked::<ComplaintInput>(&mut doc, patch)?;
-    let input: ComplaintInput = parse_body(into_object(doc)?)?;
+fn patched_data(
+    current: &ComplaintRow,
+    patch: &Map<String, Value>,
+    sla: &SlaTargets,
+) -> Result<ComplaintData, ApiError> {
     let before = current.to_input();
+    let input = patched(before.clone(), patch)?;
     let mut errors = Vec::new();
     if input.stakeholder_id != before.stakeholder_id {
-        errors.push(("stakeholder_id", "cannot be changed; open a new complaint"));
+        errors.push(FieldError::new("stakeholder_id", "immutable", "cannot be changed; open a new complaint"));
     }
     if input.channel != before.channel {
-        errors.push(("channel", "is how the complaint came in and cannot be changed"));
+        errors.push(FieldError::new("channel", "immutable", "is how the complaint came in and cannot be changed"));
     }
     if !errors.is_empty() {
-        return Err(ApiError::Validation(
-            errors.into_iter().map(|(f, m)| crate::error::FieldError::new(f, "immutable", m)).collect(),
-        ));
+        return Err(ApiError::Validation(errors));
     }
     let severity = input.severity.ok_or_else(|| ApiError::internal("validated severity missing"))?;
     // A severity change moves due_at only while that cannot hide a breach.
@@ -271,28 +244,21 @@ fn patched(current: &ComplaintRow, patch: &Map<String, Value>, sla: &SlaTargets)
 
 /// Runs a lifecycle action; the state machine decides (409 naming the status).
 async fn act(
-    req: HttpRequest,
-    caller: Caller,
+    ctx: Ctx,
     state: web::Data<AppState>,
     id: Uuid,
     action: ComplaintAction,
-    payload: Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let permission = if action == ComplaintAction::Assign { Action::Assign } else { Action::Transition };
-    caller.require(Resource::Complaints, permission)?;
-    let pre = Precondition::from_request(&req);
-    let actor = Actor::new(&caller, request_id(&req));
-    let scope = caller.scope();
+    ctx.require(Resource::Complaints, action.verb().permission())?;
+    let (scope, actor) = (ctx.scope, ctx.actor.clone());
     let row = state
-        .db(move |conn| {
-            etag::write_versioned(conn, &pre, |c: &mut DbConnection| {
-                let current = found(repo::find(c, id, scope)?)?;
-                pre.check(current.version)?;
-                let next = lifecycle::transition(current.status(), action).map_err(|status| {
-                    ApiError::Conflict(format!("cannot {action} a complaint whose status is {status}"))
-                })?;
-                repo::apply(c, &actor, &current, action, next, payload.clone(), types::now())
-            })
+        .write_versioned(ctx.pre.clone(), move |c, pre| {
+            let current = repo::get(c, scope, id)?;
+            pre.check(current.version)?;
+            let verb = action.verb();
+            let next = lifecycle::transition(current.status(), verb)
+                .map_err(|status| ApiError::Conflict(format!("cannot {verb} a complaint whose status is {status}")))?;
+            repo::apply(c, &actor, &current, &action, next, types::now())
         })
         .await?;
     Ok(etag::ok(row.version, &row.to_dto(types::now())))
@@ -301,64 +267,57 @@ async fn act(
 /// Acknowledge a complaint (open → acknowledged)
 #[utoipa::path(
     tag = TAG,
-    params(("id" = Uuid, Path, description = "Complaint id"),
-           ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 if it is stale")),
+    params(("id" = Uuid, Path, description = "Complaint id")),
     responses((status = 200, description = "The acknowledged complaint", body = Complaint, headers(("ETag" = String)))),
     security(("bearer" = []))
 )]
 #[post("/complaints/{id}/acknowledge")]
 async fn acknowledge_complaint(
-    req: HttpRequest,
-    caller: Caller,
+    ctx: Ctx,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     _body: NoInput,
 ) -> Result<HttpResponse, ApiError> {
-    act(req, caller, state, id.into_inner(), ComplaintAction::Acknowledge, Payload::None).await
+    act(ctx, state, id.into_inner(), ComplaintAction::Acknowledge).await
 }
 
 /// Start work on a complaint (open | acknowledged → in_progress)
 #[utoipa::path(
     tag = TAG,
-    params(("id" = Uuid, Path, description = "Complaint id"),
-           ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 if it is stale")),
+    params(("id" = Uuid, Path, description = "Complaint id")),
     responses((status = 200, description = "The complaint, in progress", body = Complaint, headers(("ETag" = String)))),
     security(("bearer" = []))
 )]
 #[post("/complaints/{id}/start")]
 async fn start_complaint(
-    req: HttpRequest,
-    caller: Caller,
+    ctx: Ctx,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     _body: NoInput,
 ) -> Result<HttpResponse, ApiError> {
-    act(req, caller, state, id.into_inner(), ComplaintAction::Start, Payload::None).await
+    act(ctx, state, id.into_inner(), ComplaintAction::Start).await
 }
 
 /// Resolve a complaint (acknowledged | in_progress → resolved)
 #[utoipa::path(
     tag = TAG,
-    params(("id" = Uuid, Path, description = "Complaint id"),
-           ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 if it is stale")),
+    params(("id" = Uuid, Path, description = "Complaint id")),
     request_body(content = ResolveInput, content_type = "application/json"),
     responses((status = 200, description = "The resolved complaint", body = Complaint, headers(("ETag" = String)))),
     security(("bearer" = []))
 )]
 #[post("/complaints/{id}/resolve")]
 async fn resolve_complaint(
-    req: HttpRequest,
-    caller: Caller,
+    ctx: Ctx,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     body: BodyBytes,
 ) -> Result<HttpResponse, ApiError> {
     // The role first: a caller who may not act learns nothing from body rules.
-    caller.require(Resource::Complaints, Action::Transition)?;
-    let body = optional_object(&req, &body.0)?.unwrap_or_default();
-    let input: ResolveInput = parse_body(body)?;
+    ctx.require(Resource::Complaints, ComplaintVerb::Resolve.permission())?;
+    let input: ResolveInput = parse_body(optional_object(ctx.request(), &body.0)?.unwrap_or_default())?;
     let resolution = input.resolution.unwrap_or_default();
-    act(req, caller, state, id.into_inner(), ComplaintAction::Resolve, Payload::Resolution(resolution)).await
+    act(ctx, state, id.into_inner(), ComplaintAction::Resolve { resolution }).await
 }
 
 /// Close a resolved complaint (resolved → closed)
@@ -366,23 +325,21 @@ async fn resolve_complaint(
 /// The body is optional: `{"satisfaction": 1..5}`.
 #[utoipa::path(
     tag = TAG,
-    params(("id" = Uuid, Path, description = "Complaint id"),
-           ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 if it is stale")),
+    params(("id" = Uuid, Path, description = "Complaint id")),
     request_body(content = Option<CloseInput>, content_type = "application/json"),
     responses((status = 200, description = "The closed complaint", body = Complaint, headers(("ETag" = String)))),
     security(("bearer" = []))
 )]
 #[post("/complaints/{id}/close")]
 async fn close_complaint(
-    req: HttpRequest,
-    caller: Caller,
+    ctx: Ctx,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     body: BodyBytes,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Resource::Complaints, Action::Transition)?;
-    let input: CloseInput = parse_body(optional_object(&req, &body.0)?.unwrap_or_default())?;
-    act(req, caller, state, id.into_inner(), ComplaintAction::Close, Payload::Satisfaction(input.satisfaction)).await
+    ctx.require(Resource::Complaints, ComplaintVerb::Close.permission())?;
+    let input: CloseInput = parse_body(optional_object(ctx.request(), &body.0)?.unwrap_or_default())?;
+    act(ctx, state, id.into_inner(), ComplaintAction::Close { satisfaction: input.satisfaction }).await
 }
 
 /// Reopen a complaint (resolved | closed → in_progress)
@@ -391,20 +348,18 @@ async fn close_complaint(
 /// runs against now again.
 #[utoipa::path(
     tag = TAG,
-    params(("id" = Uuid, Path, description = "Complaint id"),
-           ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 if it is stale")),
+    params(("id" = Uuid, Path, description = "Complaint id")),
     responses((status = 200, description = "The reopened complaint", body = Complaint, headers(("ETag" = String)))),
     security(("bearer" = []))
 )]
 #[post("/complaints/{id}/reopen")]
 async fn reopen_complaint(
-    req: HttpRequest,
-    caller: Caller,
+    ctx: Ctx,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     _body: NoInput,
 ) -> Result<HttpResponse, ApiError> {
-    act(req, caller, state, id.into_inner(), ComplaintAction::Reopen, Payload::None).await
+    act(ctx, state, id.into_inner(), ComplaintAction::Reopen).await
 }
 
 /// Assign a complaint (manager and admin)
@@ -412,22 +367,20 @@ async fn reopen_complaint(
 /// Any status but `closed`.
 #[utoipa::path(
     tag = TAG,
-    params(("id" = Uuid, Path, description = "Complaint id"),
-           ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 if it is stale")),
+    params(("id" = Uuid, Path, description = "Complaint id")),
     request_body(content = AssignInput, content_type = "application/json"),
     responses((status = 200, description = "The assigned complaint", body = Complaint, headers(("ETag" = String)))),
     security(("bearer" = []))
 )]
 #[post("/complaints/{id}/assign")]
 async fn assign_complaint(
-    req: HttpRequest,
-    caller: Caller,
+    ctx: Ctx,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     body: BodyBytes,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Resource::Complaints, Action::Assign)?;
-    let input: AssignInput = parse_body(optional_object(&req, &body.0)?.unwrap_or_default())?;
-    let assignee = input.assignee_id.unwrap_or_default();
-    act(req, caller, state, id.into_inner(), ComplaintAction::Assign, Payload::Assignee(assignee)).await
+    ctx.require(Resource::Complaints, ComplaintVerb::Assign.permission())?;
+    let input: AssignInput = parse_body(optional_object(ctx.request(), &body.0)?.unwrap_or_default())?;
+    let assignee_id = input.assignee_id.unwrap_or_default();
+    act(ctx, state, id.into_inner(), ComplaintAction::Assign { assignee_id }).await
 }

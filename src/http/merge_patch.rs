@@ -1,16 +1,39 @@
 //! JSON merge patch (RFC 7396): absent = unchanged, `null` = remove,
 //! objects merge recursively, anything else replaces.
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use super::extract::{CheckedInput, into_object, parse_body};
 use crate::error::{ApiError, FieldError};
+
+/// The stored document `current` with the merge patch applied, validated
+/// as a whole like a create body (422 listing every invalid field).
+pub fn patched<T: CheckedInput + Serialize>(current: T, patch: &Map<String, Value>) -> Result<T, ApiError> {
+    patched_with(current, patch, |_| {})
+}
+
+/// [`patched`], with `adjust` run on the merged document before it is
+/// validated (for rules that follow from the merge, like erasing data whose
+/// consent was withdrawn).
+pub fn patched_with<T: CheckedInput + Serialize>(
+    current: T,
+    patch: &Map<String, Value>,
+    adjust: impl FnOnce(&mut Map<String, Value>),
+) -> Result<T, ApiError> {
+    let mut doc = serde_json::to_value(current).map_err(ApiError::internal)?;
+    apply_checked::<T>(&mut doc, patch)?;
+    let mut doc = into_object(doc)?;
+    adjust(&mut doc);
+    parse_body(doc)
+}
 
 /// Applies `patch` to `target` after checking that every key the patch sets
 /// to `null` is a field of `T`. (A `null` removes its key, so an unknown one
 /// would otherwise vanish in the merge instead of being a 422 like any other
 /// unknown field.)
-pub fn apply_checked<T: DeserializeOwned>(target: &mut Value, patch: &Map<String, Value>) -> Result<(), ApiError> {
+fn apply_checked<T: DeserializeOwned>(target: &mut Value, patch: &Map<String, Value>) -> Result<(), ApiError> {
     let mut unknown = Vec::new();
     null_leaves(&mut Vec::new(), patch, &mut |path| {
         // The path alone, with its null: every input field is optional, so

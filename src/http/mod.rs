@@ -1,6 +1,7 @@
 //! The HTTP core every resource uses.
 
 pub mod cache;
+pub mod context;
 pub mod error;
 pub mod etag;
 pub mod extract;

@@ -1,14 +1,12 @@
-//! Lists: `Page<T>`, `limit` bounds, sort parsing and opaque keyset cursors.
-//!
-//! A cursor is base64url(JSON) of the sort it was made for and the last row's
-//! sort key and id. Using it with a different sort is a 400, as is any cursor
-//! that does not decode: clients must treat it as opaque.
+//! Lists over HTTP: `Page<T>`, `limit` bounds, and the paging parameters of
+//! a list request (`limit`, `sort`, `cursor`) checked together. Sorts and
+//! cursors themselves are `db::keyset`.
 
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-pub use crate::db::keyset::{Cursor, Sort, SortField};
+pub use crate::db::keyset::{Cursor, Sort, SortField, SortKey};
 use crate::error::ApiError;
 
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -54,6 +52,14 @@ impl<F: SortField> Paging<F> {
         let label = sort.label();
         let cursor = Cursor::from_query(cursor, &label)?;
         Ok(Self { limit, sort, label, cursor })
+    }
+
+    /// The page of `limit + 1` fetched rows, each mapped to its DTO.
+    pub fn page<R, T>(&self, rows: Vec<R>, map: impl FnMut(R) -> T) -> Page<T>
+    where
+        F: SortKey<R>,
+    {
+        page(rows, self.limit, &self.label, |r| self.sort.field.key(r), map)
     }
 }
 

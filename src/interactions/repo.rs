@@ -9,29 +9,19 @@ use super::dto::{Direction, InteractionType};
 use super::model::{InteractionData, InteractionRow};
 use crate::audit::{self, Actor};
 use crate::auth::RowScope;
-use crate::db::keyset::{Cursor, Sort, SortField};
+use crate::db::keyset::{Cursor, Sort};
 use crate::db::schema::interactions as i;
 use crate::db::{DbConnection, DbTimestamp, DbUuid, MultiBackend, types};
 use crate::domain::Channel;
-use crate::error::ApiError;
 use crate::error::FieldError;
-use crate::keyset_after;
+use crate::error::{ApiError, OrNotFound};
 
 pub const RESOURCE: &str = "interaction";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortBy {
-    OccurredAt,
-    CreatedAt,
-}
-
-impl SortField for SortBy {
-    const ALL: &'static [Self] = &[SortBy::OccurredAt, SortBy::CreatedAt];
-    fn name(self) -> &'static str {
-        match self {
-            SortBy::OccurredAt => "occurred_at",
-            SortBy::CreatedAt => "created_at",
-        }
+crate::sort_fields! {
+    pub enum SortBy for InteractionRow, Boxed, id = i::id; {
+        OccurredAt = "occurred_at": DbTimestamp => i::occurred_at, |r| &r.occurred_at,
+        CreatedAt = "created_at": DbTimestamp => i::created_at, |r| &r.created_at,
     }
 }
 
@@ -45,13 +35,6 @@ pub struct Filter {
     pub interaction_type: Option<InteractionType>,
     pub occurred_after: Option<DateTime<Utc>>,
     pub occurred_before: Option<DateTime<Utc>>,
-}
-
-pub fn sort_key(row: &InteractionRow, field: SortBy) -> String {
-    match field {
-        SortBy::OccurredAt => types::timestamp_text(&row.occurred_at.0),
-        SortBy::CreatedAt => types::timestamp_text(&row.created_at.0),
-    }
 }
 
 type Boxed<'a> =
@@ -68,6 +51,11 @@ fn scoped<'a>(scope: RowScope) -> Boxed<'a> {
 
 pub fn find(conn: &mut DbConnection, id: Uuid, scope: RowScope) -> QueryResult<Option<InteractionRow>> {
     scoped(scope).filter(i::id.eq(DbUuid(id))).first(conn).optional()
+}
+
+/// The interaction, or 404 when it does not exist or the caller may not see it.
+pub fn get(conn: &mut DbConnection, scope: RowScope, id: Uuid) -> Result<InteractionRow, ApiError> {
+    find(conn, id, scope)?.or_not_found(RESOURCE)
 }
 
 pub fn list(
@@ -97,19 +85,7 @@ pub fn list(
     if let Some(t) = f.occurred_before {
         q = q.filter(i::occurred_at.lt(DbTimestamp(t)));
     }
-    if let Some(c) = after {
-        let (t, id) = (DbTimestamp(c.timestamp()?), DbUuid(c.i));
-        q = match sort.field {
-            SortBy::OccurredAt => keyset_after!(q, i::occurred_at, t, i::id, id, sort.descending),
-            SortBy::CreatedAt => keyset_after!(q, i::created_at, t, i::id, id, sort.descending),
-        };
-    }
-    q = match (sort.field, sort.descending) {
-        (SortBy::OccurredAt, false) => q.order((i::occurred_at.asc(), i::id.asc())),
-        (SortBy::OccurredAt, true) => q.order((i::occurred_at.desc(), i::id.desc())),
-        (SortBy::CreatedAt, false) => q.order((i::created_at.asc(), i::id.asc())),
-        (SortBy::CreatedAt, true) => q.order((i::created_at.desc(), i::id.desc())),
-    };
+    q = sort.field.page(q, sort.descending, after)?;
     Ok(q.limit(limit + 1).load(conn)?)
 }
 

@@ -11,9 +11,21 @@
 use chrono::{DateTime, Utc};
 
 use super::dto::OfferStatus;
+use crate::auth::Action;
 
 text_enum! {
     pub enum OfferAction { Send = "send", Accept = "accept", Decline = "decline", Withdraw = "withdraw" }
+}
+
+impl OfferAction {
+    /// The permission it takes: the stakeholder's answer is `Respond`, the
+    /// company's own moves are `Transition`.
+    pub fn permission(self) -> Action {
+        match self {
+            OfferAction::Accept | OfferAction::Decline => Action::Respond,
+            OfferAction::Send | OfferAction::Withdraw => Action::Transition,
+        }
+    }
 }
 
 /// Why an action cannot run.

@@ -10,27 +10,17 @@ use super::lifecycle::OfferAction;
 use super::model::{OfferData, OfferRow};
 use crate::audit::{self, Actor};
 use crate::auth::RowScope;
-use crate::db::keyset::{Cursor, Sort, SortField};
+use crate::db::keyset::{Cursor, Sort};
 use crate::db::schema::offers as o;
 use crate::db::{DbConnection, DbTimestamp, DbUuid, MultiBackend, types};
-use crate::error::ApiError;
-use crate::keyset_after;
+use crate::error::{ApiError, OrNotFound};
 
 pub const RESOURCE: &str = "offer";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortBy {
-    CreatedAt,
-    UpdatedAt,
-}
-
-impl SortField for SortBy {
-    const ALL: &'static [Self] = &[SortBy::CreatedAt, SortBy::UpdatedAt];
-    fn name(self) -> &'static str {
-        match self {
-            SortBy::CreatedAt => "created_at",
-            SortBy::UpdatedAt => "updated_at",
-        }
+crate::sort_fields! {
+    pub enum SortBy for OfferRow, Boxed, id = o::id; {
+        CreatedAt = "created_at": DbTimestamp => o::created_at, |r| &r.created_at,
+        UpdatedAt = "updated_at": DbTimestamp => o::updated_at, |r| &r.updated_at,
     }
 }
 
@@ -43,13 +33,6 @@ pub struct Filter {
     pub product_category: Option<String>,
     pub valid_at: Option<DateTime<Utc>>,
     pub created_by: Option<String>,
-}
-
-pub fn sort_key(row: &OfferRow, field: SortBy) -> String {
-    match field {
-        SortBy::CreatedAt => types::timestamp_text(&row.created_at.0),
-        SortBy::UpdatedAt => types::timestamp_text(&row.updated_at.0),
-    }
 }
 
 type Boxed<'a> = o::BoxedQuery<'a, MultiBackend, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<OfferRow, MultiBackend>>>;
@@ -65,6 +48,11 @@ fn scoped<'a>(scope: RowScope) -> Boxed<'a> {
 
 pub fn find(conn: &mut DbConnection, id: Uuid, scope: RowScope) -> QueryResult<Option<OfferRow>> {
     scoped(scope).filter(o::id.eq(DbUuid(id))).first(conn).optional()
+}
+
+/// The offer, or 404 when it does not exist or the caller may not see it.
+pub fn get(conn: &mut DbConnection, scope: RowScope, id: Uuid) -> Result<OfferRow, ApiError> {
+    find(conn, id, scope)?.or_not_found(RESOURCE)
 }
 
 /// Whether `offer_id` is an offer of `stakeholder_id` (for links from interactions).
@@ -116,19 +104,7 @@ pub fn list(
     if let Some(v) = &f.created_by {
         q = q.filter(o::created_by.eq(v.clone()));
     }
-    if let Some(c) = after {
-        let (t, id) = (DbTimestamp(c.timestamp()?), DbUuid(c.i));
-        q = match sort.field {
-            SortBy::CreatedAt => keyset_after!(q, o::created_at, t, o::id, id, sort.descending),
-            SortBy::UpdatedAt => keyset_after!(q, o::updated_at, t, o::id, id, sort.descending),
-        };
-    }
-    q = match (sort.field, sort.descending) {
-        (SortBy::CreatedAt, false) => q.order((o::created_at.asc(), o::id.asc())),
-        (SortBy::CreatedAt, true) => q.order((o::created_at.desc(), o::id.desc())),
-        (SortBy::UpdatedAt, false) => q.order((o::updated_at.asc(), o::id.asc())),
-        (SortBy::UpdatedAt, true) => q.order((o::updated_at.desc(), o::id.desc())),
-    };
+    q = sort.field.page(q, sort.descending, after)?;
     Ok(q.limit(limit + 1).load(conn)?)
 }
 

@@ -1,29 +1,27 @@
 //! `/api/v1/offers`, its lifecycle actions, and `/api/v1/stakeholders/{id}/offers`.
 //! No SQL here.
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::dto::{Offer, OfferInput, OfferQuery, OfferStatus};
 use super::lifecycle::{self, OfferAction};
 use super::model::{OfferData, OfferRow};
 use super::repo::{self, DEFAULT_SORT, Filter, SortBy};
-use crate::audit::Actor;
-use crate::auth::{Action, Caller, Resource, RowScope};
-use crate::db::{self, DbConnection, types};
+use crate::auth::{Action, Resource, RowScope};
+use crate::db::{self, types};
 use crate::error::ApiError;
-use crate::http::etag::{self, Precondition};
-use crate::http::extract::{JsonBody, NoInput, check_query_text, into_object, parse_body, query_time, request_id};
-use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
-use crate::http::merge_patch;
-use crate::http::pagination::{self, Page, Paging};
+use crate::http::context::Ctx;
+use crate::http::etag;
+use crate::http::extract::{JsonBody, NoInput, check_query_text, into_object, parse_body, query_time};
+use crate::http::idempotency::{self, StoredResponse};
+use crate::http::merge_patch::patched;
+use crate::http::pagination::{Page, Paging};
 use crate::stakeholders::repo as stakeholders;
 use crate::state::AppState;
 
 const TAG: &str = "offers";
-const WHAT: &str = "offer";
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_offer)
@@ -42,10 +40,6 @@ fn location(id: Uuid) -> String {
     format!("/api/v1/offers/{id}")
 }
 
-fn found(row: Option<OfferRow>) -> Result<OfferRow, ApiError> {
-    row.ok_or_else(|| ApiError::not_found(WHAT))
-}
-
 /// 409 unless the offer is still a draft (only drafts are edited or deleted).
 fn require_draft(row: &OfferRow, now: DateTime<Utc>, verb: &str) -> Result<(), ApiError> {
     match row.status_at(now) {
@@ -60,7 +54,6 @@ fn require_draft(row: &OfferRow, now: DateTime<Utc>, verb: &str) -> Result<(), A
 #[utoipa::path(
     tag = TAG,
     request_body(content = OfferInput, content_type = "application/json"),
-    params(("Idempotency-Key" = Option<String>, Header, description = "1..255 characters; makes retries safe for 24 hours")),
     responses(
         (status = 201, description = "Created", body = Offer,
          headers(("Location" = String, description = "URL of the new offer"), ("ETag" = String, description = "The version"))),
@@ -68,19 +61,13 @@ fn require_draft(row: &OfferRow, now: DateTime<Utc>, verb: &str) -> Result<(), A
     security(("bearer" = []))
 )]
 #[post("/offers")]
-async fn create_offer(
-    req: HttpRequest,
-    caller: Caller,
-    state: web::Data<AppState>,
-    body: JsonBody,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Resource::Offers, Action::Create)?;
+async fn create_offer(ctx: Ctx, state: web::Data<AppState>, body: JsonBody) -> Result<HttpResponse, ApiError> {
+    ctx.require(Resource::Offers, Action::Create)?;
     let body = body.into_inner();
-    let key = IdempotencyKey::from_request(&req, &body, &caller)?;
+    let key = ctx.idempotency_key(&body)?;
     let input: OfferInput = parse_body(into_object(body)?)?;
     let data = OfferData::from_input(&input);
-    let actor = Actor::new(&caller, request_id(&req));
-    let scope = caller.scope();
+    let (scope, actor) = (ctx.scope, ctx.actor.clone());
     let stored = state
         .db(move |conn| {
             idempotency::run(conn, key.as_ref(), |c| {
@@ -102,12 +89,12 @@ async fn create_offer(
 )]
 #[get("/offers")]
 async fn list_offers(
-    caller: Caller,
+    ctx: Ctx,
     state: web::Data<AppState>,
     query: web::Query<OfferQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Resource::Offers, Action::Read)?;
-    list(state, caller.scope(), query.into_inner(), None).await
+    ctx.require(Resource::Offers, Action::Read)?;
+    list(state, ctx.scope, query.into_inner(), None).await
 }
 
 /// List a stakeholder's offers
@@ -121,13 +108,13 @@ async fn list_offers(
 )]
 #[get("/stakeholders/{id}/offers")]
 async fn list_stakeholder_offers(
-    caller: Caller,
+    ctx: Ctx,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     query: web::Query<OfferQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Resource::Offers, Action::Read)?;
-    list(state, caller.scope(), query.into_inner(), Some(id.into_inner())).await
+    ctx.require(Resource::Offers, Action::Read)?;
+    list(state, ctx.scope, query.into_inner(), Some(id.into_inner())).await
 }
 
 async fn list(
@@ -139,8 +126,7 @@ async fn list(
     check_query_text("product_category", &q.product_category, 500)?;
     check_query_text("created_by", &q.created_by, 500)?;
     q.valid_at = query_time("valid_at", q.valid_at)?;
-    let Paging { limit, sort, label, cursor } =
-        Paging::<SortBy>::parse(q.limit, q.sort.as_deref(), q.cursor.as_deref(), DEFAULT_SORT)?;
+    let paging = Paging::<SortBy>::parse(q.limit, q.sort.as_deref(), q.cursor.as_deref(), DEFAULT_SORT)?;
     let filter = Filter {
         stakeholder_id: stakeholder.or(q.stakeholder_id),
         status: q.status,
@@ -148,26 +134,24 @@ async fn list(
         valid_at: q.valid_at,
         created_by: q.created_by,
     };
-    let now = types::now();
+    let (now, p) = (types::now(), paging.clone());
     let rows = state
         .db(move |conn| {
             db::read_tx(conn, |c| {
                 if let Some(sid) = stakeholder {
-                    stakeholders::require_visible(c, sid, scope)?;
+                    stakeholders::get(c, scope, sid)?;
                 }
-                repo::list(c, &filter, scope, sort, cursor.as_ref(), limit, now)
+                repo::list(c, &filter, scope, p.sort, p.cursor.as_ref(), p.limit, now)
             })
         })
         .await?;
-    let page = pagination::page(rows, limit, &label, |r| (repo::sort_key(r, sort.field), r.id.0), |r| r.to_dto(now));
-    Ok(HttpResponse::Ok().json(page))
+    Ok(HttpResponse::Ok().json(paging.page(rows, |r| r.to_dto(now))))
 }
 
 /// Get an offer
 #[utoipa::path(
     tag = TAG,
-    params(("id" = Uuid, Path, description = "Offer id"),
-           ("If-None-Match" = Option<String>, Header, description = "An ETag; 304 when it is current")),
+    params(("id" = Uuid, Path, description = "Offer id")),
     responses(
         (status = 200, description = "The offer", body = Offer, headers(("ETag" = String))),
         (status = 304, description = "Not modified"),
@@ -175,21 +159,16 @@ async fn list(
     security(("bearer" = []))
 )]
 #[get("/offers/{id}")]
-async fn get_offer(
-    req: HttpRequest,
-    caller: Caller,
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Resource::Offers, Action::Read)?;
-    let (id, scope) = (id.into_inner(), caller.scope());
-    let row = found(state.db(move |c| Ok(repo::find(c, id, scope)?)).await?)?;
+async fn get_offer(ctx: Ctx, state: web::Data<AppState>, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    ctx.require(Resource::Offers, Action::Read)?;
+    let (id, scope) = (id.into_inner(), ctx.scope);
+    let row = state.db(move |c| repo::get(c, scope, id)).await?;
     let now = types::now();
     // A sent offer can expire with no new version: its ETag cannot vouch for it, so no 304.
     if row.status_at(now) == OfferStatus::Sent && row.valid_until.is_some() {
         return Ok(etag::ok(row.version, &row.to_dto(now)));
     }
-    Ok(etag::get_response(&req, row.version, || row.to_dto(now)))
+    Ok(ctx.get_response(row.version, || row.to_dto(now)))
 }
 
 /// Update a draft offer (JSON merge patch)
@@ -198,8 +177,7 @@ async fn get_offer(
 /// changed only by the actions.
 #[utoipa::path(
     tag = TAG,
-    params(("id" = Uuid, Path, description = "Offer id"),
-           ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 if it is stale")),
+    params(("id" = Uuid, Path, description = "Offer id")),
     request_body(content = OfferInput, description = "A JSON merge patch of the writable fields",
                  content_type = "application/merge-patch+json"),
     responses((status = 200, description = "The updated offer", body = Offer, headers(("ETag" = String)))),
@@ -207,39 +185,31 @@ async fn get_offer(
 )]
 #[patch("/offers/{id}")]
 async fn update_offer(
-    req: HttpRequest,
-    caller: Caller,
+    ctx: Ctx,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(Resource::Offers, Action::Update)?;
+    ctx.require(Resource::Offers, Action::Update)?;
     let patch = into_object(body.into_inner())?;
-    let pre = Precondition::from_request(&req);
-    let actor = Actor::new(&caller, request_id(&req));
-    let (id, scope) = (id.into_inner(), caller.scope());
+    let (id, scope, actor) = (id.into_inner(), ctx.scope, ctx.actor.clone());
     let row = state
-        .db(move |conn| {
-            etag::write_versioned(conn, &pre, |c: &mut DbConnection| {
-                let current = found(repo::find(c, id, scope)?)?;
-                pre.check(current.version)?;
-                require_draft(&current, types::now(), "edited")?;
-                let data = patched(&current, &patch)?;
-                repo::update(c, &actor, &current, &data)
-            })
+        .write_versioned(ctx.pre.clone(), move |c, pre| {
+            let current = repo::get(c, scope, id)?;
+            pre.check(current.version)?;
+            require_draft(&current, types::now(), "edited")?;
+            let input: OfferInput = patched(current.to_input(), &patch)?;
+            if input.stakeholder_id != Some(current.stakeholder_id.0) {
+                return Err(ApiError::validation(
+                    "stakeholder_id",
+                    "immutable",
+                    "cannot be changed; create a new offer",
+                ));
+            }
+            repo::update(c, &actor, &current, &OfferData::from_input(&input))
         })
         .await?;
     Ok(etag::ok(row.version, &row.to_dto(types::now())))
-}
-
-fn patched(current: &OfferRow, patch: &Map<String, Value>) -> Result<OfferData, ApiError> {
-    let mut doc = serde_json::to_value(current.to_input()).map_err(ApiError::internal)?;
-    merge_patch::apply_checked::<OfferInput>(&mut doc, patch)?;
-    let input: OfferInput = parse_body(into_object(doc)?)?;
-    if input.stakeholder_id != Some(current.stakeholder_id.0) {
-        return Err(ApiError::validation("stakeholder_id", "immutable", "cannot be changed; create a new offer"));
-    }
-    Ok(OfferData::from_input(&input))
 }
 
 /// Delete a draft offer
@@ -247,67 +217,38 @@ fn patched(current: &OfferRow, patch: &Map<String, Value>) -> Result<OfferData, 
 /// Only drafts (else 409), and only when no interaction refers to it.
 #[utoipa::path(
     tag = TAG,
-    params(("id" = Uuid, Path, description = "Offer id"),
-           ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 if it is stale")),
+    params(("id" = Uuid, Path, description = "Offer id")),
     responses((status = 204, description = "Deleted")),
     security(("bearer" = []))
 )]
 #[delete("/offers/{id}")]
-async fn delete_offer(
-    req: HttpRequest,
-    caller: Caller,
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Resource::Offers, Action::Delete)?;
-    let pre = Precondition::from_request(&req);
-    let actor = Actor::new(&caller, request_id(&req));
-    let (id, scope) = (id.into_inner(), caller.scope());
+async fn delete_offer(ctx: Ctx, state: web::Data<AppState>, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    ctx.require(Resource::Offers, Action::Delete)?;
+    let (id, scope, actor) = (id.into_inner(), ctx.scope, ctx.actor.clone());
     state
-        .db(move |conn| {
-            etag::write_versioned(conn, &pre, |c: &mut DbConnection| {
-                let current = found(repo::find(c, id, scope)?)?;
-                pre.check(current.version)?;
-                require_draft(&current, types::now(), "deleted")?;
-                Ok(repo::delete(c, &actor, &current)?.then_some(()))
-            })
+        .write_versioned(ctx.pre.clone(), move |c, pre| {
+            let current = repo::get(c, scope, id)?;
+            pre.check(current.version)?;
+            require_draft(&current, types::now(), "deleted")?;
+            Ok(repo::delete(c, &actor, &current)?.then_some(()))
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// Runs a lifecycle action; the state machine decides (409 naming the status).
-async fn act(
-    req: HttpRequest,
-    caller: Caller,
-    state: web::Data<AppState>,
-    id: Uuid,
-    action: OfferAction,
-) -> Result<HttpResponse, ApiError> {
-    let permission = match action {
-        OfferAction::Accept | OfferAction::Decline => Action::Respond,
-        OfferAction::Send | OfferAction::Withdraw => Action::Transition,
-    };
-    caller.require(Resource::Offers, permission)?;
-    let pre = Precondition::from_request(&req);
-    let actor = Actor::new(&caller, request_id(&req));
-    let scope = caller.scope();
+async fn act(ctx: Ctx, state: web::Data<AppState>, id: Uuid, action: OfferAction) -> Result<HttpResponse, ApiError> {
+    ctx.require(Resource::Offers, action.permission())?;
+    let (scope, actor) = (ctx.scope, ctx.actor.clone());
     let row = state
-        .db(move |conn| {
-            etag::write_versioned(conn, &pre, |c: &mut DbConnection| {
-                let current = found(repo::find(c, id, scope)?)?;
-                pre.check(current.version)?;
-                let now = types::now();
-                let next = lifecycle::transition(
-                    current.status_at(now),
-                    action,
-                    current.valid_from.map(|t| t.0),
-                    current.valid_until.map(|t| t.0),
-                    now,
-                )
+        .write_versioned(ctx.pre.clone(), move |c, pre| {
+            let current = repo::get(c, scope, id)?;
+            pre.check(current.version)?;
+            let now = types::now();
+            let (from, until) = (current.valid_from.map(|t| t.0), current.valid_until.map(|t| t.0));
+            let next = lifecycle::transition(current.status_at(now), action, from, until, now)
                 .map_err(|r| ApiError::Conflict(r.message(action)))?;
-                repo::apply(c, &actor, &current, action, next, now)
-            })
+            repo::apply(c, &actor, &current, action, next, now)
         })
         .await?;
     Ok(etag::ok(row.version, &row.to_dto(types::now())))
@@ -316,20 +257,18 @@ async fn act(
 /// Send a draft offer (draft → sent)
 #[utoipa::path(
     tag = TAG,
-    params(("id" = Uuid, Path, description = "Offer id"),
-           ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 if it is stale")),
+    params(("id" = Uuid, Path, description = "Offer id")),
     responses((status = 200, description = "The sent offer (`sent_at` stamped)", body = Offer, headers(("ETag" = String)))),
     security(("bearer" = []))
 )]
 #[post("/offers/{id}/send")]
 async fn send_offer(
-    req: HttpRequest,
-    caller: Caller,
+    ctx: Ctx,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     _body: NoInput,
 ) -> Result<HttpResponse, ApiError> {
-    act(req, caller, state, id.into_inner(), OfferAction::Send).await
+    act(ctx, state, id.into_inner(), OfferAction::Send).await
 }
 
 /// Record that the stakeholder accepted (sent → accepted)
@@ -337,20 +276,18 @@ async fn send_offer(
 /// Only while the offer is valid (`valid_from` ≤ now < `valid_until`).
 #[utoipa::path(
     tag = TAG,
-    params(("id" = Uuid, Path, description = "Offer id"),
-           ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 if it is stale")),
+    params(("id" = Uuid, Path, description = "Offer id")),
     responses((status = 200, description = "The accepted offer (`responded_at` stamped)", body = Offer, headers(("ETag" = String)))),
     security(("bearer" = []))
 )]
 #[post("/offers/{id}/accept")]
 async fn accept_offer(
-    req: HttpRequest,
-    caller: Caller,
+    ctx: Ctx,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     _body: NoInput,
 ) -> Result<HttpResponse, ApiError> {
-    act(req, caller, state, id.into_inner(), OfferAction::Accept).await
+    act(ctx, state, id.into_inner(), OfferAction::Accept).await
 }
 
 /// Record that the stakeholder declined (sent → declined)
@@ -358,37 +295,33 @@ async fn accept_offer(
 /// Only while the offer is valid.
 #[utoipa::path(
     tag = TAG,
-    params(("id" = Uuid, Path, description = "Offer id"),
-           ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 if it is stale")),
+    params(("id" = Uuid, Path, description = "Offer id")),
     responses((status = 200, description = "The declined offer (`responded_at` stamped)", body = Offer, headers(("ETag" = String)))),
     security(("bearer" = []))
 )]
 #[post("/offers/{id}/decline")]
 async fn decline_offer(
-    req: HttpRequest,
-    caller: Caller,
+    ctx: Ctx,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     _body: NoInput,
 ) -> Result<HttpResponse, ApiError> {
-    act(req, caller, state, id.into_inner(), OfferAction::Decline).await
+    act(ctx, state, id.into_inner(), OfferAction::Decline).await
 }
 
 /// Withdraw an offer (draft | sent → withdrawn)
 #[utoipa::path(
     tag = TAG,
-    params(("id" = Uuid, Path, description = "Offer id"),
-           ("If-Match" = Option<String>, Header, description = "The ETag you last read; 412 if it is stale")),
+    params(("id" = Uuid, Path, description = "Offer id")),
     responses((status = 200, description = "The withdrawn offer", body = Offer, headers(("ETag" = String)))),
     security(("bearer" = []))
 )]
 #[post("/offers/{id}/withdraw")]
 async fn withdraw_offer(
-    req: HttpRequest,
-    caller: Caller,
+    ctx: Ctx,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     _body: NoInput,
 ) -> Result<HttpResponse, ApiError> {
-    act(req, caller, state, id.into_inner(), OfferAction::Withdraw).await
+    act(ctx, state, id.into_inner(), OfferAction::Withdraw).await
 }

@@ -10,33 +10,37 @@ use super::dto::{Consents, EntityType, Kind, LifecycleStage};
 use super::model::{ConsentChangeRow, StakeholderData, StakeholderRow};
 use crate::audit::{self, Actor};
 use crate::auth::RowScope;
-use crate::db::keyset::{Cursor, Sort, SortField};
+use crate::db::keyset::{Cursor, Sort};
 use crate::db::schema::{consent_changes as cc, stakeholder_tags as st, stakeholders as s};
 use crate::db::{DbConnection, DbTimestamp, DbUuid, MultiBackend, types};
-use crate::error::ApiError;
 use crate::error::FieldError;
-use crate::keyset_after;
+use crate::error::{ApiError, OrNotFound};
 
 pub const RESOURCE: &str = "stakeholder";
 
-/// The sortable fields of the stakeholder list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortBy {
-    CreatedAt,
-    UpdatedAt,
-    DisplayName,
-}
+type Boxed<'a> =
+    s::BoxedQuery<'a, MultiBackend, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<StakeholderRow, MultiBackend>>>;
 
-impl SortField for SortBy {
-    const ALL: &'static [Self] = &[SortBy::CreatedAt, SortBy::UpdatedAt, SortBy::DisplayName];
-    fn name(self) -> &'static str {
-        match self {
-            SortBy::CreatedAt => "created_at",
-            SortBy::UpdatedAt => "updated_at",
-            SortBy::DisplayName => "display_name",
-        }
+crate::sort_fields! {
+    /// The sortable fields of the stakeholder list.
+    pub enum SortBy for StakeholderRow, Boxed, id = s::id; {
+        CreatedAt = "created_at": DbTimestamp => s::created_at, |r| &r.created_at,
+        UpdatedAt = "updated_at": DbTimestamp => s::updated_at, |r| &r.updated_at,
+        DisplayName = "display_name": String => s::display_name, |r| &r.display_name,
     }
 }
+
+crate::sort_fields! {
+    /// The consent history is read oldest first.
+    pub enum ConsentSort for ConsentChangeRow, ConsentBoxed, id = cc::id; {
+        ChangedAt = "changed_at": DbTimestamp => cc::changed_at, |r| &r.changed_at,
+    }
+}
+
+type ConsentBoxed<'a> =
+    cc::BoxedQuery<'a, MultiBackend, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<ConsentChangeRow, MultiBackend>>>;
+
+pub const CONSENT_SORT: Sort<ConsentSort> = Sort { field: ConsentSort::ChangedAt, descending: false };
 
 pub const DEFAULT_SORT: Sort<SortBy> = Sort { field: SortBy::CreatedAt, descending: true };
 
@@ -57,15 +61,6 @@ pub struct Filter {
     pub q_names_only: bool,
     pub updated_since: Option<DateTime<Utc>>,
     pub include_archived: bool,
-}
-
-/// The cursor key of a row for a sort.
-pub fn sort_key(row: &StakeholderRow, field: SortBy) -> String {
-    match field {
-        SortBy::CreatedAt => types::timestamp_text(&row.created_at.0),
-        SortBy::UpdatedAt => types::timestamp_text(&row.updated_at.0),
-        SortBy::DisplayName => row.display_name.clone(),
-    }
 }
 
 // `LIKE … ESCAPE '\'` with the escape character written into the SQL.
@@ -126,15 +121,16 @@ pub fn find(conn: &mut DbConnection, id: Uuid, scope: RowScope) -> QueryResult<O
     }
 }
 
-/// The stakeholder a nested list is under: 404 unless the caller may see it.
-pub fn require_visible(conn: &mut DbConnection, id: Uuid, scope: RowScope) -> Result<StakeholderRow, ApiError> {
-    find(conn, id, scope)?.ok_or_else(|| ApiError::not_found("stakeholder"))
+/// The stakeholder, or 404 when it does not exist or the caller may not see
+/// it (also the parent check of nested lists).
+pub fn get(conn: &mut DbConnection, scope: RowScope, id: Uuid) -> Result<StakeholderRow, ApiError> {
+    find(conn, id, scope)?.or_not_found(RESOURCE)
 }
 
 /// The stakeholder a new record (interaction, offer, complaint) is filed
 /// under: visible to the caller (else 404), neither erased nor archived (409).
 pub fn parent_for_new_record(conn: &mut DbConnection, id: Uuid, scope: RowScope) -> Result<StakeholderRow, ApiError> {
-    let row = require_visible(conn, id, scope)?;
+    let row = get(conn, scope, id)?;
     if row.erased_at.is_some() {
         return Err(ApiError::Conflict("the stakeholder is erased; nothing new can be recorded for it".into()));
     }
@@ -195,26 +191,7 @@ pub fn list(
         q = q.filter(s::updated_at.ge(DbTimestamp(t)));
     }
 
-    if let Some(c) = after {
-        let id = DbUuid(c.i);
-        q = match sort.field {
-            SortBy::CreatedAt => {
-                keyset_after!(q, s::created_at, DbTimestamp(c.timestamp()?), s::id, id, sort.descending)
-            }
-            SortBy::UpdatedAt => {
-                keyset_after!(q, s::updated_at, DbTimestamp(c.timestamp()?), s::id, id, sort.descending)
-            }
-            SortBy::DisplayName => keyset_after!(q, s::display_name, c.k.clone(), s::id, id, sort.descending),
-        };
-    }
-    q = match (sort.field, sort.descending) {
-        (SortBy::CreatedAt, false) => q.order((s::created_at.asc(), s::id.asc())),
-        (SortBy::CreatedAt, true) => q.order((s::created_at.desc(), s::id.desc())),
-        (SortBy::UpdatedAt, false) => q.order((s::updated_at.asc(), s::id.asc())),
-        (SortBy::UpdatedAt, true) => q.order((s::updated_at.desc(), s::id.desc())),
-        (SortBy::DisplayName, false) => q.order((s::display_name.asc(), s::id.asc())),
-        (SortBy::DisplayName, true) => q.order((s::display_name.desc(), s::id.desc())),
-    };
+    q = sort.field.page(q, sort.descending, after)?;
     Ok(q.limit(limit + 1).load(conn)?)
 }
 
@@ -493,14 +470,12 @@ pub fn consent_history(
     after: Option<&Cursor>,
     limit: i64,
 ) -> Result<Vec<ConsentChangeRow>, ApiError> {
-    let mut q = cc::table
+    let q = cc::table
         .filter(cc::stakeholder_id.eq(DbUuid(id)))
         .select(ConsentChangeRow::as_select())
         .into_boxed::<MultiBackend>();
-    if let Some(c) = after {
-        q = keyset_after!(q, cc::changed_at, DbTimestamp(c.timestamp()?), cc::id, DbUuid(c.i), false);
-    }
-    Ok(q.order((cc::changed_at.asc(), cc::id.asc())).limit(limit + 1).load(conn)?)
+    let q = CONSENT_SORT.field.page(q, CONSENT_SORT.descending, after)?;
+    Ok(q.limit(limit + 1).load(conn)?)
 }
 
 impl From<&StakeholderRow> for StakeholderData {

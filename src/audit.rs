@@ -47,3 +47,49 @@ pub fn record(
         .execute(conn)
         .map(|_| ())
 }
+
+/// Whether a field counts as given on a create (`changed_fields!` with no
+/// old row): an `Option` when it is `Some`, anything else always.
+pub trait IsSet {
+    fn is_set(&self) -> bool {
+        true
+    }
+}
+
+impl<T> IsSet for Option<T> {
+    fn is_set(&self) -> bool {
+        self.is_some()
+    }
+}
+
+impl IsSet for String {}
+impl IsSet for i32 {}
+impl IsSet for i64 {}
+impl IsSet for crate::db::DbUuid {}
+impl IsSet for crate::db::DbTimestamp {}
+impl<T> IsSet for crate::db::Json<T> {}
+
+/// The client-visible names of the fields that differ between two versions
+/// of a row's writable columns, for the audit trail (names only, never
+/// values). `old` is `None` on a create: then the fields that are set.
+/// `column => "name"` renames (several columns may share one name).
+#[macro_export]
+macro_rules! changed_fields {
+    ($old:expr, $new:expr; $($f:ident $(=> $name:literal)?),+ $(,)?) => {{
+        let (old, new) = ($old, $new);
+        let mut out: Vec<&'static str> = Vec::new();
+        $(
+            let name = $crate::changed_fields!(@name $f $($name)?);
+            let changed = match old {
+                Some(o) => o.$f != new.$f,
+                None => $crate::audit::IsSet::is_set(&new.$f),
+            };
+            if changed && !out.contains(&name) {
+                out.push(name);
+            }
+        )+
+        out
+    }};
+    (@name $f:ident $name:literal) => { $name };
+    (@name $f:ident) => { stringify!($f) };
+}

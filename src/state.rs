@@ -1,8 +1,10 @@
 //! `AppState`: what every handler receives. The pool behind a FIFO gate,
-//! the settings, and the one way into the database from a request: `db`
-//! (any unit of work) and `write_versioned` (read, check, update one row).
+//! the settings, and the ways into the database from a request: `db` (any
+//! unit of work), `create` (an idempotent create) and `write_versioned`
+//! (read, check, update one row).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use actix_web::web;
@@ -12,6 +14,7 @@ use crate::config::Settings;
 use crate::db::{self, DbConnection, DbPool, PoolOptions};
 use crate::error::ApiError;
 use crate::http::etag::{self, Precondition};
+use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 
 /// Shared state every handler reads.
 pub struct AppState {
@@ -23,6 +26,8 @@ pub struct AppState {
     gate: Arc<Semaphore>,
     /// A separate connection for readiness, so it never queues behind the pool.
     health: DbPool,
+    /// When expired idempotency keys were last swept (Unix seconds).
+    last_sweep: AtomicI64,
 }
 
 impl AppState {
@@ -37,7 +42,7 @@ impl AppState {
             },
         )?;
         let gate = Arc::new(Semaphore::new(settings.pool_size as usize));
-        Ok(Self { pool, settings, gate, health })
+        Ok(Self { pool, settings, gate, health, last_sweep: AtomicI64::new(0) })
     }
 
     /// Runs blocking diesel work on the blocking pool, never on the executor.
@@ -86,6 +91,33 @@ impl AppState {
         self.db(move |conn| etag::write_versioned(conn, &pre, |c| attempt(c, &pre))).await
     }
 
+    /// Runs a create at most once per `Idempotency-Key` (see `http::idempotency`):
+    /// the create and its stored response in one transaction. A keyed create
+    /// also sweeps expired keys, at most once a minute per process.
+    pub async fn create<F>(&self, key: Option<IdempotencyKey>, create: F) -> Result<StoredResponse, ApiError>
+    where
+        F: FnMut(&mut DbConnection) -> Result<StoredResponse, ApiError> + Send + 'static,
+    {
+        let sweep = key.is_some() && self.sweep_due();
+        self.db(move |conn| {
+            let stored = idempotency::run(conn, key.as_ref(), create)?;
+            if sweep && let Err(e) = idempotency::sweep_expired(conn) {
+                // The next sweep retries; the create itself is done.
+                tracing::warn!(error = %e, "sweeping expired idempotency keys failed");
+            }
+            Ok(stored)
+        })
+        .await
+    }
+
+    /// Claims this minute's sweep of expired idempotency keys, if not yet taken.
+    fn sweep_due(&self) -> bool {
+        let now = chrono::Utc::now().timestamp();
+        let last = self.last_sweep.load(Ordering::Relaxed);
+        now - last >= SWEEP_INTERVAL_SECS
+            && self.last_sweep.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+    }
+
     /// Whether the database answers, on the health connection, within a bound.
     pub async fn ping(&self) -> bool {
         let pool = self.health.clone();
@@ -93,6 +125,9 @@ impl AppState {
         matches!(actix_web::rt::time::timeout(HEALTH_TIMEOUT * 2, check).await, Ok(Ok(true)))
     }
 }
+
+/// The shortest time between two sweeps of expired idempotency keys.
+const SWEEP_INTERVAL_SECS: i64 = 60;
 
 /// How long readiness waits for the database.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(1);

@@ -3,36 +3,11 @@
 //! (sensitive data; contact details masked for analysts). Handlers ask here;
 //! they never compare role strings.
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Admin,
-    Manager,
-    Agent,
-    Analyst,
-    Partner,
-}
-
-impl Role {
-    pub const ALL: [Role; 5] = [Role::Admin, Role::Manager, Role::Agent, Role::Analyst, Role::Partner];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Manager => "manager",
-            Role::Agent => "agent",
-            Role::Analyst => "analyst",
-            Role::Partner => "partner",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
-    }
+text_enum! {
+    /// The `role` claim of a token.
+    pub enum Role { Admin = "admin", Manager = "manager", Agent = "agent", Analyst = "analyst", Partner = "partner" }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,7 +153,7 @@ mod tests {
 
     #[test]
     fn only_admin_reads_the_audit_log_and_partners_create_only_cases_and_contacts() {
-        for role in Role::ALL {
+        for &role in Role::ALL {
             assert_eq!(allowed(role, AuditEvents, Read), role == Role::Admin);
         }
         assert!(allowed(Role::Partner, Interactions, Create));

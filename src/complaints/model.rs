@@ -13,15 +13,10 @@ use crate::domain::Channel;
 #[diesel(table_name = complaints)]
 pub struct ComplaintRow {
     pub id: DbUuid,
-    pub stakeholder_id: DbUuid,
-    pub subject: String,
-    pub description: String,
-    pub category: String,
-    pub severity: String,
-    pub channel: Option<String>,
+    #[diesel(embed)]
+    pub data: ComplaintData,
     pub assignee_id: Option<String>,
-    pub status: String,
-    pub due_at: DbTimestamp,
+    pub status: ComplaintStatus,
     pub resolution: Option<String>,
     pub satisfaction: Option<i32>,
     pub opened_by: String,
@@ -34,15 +29,15 @@ pub struct ComplaintRow {
 }
 
 /// The client-writable columns (plus `due_at`, derived from severity).
-#[derive(Debug, Clone, PartialEq, Insertable, AsChangeset)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = complaints, treat_none_as_null = true)]
 pub struct ComplaintData {
     pub stakeholder_id: DbUuid,
     pub subject: String,
     pub description: String,
-    pub category: String,
-    pub severity: String,
-    pub channel: Option<String>,
+    pub category: Category,
+    pub severity: Severity,
+    pub channel: Option<Channel>,
     pub due_at: DbTimestamp,
 }
 
@@ -53,58 +48,41 @@ impl ComplaintData {
             stakeholder_id: DbUuid(i.stakeholder_id.unwrap_or_default()),
             subject: i.subject.clone().unwrap_or_default().trim().to_owned(),
             description: i.description.clone().unwrap_or_default(),
-            category: i.category.unwrap_or(Category::Other).as_str().to_owned(),
-            severity: i.severity.unwrap_or(Severity::Medium).as_str().to_owned(),
-            channel: i.channel.map(|c| c.as_str().to_owned()),
+            category: i.category.unwrap_or(Category::Other),
+            severity: i.severity.unwrap_or(Severity::Medium),
+            channel: i.channel,
             due_at: DbTimestamp::from(due_at),
         }
     }
 }
 
-impl From<&ComplaintRow> for ComplaintData {
-    fn from(r: &ComplaintRow) -> Self {
-        Self {
-            stakeholder_id: r.stakeholder_id,
-            subject: r.subject.clone(),
-            description: r.description.clone(),
-            category: r.category.clone(),
-            severity: r.severity.clone(),
-            channel: r.channel.clone(),
-            due_at: r.due_at,
-        }
-    }
-}
-
 impl ComplaintRow {
-    /// Stored values were written from the enums; the fallbacks are unreachable.
-    pub fn status(&self) -> ComplaintStatus {
-        ComplaintStatus::parse(&self.status).unwrap_or(ComplaintStatus::Open)
-    }
-
     pub fn to_input(&self) -> ComplaintInput {
+        let d = &self.data;
         ComplaintInput {
-            stakeholder_id: Some(self.stakeholder_id.0),
-            subject: Some(self.subject.clone()),
-            description: Some(self.description.clone()),
-            category: Category::parse(&self.category),
-            severity: Severity::parse(&self.severity),
-            channel: self.channel.as_deref().and_then(Channel::parse),
+            stakeholder_id: Some(d.stakeholder_id.0),
+            subject: Some(d.subject.clone()),
+            description: Some(d.description.clone()),
+            category: Some(d.category),
+            severity: Some(d.severity),
+            channel: d.channel,
         }
     }
 
     pub fn to_dto(&self, now: DateTime<Utc>) -> Complaint {
+        let d = &self.data;
         Complaint {
             id: self.id.0,
-            stakeholder_id: self.stakeholder_id.0,
-            subject: self.subject.clone(),
-            description: self.description.clone(),
-            category: Category::parse(&self.category).unwrap_or(Category::Other),
-            severity: Severity::parse(&self.severity).unwrap_or(Severity::Medium),
-            channel: self.channel.as_deref().and_then(Channel::parse),
+            stakeholder_id: d.stakeholder_id.0,
+            subject: d.subject.clone(),
+            description: d.description.clone(),
+            category: d.category,
+            severity: d.severity,
+            channel: d.channel,
             assignee_id: self.assignee_id.clone(),
-            status: self.status(),
-            due_at: self.due_at.0,
-            sla_breached: sla_breached(self.due_at.0, self.resolved_at.map(|t| t.0), now),
+            status: self.status,
+            due_at: d.due_at.0,
+            sla_breached: sla_breached(d.due_at.0, self.resolved_at.map(|t| t.0), now),
             resolution: self.resolution.clone(),
             satisfaction: self.satisfaction,
             opened_by: self.opened_by.clone(),

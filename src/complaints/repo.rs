@@ -12,8 +12,8 @@ use crate::audit::{self, Actor};
 use crate::auth::RowScope;
 use crate::db::keyset::{Cursor, Sort};
 use crate::db::schema::complaints as c;
-use crate::db::{DbConnection, DbTimestamp, DbUuid, MultiBackend, types};
-use crate::error::{ApiError, OrNotFound};
+use crate::db::{DbConnection, DbTimestamp, DbUuid, types};
+use crate::error::ApiError;
 
 pub const RESOURCE: &str = "complaint";
 
@@ -21,7 +21,7 @@ crate::sort_fields! {
     pub enum SortBy for ComplaintRow, Boxed, id = c::id; {
         CreatedAt = "created_at": DbTimestamp => c::created_at, |r| &r.created_at,
         UpdatedAt = "updated_at": DbTimestamp => c::updated_at, |r| &r.updated_at,
-        DueAt = "due_at": DbTimestamp => c::due_at, |r| &r.due_at,
+        DueAt = "due_at": DbTimestamp => c::due_at, |r| &r.data.due_at,
     }
 }
 
@@ -39,36 +39,7 @@ pub struct Filter {
     pub opened_before: Option<DateTime<Utc>>,
 }
 
-type Boxed<'a> =
-    c::BoxedQuery<'a, MultiBackend, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<ComplaintRow, MultiBackend>>>;
-
-/// Complaints the caller may see: a partner only those of its stakeholders.
-fn scoped<'a>(scope: RowScope) -> Boxed<'a> {
-    let mut q = c::table.select(ComplaintRow::as_select()).into_boxed::<MultiBackend>();
-    if let Some(p) = scope.partner_id {
-        q = q.filter(c::stakeholder_id.eq_any(crate::stakeholders::repo::partner_stakeholder_ids(p)));
-    }
-    q
-}
-
-pub fn find(conn: &mut DbConnection, id: Uuid, scope: RowScope) -> QueryResult<Option<ComplaintRow>> {
-    scoped(scope).filter(c::id.eq(DbUuid(id))).first(conn).optional()
-}
-
-/// The complaint, or 404 when it does not exist or the caller may not see it.
-pub fn get(conn: &mut DbConnection, scope: RowScope, id: Uuid) -> Result<ComplaintRow, ApiError> {
-    find(conn, id, scope)?.or_not_found(RESOURCE)
-}
-
-/// Whether `complaint_id` is a complaint of `stakeholder_id` (for links from interactions).
-pub fn belongs_to(conn: &mut DbConnection, complaint_id: Uuid, stakeholder_id: Uuid) -> QueryResult<bool> {
-    let n: i64 = c::table
-        .filter(c::id.eq(DbUuid(complaint_id)))
-        .filter(c::stakeholder_id.eq(DbUuid(stakeholder_id)))
-        .count()
-        .get_result(conn)?;
-    Ok(n > 0)
-}
+crate::stakeholder_child_queries!(c, ComplaintRow);
 
 pub fn list(
     conn: &mut DbConnection,
@@ -84,13 +55,13 @@ pub fn list(
         q = q.filter(c::stakeholder_id.eq(DbUuid(v)));
     }
     if let Some(v) = f.status {
-        q = q.filter(c::status.eq(v.as_str()));
+        q = q.filter(c::status.eq(v));
     }
     if let Some(v) = f.severity {
-        q = q.filter(c::severity.eq(v.as_str()));
+        q = q.filter(c::severity.eq(v));
     }
     if let Some(v) = f.category {
-        q = q.filter(c::category.eq(v.as_str()));
+        q = q.filter(c::category.eq(v));
     }
     if let Some(v) = &f.assignee_id {
         q = q.filter(c::assignee_id.eq(v.clone()));
@@ -123,12 +94,7 @@ pub fn list(
 }
 
 fn changed_fields(old: Option<&ComplaintData>, new: &ComplaintData) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    macro_rules! cmp {
-        ($($f:ident),*) => { $(if old.is_none_or(|o| o.$f != new.$f) { out.push(stringify!($f)); })* };
-    }
-    cmp!(stakeholder_id, subject, description, category, severity, channel, due_at);
-    out
+    crate::changed_fields!(old, new; stakeholder_id, subject, description, category, severity, channel, due_at)
 }
 
 /// Opens a complaint (`open`), stamped `created_at` = `now`.
@@ -144,7 +110,7 @@ pub fn create(
         .values((
             c::id.eq(DbUuid(id)),
             data,
-            c::status.eq(ComplaintStatus::Open.as_str()),
+            c::status.eq(ComplaintStatus::Open),
             c::opened_by.eq(&actor.sub),
             c::version.eq(1),
             c::created_at.eq(now),
@@ -162,7 +128,7 @@ pub fn update(
     current: &ComplaintRow,
     data: &ComplaintData,
 ) -> Result<Option<ComplaintRow>, ApiError> {
-    let fields = changed_fields(Some(&ComplaintData::from(current)), data);
+    let fields = changed_fields(Some(&current.data), data);
     if fields.is_empty() {
         return Ok(Some(current.clone()));
     }
@@ -180,7 +146,7 @@ pub fn update(
 #[derive(AsChangeset)]
 #[diesel(table_name = c)]
 struct ActionChanges {
-    status: String,
+    status: ComplaintStatus,
     version: i32,
     updated_at: DbTimestamp,
     acknowledged_at: Option<Option<DbTimestamp>>,
@@ -203,7 +169,7 @@ pub fn apply(
     use ComplaintAction as A;
     let now = DbTimestamp(now);
     let mut ch = ActionChanges {
-        status: next.as_str().to_owned(),
+        status: next,
         version: current.version + 1,
         updated_at: now,
         acknowledged_at: None,

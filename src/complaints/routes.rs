@@ -18,7 +18,7 @@ use crate::http::etag;
 use crate::http::extract::{
     BodyBytes, JsonBody, NoInput, check_query_text, into_object, optional_object, parse_body, query_time,
 };
-use crate::http::idempotency::{self, StoredResponse};
+use crate::http::idempotency::StoredResponse;
 use crate::http::merge_patch::patched;
 use crate::http::pagination::{Page, Paging};
 use crate::stakeholders::repo as stakeholders;
@@ -68,12 +68,16 @@ async fn create_complaint(ctx: Ctx, state: web::Data<AppState>, body: JsonBody) 
     let data = ComplaintData::from_input(&input, lifecycle::due_at(now, severity, &state.settings.sla));
     let (scope, actor) = (ctx.scope, ctx.actor.clone());
     let stored = state
-        .db(move |conn| {
-            idempotency::run(conn, key.as_ref(), |c| {
-                stakeholders::parent_for_new_record(c, data.stakeholder_id.0, scope)?;
-                let row = repo::create(c, &actor, &data, now)?;
-                StoredResponse::created(location(row.id.0), row.version, &row.to_dto(types::now()))
-            })
+        .create(key, move |c| {
+            stakeholders::parent_for_new_record(c, data.stakeholder_id.0, scope)?;
+            let row = repo::create(c, &actor, &data, now)?;
+            StoredResponse::created(
+                repo::RESOURCE,
+                row.id.0,
+                location(row.id.0),
+                row.version,
+                &row.to_dto(types::now()),
+            )
         })
         .await?;
     Ok(stored.into_response())
@@ -169,7 +173,7 @@ async fn get_complaint(ctx: Ctx, state: web::Data<AppState>, id: web::Path<Uuid>
     let row = state.db(move |c| repo::get(c, scope, id)).await?;
     let now = types::now();
     // `sla_breached` of an unresolved case can flip with no new version: no 304 while it can.
-    if row.resolved_at.is_none() && !lifecycle::sla_breached(row.due_at.0, None, now) {
+    if row.resolved_at.is_none() && !lifecycle::sla_breached(row.data.due_at.0, None, now) {
         return Ok(etag::ok(row.version, &row.to_dto(now)));
     }
     Ok(ctx.get_response(row.version, || row.to_dto(now)))
@@ -203,7 +207,7 @@ async fn update_complaint(
         .write_versioned(ctx.pre.clone(), move |c, pre| {
             let current = repo::get(c, scope, id)?;
             pre.check(current.version)?;
-            if current.status() == ComplaintStatus::Closed {
+            if current.status == ComplaintStatus::Closed {
                 return Err(ApiError::Conflict("a closed complaint cannot be edited; reopen it first".into()));
             }
             let data = patched_data(&current, &patch, &sla)?;
@@ -233,11 +237,11 @@ fn patched_data(
     let severity = input.severity.ok_or_else(|| ApiError::internal("validated severity missing"))?;
     // A severity change moves due_at only while that cannot hide a breach.
     let due_at = if input.severity != before.severity
-        && lifecycle::due_at_movable(current.status(), current.due_at.0, types::now())
+        && lifecycle::due_at_movable(current.status, current.data.due_at.0, types::now())
     {
         lifecycle::due_at(current.created_at.0, severity, sla)
     } else {
-        current.due_at.0
+        current.data.due_at.0
     };
     Ok(ComplaintData::from_input(&input, due_at))
 }
@@ -256,7 +260,7 @@ async fn act(
             let current = repo::get(c, scope, id)?;
             pre.check(current.version)?;
             let verb = action.verb();
-            let next = lifecycle::transition(current.status(), verb)
+            let next = lifecycle::transition(current.status, verb)
                 .map_err(|status| ApiError::Conflict(format!("cannot {verb} a complaint whose status is {status}")))?;
             repo::apply(c, &actor, &current, &action, next, types::now())
         })

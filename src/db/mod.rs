@@ -12,7 +12,7 @@ use diesel::r2d2::{self, ManageConnection};
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-pub use types::{DbTimestamp, DbUuid};
+pub use types::{DbTimestamp, DbUuid, Json};
 
 /// A connection to either backend; queries are written once against it.
 #[derive(diesel::MultiConnection)]

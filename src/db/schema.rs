@@ -84,7 +84,7 @@ diesel::table! {
 
 diesel::table! {
     use diesel::sql_types::*;
-    use crate::db::types::PTimestamp;
+    use crate::db::types::{PTimestamp, PUuid};
 
     idempotency_keys (owner, idem_key) {
         owner -> Text,
@@ -94,6 +94,9 @@ diesel::table! {
         location -> Nullable<Text>,
         response_body -> Text,
         created_at -> PTimestamp,
+        etag -> Nullable<Text>,
+        resource_type -> Nullable<Text>,
+        resource_id -> Nullable<PUuid>,
     }
 }
 

@@ -22,6 +22,9 @@ use diesel::pg::Pg;
 use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::sql_types::{HasSqlType, Text};
 use diesel::sqlite::Sqlite;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::io::Write;
 
 use super::MultiBackend;
 
@@ -46,6 +49,48 @@ pub struct DbUuid(pub uuid::Uuid);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, diesel::AsExpression, diesel::FromSqlRow)]
 #[diesel(sql_type = PTimestamp)]
 pub struct DbTimestamp(pub DateTime<Utc>);
+
+/// A JSON document in a `Text` column: lists, objects and nested DTOs
+/// (`tags`, `consents`, `address`, …), typed in the row.
+#[derive(Debug, Clone, Default, PartialEq, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = Text)]
+pub struct Json<T>(pub T);
+
+impl<T: Serialize> Json<T> {
+    fn text(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(&self.0)
+    }
+}
+
+impl<T, DB> FromSql<Text, DB> for Json<T>
+where
+    T: DeserializeOwned,
+    DB: diesel::backend::Backend,
+    String: FromSql<Text, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+        let s = <String as FromSql<Text, DB>>::from_sql(bytes)?;
+        Ok(Self(serde_json::from_str(&s)?))
+    }
+}
+impl<T: Serialize + std::fmt::Debug> ToSql<Text, Pg> for Json<T> {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        out.write_all(self.text()?.as_bytes())?;
+        Ok(IsNull::No)
+    }
+}
+impl<T: Serialize + std::fmt::Debug> ToSql<Text, Sqlite> for Json<T> {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+        out.set_value(self.text()?);
+        Ok(IsNull::No)
+    }
+}
+impl<T: Serialize + std::fmt::Debug + Send + Sync + 'static> ToSql<Text, MultiBackend> for Json<T> {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
+        out.set_value((Text, self));
+        Ok(IsNull::No)
+    }
+}
 
 /// The current time, truncated to what both backends keep.
 pub fn now() -> DateTime<Utc> {

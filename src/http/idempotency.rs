@@ -2,9 +2,11 @@
 //! replica sees it.
 //!
 //! The key is scoped to the caller (`sub`). The first response (status,
-//! `Location`, body) is stored in the same transaction as the create; a retry
-//! with the same key and body replays it with `Idempotent-Replayed: true`;
-//! the same key with another body is a 422. Keys live 24 hours.
+//! `Location`, `ETag`, body) is stored in the same transaction as the create,
+//! with the resource it created; a retry with the same key and body replays
+//! it with `Idempotent-Replayed: true`; the same key with another body is a
+//! 422. Keys live 24 hours; expired ones are swept in batches, at most once a
+//! minute per process (`sweep_expired`).
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
@@ -13,10 +15,11 @@ use chrono::Duration;
 use diesel::prelude::*;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::db::schema::idempotency_keys as ik;
-use crate::db::{self, DbConnection, DbTimestamp};
+use crate::db::{self, DbConnection, DbTimestamp, DbUuid};
 use crate::error::{ApiError, FieldError};
 
 pub static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -83,17 +86,26 @@ pub struct StoredResponse {
     pub etag: Option<String>,
     pub body: String,
     pub replayed: bool,
+    /// What the request created (`resource_type`, id): erasure finds its stored body by it.
+    pub resource: Option<(String, Uuid)>,
 }
 
 impl StoredResponse {
-    /// `201 Created` with `Location`, `ETag` and the resource.
-    pub fn created(location: String, version: i32, body: &impl serde::Serialize) -> Result<Self, ApiError> {
+    /// `201 Created` of a `resource_type` with `Location`, `ETag` and the resource.
+    pub fn created(
+        resource_type: &str,
+        id: Uuid,
+        location: String,
+        version: i32,
+        body: &impl serde::Serialize,
+    ) -> Result<Self, ApiError> {
         Ok(Self {
             status: 201,
             location: Some(location),
             etag: Some(super::etag::etag(version).to_string()),
             body: serde_json::to_string(body).map_err(ApiError::internal)?,
             replayed: false,
+            resource: Some((resource_type.to_owned(), id)),
         })
     }
 
@@ -141,20 +153,20 @@ where
     }
 }
 
-type Row = (String, i32, Option<String>, String, DbTimestamp);
+type Row = (String, i32, Option<String>, Option<String>, String, DbTimestamp);
 
 fn find(conn: &mut DbConnection, key: &IdempotencyKey) -> Result<Option<StoredResponse>, ApiError> {
     let owner = key.owner.as_str();
     let row: Option<Row> = ik::table
         .filter(ik::owner.eq(owner))
         .filter(ik::idem_key.eq(&key.key))
-        .select((ik::request_hash, ik::status_code, ik::location, ik::response_body, ik::created_at))
+        .select((ik::request_hash, ik::status_code, ik::location, ik::etag, ik::response_body, ik::created_at))
         .first(conn)
         .optional()?;
-    let Some((hash, status, location, body, created_at)) = row else {
+    let Some((hash, status, location, etag, body, created_at)) = row else {
         return Ok(None);
     };
-    if created_at.0 < db::types::now() - Duration::hours(KEY_TTL_HOURS) {
+    if created_at.0 < expiry() {
         diesel::delete(ik::table.filter(ik::owner.eq(owner)).filter(ik::idem_key.eq(&key.key))).execute(conn)?;
         return Ok(None);
     }
@@ -165,30 +177,62 @@ fn find(conn: &mut DbConnection, key: &IdempotencyKey) -> Result<Option<StoredRe
             "this key was already used with a different request; use a new key for a new request",
         )]));
     }
-    let etag = serde_json::from_str::<Value>(&body)
-        .ok()
-        .and_then(|v| v.get("version").and_then(Value::as_i64))
-        .map(|v| format!("\"{v}\""));
-    Ok(Some(StoredResponse { status: status as u16, location, etag, body, replayed: true }))
+    Ok(Some(StoredResponse { status: status as u16, location, etag, body, replayed: true, resource: None }))
 }
 
 fn save(conn: &mut DbConnection, key: &IdempotencyKey, res: &StoredResponse) -> Result<(), ApiError> {
-    let owner = key.owner.as_str();
-    let now = db::types::now();
-    diesel::delete(ik::table.filter(ik::created_at.lt(DbTimestamp(now - Duration::hours(KEY_TTL_HOURS)))))
-        .execute(conn)?;
+    let (resource_type, resource_id) = res.resource.clone().unzip();
     diesel::insert_into(ik::table)
         .values((
-            ik::owner.eq(owner),
+            ik::owner.eq(key.owner.as_str()),
             ik::idem_key.eq(&key.key),
             ik::request_hash.eq(&key.request_hash),
             ik::status_code.eq(i32::from(res.status)),
             ik::location.eq(&res.location),
+            ik::etag.eq(&res.etag),
             ik::response_body.eq(&res.body),
-            ik::created_at.eq(DbTimestamp(now)),
+            ik::resource_type.eq(resource_type),
+            ik::resource_id.eq(resource_id.map(DbUuid)),
+            ik::created_at.eq(DbTimestamp(db::types::now())),
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Keys created before this have expired.
+fn expiry() -> chrono::DateTime<chrono::Utc> {
+    db::types::now() - Duration::hours(KEY_TTL_HOURS)
+}
+
+/// How many expired keys one statement deletes: short statements, so the
+/// sweep never holds locks (or SQLite's writer) for long.
+const SWEEP_BATCH: i64 = 500;
+
+/// Deletes every expired key, a batch per statement (each its own
+/// transaction); returns how many went.
+pub fn sweep_expired(conn: &mut DbConnection) -> Result<usize, ApiError> {
+    let cutoff = DbTimestamp(expiry());
+    let mut total = 0;
+    loop {
+        let batch: Vec<(String, String)> = ik::table
+            .filter(ik::created_at.lt(cutoff))
+            .select((ik::owner, ik::idem_key))
+            .limit(SWEEP_BATCH)
+            .load(conn)?;
+        if batch.is_empty() {
+            return Ok(total);
+        }
+        let (owners, keys): (Vec<String>, Vec<String>) = batch.into_iter().unzip();
+        // Owners × keys may name a few more expired rows than the batch: all
+        // of them expired, so that is only a bigger batch.
+        total += diesel::delete(
+            ik::table
+                .filter(ik::created_at.lt(cutoff))
+                .filter(ik::owner.eq_any(owners))
+                .filter(ik::idem_key.eq_any(keys)),
+        )
+        .execute(conn)?;
+    }
 }
 
 #[cfg(test)]

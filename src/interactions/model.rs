@@ -12,33 +12,21 @@ use crate::money::Money;
 #[diesel(table_name = interactions)]
 pub struct InteractionRow {
     pub id: DbUuid,
-    pub stakeholder_id: DbUuid,
-    pub channel: String,
-    pub direction: String,
-    pub interaction_type: String,
-    pub occurred_at: DbTimestamp,
-    pub subject: Option<String>,
-    pub notes: Option<String>,
-    pub outcome: Option<String>,
-    pub amount_minor: Option<i64>,
-    pub currency: Option<String>,
-    pub satisfaction: Option<i32>,
-    pub offer_id: Option<DbUuid>,
-    pub complaint_id: Option<DbUuid>,
+    #[diesel(embed)]
+    pub data: InteractionData,
     pub recorded_by: String,
     pub version: i32,
     pub created_at: DbTimestamp,
     pub updated_at: DbTimestamp,
 }
 
-/// The client-writable columns: inserted on create, set in full on update.
-#[derive(Debug, Clone, PartialEq, Insertable, AsChangeset)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = interactions, treat_none_as_null = true)]
 pub struct InteractionData {
     pub stakeholder_id: DbUuid,
-    pub channel: String,
-    pub direction: String,
-    pub interaction_type: String,
+    pub channel: Channel,
+    pub direction: Direction,
+    pub interaction_type: InteractionType,
     pub occurred_at: DbTimestamp,
     pub subject: Option<String>,
     pub notes: Option<String>,
@@ -55,9 +43,9 @@ impl InteractionData {
     pub fn from_input(i: &InteractionInput, now: chrono::DateTime<chrono::Utc>) -> Self {
         Self {
             stakeholder_id: DbUuid(i.stakeholder_id.unwrap_or_default()),
-            channel: i.channel.unwrap_or(Channel::Other).as_str().to_owned(),
-            direction: i.direction.unwrap_or(Direction::Inbound).as_str().to_owned(),
-            interaction_type: i.interaction_type.unwrap_or(InteractionType::Note).as_str().to_owned(),
+            channel: i.channel.unwrap_or(Channel::Other),
+            direction: i.direction.unwrap_or(Direction::Inbound),
+            interaction_type: i.interaction_type.unwrap_or(InteractionType::Note),
             occurred_at: DbTimestamp::from(i.occurred_at.unwrap_or(now)),
             subject: i.subject.clone(),
             notes: i.notes.clone(),
@@ -71,68 +59,50 @@ impl InteractionData {
     }
 }
 
-impl From<&InteractionRow> for InteractionData {
-    fn from(r: &InteractionRow) -> Self {
-        Self {
-            stakeholder_id: r.stakeholder_id,
-            channel: r.channel.clone(),
-            direction: r.direction.clone(),
-            interaction_type: r.interaction_type.clone(),
-            occurred_at: r.occurred_at,
-            subject: r.subject.clone(),
-            notes: r.notes.clone(),
-            outcome: r.outcome.clone(),
-            amount_minor: r.amount_minor,
-            currency: r.currency.clone(),
-            satisfaction: r.satisfaction,
-            offer_id: r.offer_id,
-            complaint_id: r.complaint_id,
-        }
-    }
-}
-
-impl InteractionRow {
+impl InteractionData {
     fn amount(&self) -> Option<Money> {
         match (self.amount_minor, &self.currency) {
             (Some(amount_minor), Some(currency)) => Some(Money { amount_minor, currency: currency.clone() }),
             _ => None,
         }
     }
+}
 
-    /// The writable document: what a merge patch applies to.
+impl InteractionRow {
     pub fn to_input(&self) -> InteractionInput {
+        let d = &self.data;
         InteractionInput {
-            stakeholder_id: Some(self.stakeholder_id.0),
-            channel: Channel::parse(&self.channel),
-            direction: Direction::parse(&self.direction),
-            interaction_type: InteractionType::parse(&self.interaction_type),
-            occurred_at: Some(self.occurred_at.0),
-            subject: self.subject.clone(),
-            notes: self.notes.clone(),
-            outcome: self.outcome.clone(),
-            amount: self.amount(),
-            satisfaction: self.satisfaction,
-            offer_id: self.offer_id.map(|u| u.0),
-            complaint_id: self.complaint_id.map(|u| u.0),
+            stakeholder_id: Some(d.stakeholder_id.0),
+            channel: Some(d.channel),
+            direction: Some(d.direction),
+            interaction_type: Some(d.interaction_type),
+            occurred_at: Some(d.occurred_at.0),
+            subject: d.subject.clone(),
+            notes: d.notes.clone(),
+            outcome: d.outcome.clone(),
+            amount: d.amount(),
+            satisfaction: d.satisfaction,
+            offer_id: d.offer_id.map(|u| u.0),
+            complaint_id: d.complaint_id.map(|u| u.0),
         }
     }
 
     pub fn to_dto(&self) -> Interaction {
+        let d = &self.data;
         Interaction {
             id: self.id.0,
-            stakeholder_id: self.stakeholder_id.0,
-            // Stored values were written from these enums; the fallbacks are unreachable.
-            channel: Channel::parse(&self.channel).unwrap_or(Channel::Other),
-            direction: Direction::parse(&self.direction).unwrap_or(Direction::Inbound),
-            interaction_type: InteractionType::parse(&self.interaction_type).unwrap_or(InteractionType::Note),
-            occurred_at: self.occurred_at.0,
-            subject: self.subject.clone(),
-            notes: self.notes.clone(),
-            outcome: self.outcome.clone(),
-            amount: self.amount(),
-            satisfaction: self.satisfaction,
-            offer_id: self.offer_id.map(|u| u.0),
-            complaint_id: self.complaint_id.map(|u| u.0),
+            stakeholder_id: d.stakeholder_id.0,
+            channel: d.channel,
+            direction: d.direction,
+            interaction_type: d.interaction_type,
+            occurred_at: d.occurred_at.0,
+            subject: d.subject.clone(),
+            notes: d.notes.clone(),
+            outcome: d.outcome.clone(),
+            amount: d.amount(),
+            satisfaction: d.satisfaction,
+            offer_id: d.offer_id.map(|u| u.0),
+            complaint_id: d.complaint_id.map(|u| u.0),
             recorded_by: self.recorded_by.clone(),
             version: self.version,
             created_at: self.created_at.0,

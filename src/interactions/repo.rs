@@ -11,16 +11,16 @@ use crate::audit::{self, Actor};
 use crate::auth::RowScope;
 use crate::db::keyset::{Cursor, Sort};
 use crate::db::schema::interactions as i;
-use crate::db::{DbConnection, DbTimestamp, DbUuid, MultiBackend, types};
+use crate::db::{DbConnection, DbTimestamp, DbUuid, types};
 use crate::domain::Channel;
+use crate::error::ApiError;
 use crate::error::FieldError;
-use crate::error::{ApiError, OrNotFound};
 
 pub const RESOURCE: &str = "interaction";
 
 crate::sort_fields! {
     pub enum SortBy for InteractionRow, Boxed, id = i::id; {
-        OccurredAt = "occurred_at": DbTimestamp => i::occurred_at, |r| &r.occurred_at,
+        OccurredAt = "occurred_at": DbTimestamp => i::occurred_at, |r| &r.data.occurred_at,
         CreatedAt = "created_at": DbTimestamp => i::created_at, |r| &r.created_at,
     }
 }
@@ -37,26 +37,7 @@ pub struct Filter {
     pub occurred_before: Option<DateTime<Utc>>,
 }
 
-type Boxed<'a> =
-    i::BoxedQuery<'a, MultiBackend, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<InteractionRow, MultiBackend>>>;
-
-/// Interactions the caller may see: a partner only those of its stakeholders.
-fn scoped<'a>(scope: RowScope) -> Boxed<'a> {
-    let mut q = i::table.select(InteractionRow::as_select()).into_boxed::<MultiBackend>();
-    if let Some(p) = scope.partner_id {
-        q = q.filter(i::stakeholder_id.eq_any(crate::stakeholders::repo::partner_stakeholder_ids(p)));
-    }
-    q
-}
-
-pub fn find(conn: &mut DbConnection, id: Uuid, scope: RowScope) -> QueryResult<Option<InteractionRow>> {
-    scoped(scope).filter(i::id.eq(DbUuid(id))).first(conn).optional()
-}
-
-/// The interaction, or 404 when it does not exist or the caller may not see it.
-pub fn get(conn: &mut DbConnection, scope: RowScope, id: Uuid) -> Result<InteractionRow, ApiError> {
-    find(conn, id, scope)?.or_not_found(RESOURCE)
-}
+crate::stakeholder_child_queries!(i, InteractionRow);
 
 pub fn list(
     conn: &mut DbConnection,
@@ -71,13 +52,13 @@ pub fn list(
         q = q.filter(i::stakeholder_id.eq(DbUuid(v)));
     }
     if let Some(v) = f.channel {
-        q = q.filter(i::channel.eq(v.as_str()));
+        q = q.filter(i::channel.eq(v));
     }
     if let Some(v) = f.direction {
-        q = q.filter(i::direction.eq(v.as_str()));
+        q = q.filter(i::direction.eq(v));
     }
     if let Some(v) = f.interaction_type {
-        q = q.filter(i::interaction_type.eq(v.as_str()));
+        q = q.filter(i::interaction_type.eq(v));
     }
     if let Some(t) = f.occurred_after {
         q = q.filter(i::occurred_at.ge(DbTimestamp(t)));
@@ -89,19 +70,11 @@ pub fn list(
     Ok(q.limit(limit + 1).load(conn)?)
 }
 
-fn changed_fields(old: &InteractionData, new: &InteractionData) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    macro_rules! cmp {
-        ($($f:ident => $name:literal),*) => { $(if old.$f != new.$f { out.push($name); })* };
-    }
-    cmp!(
-        stakeholder_id => "stakeholder_id", channel => "channel", direction => "direction",
-        interaction_type => "type", occurred_at => "occurred_at", subject => "subject", notes => "notes",
-        outcome => "outcome", amount_minor => "amount", currency => "amount", satisfaction => "satisfaction",
-        offer_id => "offer_id", complaint_id => "complaint_id"
-    );
-    out.dedup();
-    out
+fn changed_fields(old: Option<&InteractionData>, new: &InteractionData) -> Vec<&'static str> {
+    crate::changed_fields!(old, new;
+        stakeholder_id, channel, direction, interaction_type => "type", occurred_at, subject, notes, outcome,
+        amount_minor => "amount", currency => "amount", satisfaction, offer_id, complaint_id,
+    )
 }
 
 pub fn create(
@@ -122,7 +95,7 @@ pub fn create(
         ))
         .execute(conn)
         .map_err(|e| link_error(e, data))?;
-    let set = changed_fields(&blank(), data);
+    let set = changed_fields(None, data);
     audit::record(conn, actor, "interaction.created", RESOURCE, id, &set)?;
     find(conn, id, RowScope::ALL)?.ok_or_else(|| ApiError::internal("created interaction vanished"))
 }
@@ -149,25 +122,6 @@ fn link_error(e: diesel::result::Error, data: &InteractionData) -> ApiError {
     if errors.is_empty() { e.into() } else { ApiError::Validation(errors) }
 }
 
-/// Nothing set: the "before" of a create, so the audit lists every field given.
-fn blank() -> InteractionData {
-    InteractionData {
-        stakeholder_id: DbUuid(Uuid::nil()),
-        channel: String::new(),
-        direction: String::new(),
-        interaction_type: String::new(),
-        occurred_at: DbTimestamp(DateTime::UNIX_EPOCH),
-        subject: None,
-        notes: None,
-        outcome: None,
-        amount_minor: None,
-        currency: None,
-        satisfaction: None,
-        offer_id: None,
-        complaint_id: None,
-    }
-}
-
 /// Writes `data` if the row is still at `current.version`; `None` on a lost race.
 pub fn update(
     conn: &mut DbConnection,
@@ -175,7 +129,7 @@ pub fn update(
     current: &InteractionRow,
     data: &InteractionData,
 ) -> Result<Option<InteractionRow>, ApiError> {
-    let fields = changed_fields(&InteractionData::from(current), data);
+    let fields = changed_fields(Some(&current.data), data);
     if fields.is_empty() {
         return Ok(Some(current.clone()));
     }

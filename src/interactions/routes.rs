@@ -14,7 +14,7 @@ use crate::error::{ApiError, FieldError};
 use crate::http::context::Ctx;
 use crate::http::etag;
 use crate::http::extract::{JsonBody, into_object, parse_body, query_time};
-use crate::http::idempotency::{self, StoredResponse};
+use crate::http::idempotency::StoredResponse;
 use crate::http::merge_patch::patched;
 use crate::http::pagination::{Page, Paging};
 use crate::offers::repo as offers;
@@ -59,13 +59,11 @@ async fn create_interaction(ctx: Ctx, state: web::Data<AppState>, body: JsonBody
     let data = InteractionData::from_input(&input, now);
     let (scope, actor) = (ctx.scope, ctx.actor.clone());
     let stored = state
-        .db(move |conn| {
-            idempotency::run(conn, key.as_ref(), |c| {
-                stakeholders::parent_for_new_record(c, data.stakeholder_id.0, scope)?;
-                check_links(c, &data)?;
-                let row = repo::create(c, &actor, &data, now)?;
-                StoredResponse::created(location(row.id.0), row.version, &row.to_dto())
-            })
+        .create(key, move |c| {
+            stakeholders::parent_for_new_record(c, data.stakeholder_id.0, scope)?;
+            check_links(c, &data)?;
+            let row = repo::create(c, &actor, &data, now)?;
+            StoredResponse::created(repo::RESOURCE, row.id.0, location(row.id.0), row.version, &row.to_dto())
         })
         .await?;
     Ok(stored.into_response())
@@ -200,11 +198,11 @@ async fn update_interaction(
             let current = repo::get(c, scope, id)?;
             pre.check(current.version)?;
             let input: InteractionInput = patched(current.to_input(), &patch)?;
-            if input.stakeholder_id != Some(current.stakeholder_id.0) {
+            if input.stakeholder_id != Some(current.data.stakeholder_id.0) {
                 let message = "cannot be changed; record a new interaction";
                 return Err(ApiError::validation("stakeholder_id", "immutable", message));
             }
-            let data = InteractionData::from_input(&input, current.occurred_at.0);
+            let data = InteractionData::from_input(&input, current.data.occurred_at.0);
             check_links(c, &data)?;
             repo::update(c, &actor, &current, &data)
         })

@@ -13,16 +13,9 @@ use crate::money::Money;
 #[diesel(table_name = offers)]
 pub struct OfferRow {
     pub id: DbUuid,
-    pub stakeholder_id: DbUuid,
-    pub title: String,
-    pub description: Option<String>,
-    pub product_category: Option<String>,
-    pub price_minor: i64,
-    pub currency: String,
-    pub discount_percent: i32,
-    pub valid_from: Option<DbTimestamp>,
-    pub valid_until: Option<DbTimestamp>,
-    pub status: String,
+    #[diesel(embed)]
+    pub data: OfferData,
+    pub status: OfferStatus,
     pub created_by: String,
     pub sent_at: Option<DbTimestamp>,
     pub responded_at: Option<DbTimestamp>,
@@ -32,7 +25,7 @@ pub struct OfferRow {
 }
 
 /// The client-writable columns.
-#[derive(Debug, Clone, PartialEq, Insertable, AsChangeset)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = offers, treat_none_as_null = true)]
 pub struct OfferData {
     pub stakeholder_id: DbUuid,
@@ -61,59 +54,44 @@ impl OfferData {
             valid_until: i.valid_until.map(DbTimestamp::from),
         }
     }
-}
 
-impl From<&OfferRow> for OfferData {
-    fn from(r: &OfferRow) -> Self {
-        Self {
-            stakeholder_id: r.stakeholder_id,
-            title: r.title.clone(),
-            description: r.description.clone(),
-            product_category: r.product_category.clone(),
-            price_minor: r.price_minor,
-            currency: r.currency.clone(),
-            discount_percent: r.discount_percent,
-            valid_from: r.valid_from,
-            valid_until: r.valid_until,
-        }
+    pub fn price(&self) -> Money {
+        Money { amount_minor: self.price_minor, currency: self.currency.clone() }
     }
 }
 
 impl OfferRow {
-    /// The status as stored (the fallback is unreachable: only the enum writes it).
-    pub fn stored_status(&self) -> OfferStatus {
-        OfferStatus::parse(&self.status).unwrap_or(OfferStatus::Draft)
-    }
-
     /// The status as read at `now`.
     pub fn status_at(&self, now: DateTime<Utc>) -> OfferStatus {
-        effective_status(self.stored_status(), self.valid_until.map(|t| t.0), now)
+        effective_status(self.status, self.data.valid_until.map(|t| t.0), now)
     }
 
     pub fn to_input(&self) -> OfferInput {
+        let d = &self.data;
         OfferInput {
-            stakeholder_id: Some(self.stakeholder_id.0),
-            title: Some(self.title.clone()),
-            description: self.description.clone(),
-            product_category: self.product_category.clone(),
-            price: Some(Money { amount_minor: self.price_minor, currency: self.currency.clone() }),
-            discount_percent: Some(self.discount_percent),
-            valid_from: self.valid_from.map(|t| t.0),
-            valid_until: self.valid_until.map(|t| t.0),
+            stakeholder_id: Some(d.stakeholder_id.0),
+            title: Some(d.title.clone()),
+            description: d.description.clone(),
+            product_category: d.product_category.clone(),
+            price: Some(d.price()),
+            discount_percent: Some(d.discount_percent),
+            valid_from: d.valid_from.map(|t| t.0),
+            valid_until: d.valid_until.map(|t| t.0),
         }
     }
 
     pub fn to_dto(&self, now: DateTime<Utc>) -> Offer {
+        let d = &self.data;
         Offer {
             id: self.id.0,
-            stakeholder_id: self.stakeholder_id.0,
-            title: self.title.clone(),
-            description: self.description.clone(),
-            product_category: self.product_category.clone(),
-            price: Money { amount_minor: self.price_minor, currency: self.currency.clone() },
-            discount_percent: self.discount_percent,
-            valid_from: self.valid_from.map(|t| t.0),
-            valid_until: self.valid_until.map(|t| t.0),
+            stakeholder_id: d.stakeholder_id.0,
+            title: d.title.clone(),
+            description: d.description.clone(),
+            product_category: d.product_category.clone(),
+            price: d.price(),
+            discount_percent: d.discount_percent,
+            valid_from: d.valid_from.map(|t| t.0),
+            valid_until: d.valid_until.map(|t| t.0),
             status: self.status_at(now),
             created_by: self.created_by.clone(),
             sent_at: self.sent_at.map(|t| t.0),

@@ -12,8 +12,8 @@ use crate::audit::{self, Actor};
 use crate::auth::RowScope;
 use crate::db::keyset::{Cursor, Sort};
 use crate::db::schema::offers as o;
-use crate::db::{DbConnection, DbTimestamp, DbUuid, MultiBackend, types};
-use crate::error::{ApiError, OrNotFound};
+use crate::db::{DbConnection, DbTimestamp, DbUuid, types};
+use crate::error::ApiError;
 
 pub const RESOURCE: &str = "offer";
 
@@ -35,35 +35,7 @@ pub struct Filter {
     pub created_by: Option<String>,
 }
 
-type Boxed<'a> = o::BoxedQuery<'a, MultiBackend, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<OfferRow, MultiBackend>>>;
-
-/// Offers the caller may see: a partner only those of its stakeholders.
-fn scoped<'a>(scope: RowScope) -> Boxed<'a> {
-    let mut q = o::table.select(OfferRow::as_select()).into_boxed::<MultiBackend>();
-    if let Some(p) = scope.partner_id {
-        q = q.filter(o::stakeholder_id.eq_any(crate::stakeholders::repo::partner_stakeholder_ids(p)));
-    }
-    q
-}
-
-pub fn find(conn: &mut DbConnection, id: Uuid, scope: RowScope) -> QueryResult<Option<OfferRow>> {
-    scoped(scope).filter(o::id.eq(DbUuid(id))).first(conn).optional()
-}
-
-/// The offer, or 404 when it does not exist or the caller may not see it.
-pub fn get(conn: &mut DbConnection, scope: RowScope, id: Uuid) -> Result<OfferRow, ApiError> {
-    find(conn, id, scope)?.or_not_found(RESOURCE)
-}
-
-/// Whether `offer_id` is an offer of `stakeholder_id` (for links from interactions).
-pub fn belongs_to(conn: &mut DbConnection, offer_id: Uuid, stakeholder_id: Uuid) -> QueryResult<bool> {
-    let n: i64 = o::table
-        .filter(o::id.eq(DbUuid(offer_id)))
-        .filter(o::stakeholder_id.eq(DbUuid(stakeholder_id)))
-        .count()
-        .get_result(conn)?;
-    Ok(n > 0)
-}
+crate::stakeholder_child_queries!(o, OfferRow);
 
 pub fn list(
     conn: &mut DbConnection,
@@ -83,14 +55,12 @@ pub fn list(
     q = match f.status {
         None => q,
         Some(OfferStatus::Expired) => q.filter(
-            o::status
-                .eq(OfferStatus::Expired.as_str())
-                .or(o::status.eq(OfferStatus::Sent.as_str()).and(o::valid_until.le(now_db))),
+            o::status.eq(OfferStatus::Expired).or(o::status.eq(OfferStatus::Sent).and(o::valid_until.le(now_db))),
         ),
-        Some(OfferStatus::Sent) => q
-            .filter(o::status.eq(OfferStatus::Sent.as_str()))
-            .filter(o::valid_until.is_null().or(o::valid_until.gt(now_db))),
-        Some(other) => q.filter(o::status.eq(other.as_str())),
+        Some(OfferStatus::Sent) => {
+            q.filter(o::status.eq(OfferStatus::Sent)).filter(o::valid_until.is_null().or(o::valid_until.gt(now_db)))
+        }
+        Some(other) => q.filter(o::status.eq(other)),
     };
     if let Some(v) = &f.product_category {
         q = q.filter(o::product_category.eq(v.clone()));
@@ -109,17 +79,10 @@ pub fn list(
 }
 
 fn changed_fields(old: Option<&OfferData>, new: &OfferData) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    macro_rules! cmp {
-        ($($f:ident => $name:literal),*) => { $(if old.is_none_or(|o| o.$f != new.$f) { out.push($name); })* };
-    }
-    cmp!(
-        stakeholder_id => "stakeholder_id", title => "title", description => "description",
-        product_category => "product_category", price_minor => "price", currency => "price",
-        discount_percent => "discount_percent", valid_from => "valid_from", valid_until => "valid_until"
-    );
-    out.dedup();
-    out
+    crate::changed_fields!(old, new;
+        stakeholder_id, title, description, product_category, price_minor => "price", currency => "price",
+        discount_percent, valid_from, valid_until,
+    )
 }
 
 /// Creates a `draft`.
@@ -130,7 +93,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, data: &OfferData) -> Resul
         .values((
             o::id.eq(DbUuid(id)),
             data,
-            o::status.eq(OfferStatus::Draft.as_str()),
+            o::status.eq(OfferStatus::Draft),
             o::created_by.eq(&actor.sub),
             o::version.eq(1),
             o::created_at.eq(now),
@@ -148,7 +111,7 @@ pub fn update(
     current: &OfferRow,
     data: &OfferData,
 ) -> Result<Option<OfferRow>, ApiError> {
-    let fields = changed_fields(Some(&OfferData::from(current)), data);
+    let fields = changed_fields(Some(&current.data), data);
     if fields.is_empty() {
         return Ok(Some(current.clone()));
     }
@@ -173,7 +136,7 @@ pub fn apply(
 ) -> Result<Option<OfferRow>, ApiError> {
     let now = DbTimestamp(now);
     let target = o::table.filter(o::id.eq(current.id)).filter(o::version.eq(current.version));
-    let base = (o::status.eq(next.as_str()), o::version.eq(current.version + 1), o::updated_at.eq(now));
+    let base = (o::status.eq(next), o::version.eq(current.version + 1), o::updated_at.eq(now));
     let n = match action {
         OfferAction::Send => diesel::update(target).set((base, o::sent_at.eq(Some(now)))).execute(conn)?,
         OfferAction::Accept | OfferAction::Decline => {

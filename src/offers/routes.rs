@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::http::context::Ctx;
 use crate::http::etag;
 use crate::http::extract::{JsonBody, NoInput, check_query_text, into_object, parse_body, query_time};
-use crate::http::idempotency::{self, StoredResponse};
+use crate::http::idempotency::StoredResponse;
 use crate::http::merge_patch::patched;
 use crate::http::pagination::{Page, Paging};
 use crate::stakeholders::repo as stakeholders;
@@ -69,12 +69,16 @@ async fn create_offer(ctx: Ctx, state: web::Data<AppState>, body: JsonBody) -> R
     let data = OfferData::from_input(&input);
     let (scope, actor) = (ctx.scope, ctx.actor.clone());
     let stored = state
-        .db(move |conn| {
-            idempotency::run(conn, key.as_ref(), |c| {
-                stakeholders::parent_for_new_record(c, data.stakeholder_id.0, scope)?;
-                let row = repo::create(c, &actor, &data)?;
-                StoredResponse::created(location(row.id.0), row.version, &row.to_dto(types::now()))
-            })
+        .create(key, move |c| {
+            stakeholders::parent_for_new_record(c, data.stakeholder_id.0, scope)?;
+            let row = repo::create(c, &actor, &data)?;
+            StoredResponse::created(
+                repo::RESOURCE,
+                row.id.0,
+                location(row.id.0),
+                row.version,
+                &row.to_dto(types::now()),
+            )
         })
         .await?;
     Ok(stored.into_response())
@@ -165,7 +169,7 @@ async fn get_offer(ctx: Ctx, state: web::Data<AppState>, id: web::Path<Uuid>) ->
     let row = state.db(move |c| repo::get(c, scope, id)).await?;
     let now = types::now();
     // A sent offer can expire with no new version: its ETag cannot vouch for it, so no 304.
-    if row.status_at(now) == OfferStatus::Sent && row.valid_until.is_some() {
+    if row.status_at(now) == OfferStatus::Sent && row.data.valid_until.is_some() {
         return Ok(etag::ok(row.version, &row.to_dto(now)));
     }
     Ok(ctx.get_response(row.version, || row.to_dto(now)))
@@ -199,7 +203,7 @@ async fn update_offer(
             pre.check(current.version)?;
             require_draft(&current, types::now(), "edited")?;
             let input: OfferInput = patched(current.to_input(), &patch)?;
-            if input.stakeholder_id != Some(current.stakeholder_id.0) {
+            if input.stakeholder_id != Some(current.data.stakeholder_id.0) {
                 return Err(ApiError::validation(
                     "stakeholder_id",
                     "immutable",
@@ -245,7 +249,7 @@ async fn act(ctx: Ctx, state: web::Data<AppState>, id: Uuid, action: OfferAction
             let current = repo::get(c, scope, id)?;
             pre.check(current.version)?;
             let now = types::now();
-            let (from, until) = (current.valid_from.map(|t| t.0), current.valid_until.map(|t| t.0));
+            let (from, until) = (current.data.valid_from.map(|t| t.0), current.data.valid_until.map(|t| t.0));
             let next = lifecycle::transition(current.status_at(now), action, from, until, now)
                 .map_err(|r| ApiError::Conflict(r.message(action)))?;
             repo::apply(c, &actor, &current, action, next, now)

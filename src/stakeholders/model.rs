@@ -3,38 +3,22 @@
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
+use serde_json::{Map, Value};
 
+use super::dto::{
+    Address, ConsentChange, Consents, ConsentsInput, EntityType, IncomeBand, Kind, LifecycleStage, Sensitive,
+    Stakeholder, StakeholderInput, normalize_phone,
+};
+use crate::auth::roles::{ContactView, FieldPolicy, mask_email, mask_phone};
 use crate::db::schema::{consent_changes, stakeholders};
-use crate::db::{DbTimestamp, DbUuid};
+use crate::db::{DbTimestamp, DbUuid, Json};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = stakeholders)]
 pub struct StakeholderRow {
     pub id: DbUuid,
-    pub kind: String,
-    pub entity_type: String,
-    pub display_name: String,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub organization_id: Option<DbUuid>,
-    pub lifecycle_stage: String,
-    pub segment: Option<String>,
-    pub owner_id: Option<String>,
-    pub partner_id: Option<DbUuid>,
-    pub birth_date: Option<NaiveDate>,
-    pub occupation: Option<String>,
-    pub education_level: Option<String>,
-    pub household_size: Option<i32>,
-    pub income_band: Option<String>,
-    pub preferred_categories: String,
-    pub interests: String,
-    pub tags: String,
-    pub preferences: String,
-    pub sensitive: Option<String>,
-    pub consents: String,
-    pub address: Option<String>,
-    pub search_text: String,
-    pub name_search: String,
+    #[diesel(embed)]
+    pub data: StakeholderData,
     pub version: i32,
     pub created_at: DbTimestamp,
     pub updated_at: DbTimestamp,
@@ -42,18 +26,18 @@ pub struct StakeholderRow {
     pub erased_at: Option<DbTimestamp>,
 }
 
-/// The client-writable columns (plus the derived `search_text`): inserted on
-/// create, set in full on update.
-#[derive(Debug, Clone, PartialEq, Insertable, AsChangeset)]
+/// The client-writable columns (plus the derived search columns): inserted
+/// on create, set in full on update.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = stakeholders, treat_none_as_null = true)]
 pub struct StakeholderData {
-    pub kind: String,
-    pub entity_type: String,
+    pub kind: Kind,
+    pub entity_type: EntityType,
     pub display_name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
     pub organization_id: Option<DbUuid>,
-    pub lifecycle_stage: String,
+    pub lifecycle_stage: LifecycleStage,
     pub segment: Option<String>,
     pub owner_id: Option<String>,
     pub partner_id: Option<DbUuid>,
@@ -61,14 +45,14 @@ pub struct StakeholderData {
     pub occupation: Option<String>,
     pub education_level: Option<String>,
     pub household_size: Option<i32>,
-    pub income_band: Option<String>,
-    pub preferred_categories: String,
-    pub interests: String,
-    pub tags: String,
-    pub preferences: String,
-    pub sensitive: Option<String>,
-    pub consents: String,
-    pub address: Option<String>,
+    pub income_band: Option<IncomeBand>,
+    pub preferred_categories: Json<Vec<String>>,
+    pub interests: Json<Vec<String>>,
+    pub tags: Json<Vec<String>>,
+    pub preferences: Json<Map<String, Value>>,
+    pub sensitive: Option<Json<Sensitive>>,
+    pub consents: Json<Consents>,
+    pub address: Option<Json<Address>>,
     pub search_text: String,
     pub name_search: String,
 }
@@ -84,22 +68,6 @@ pub struct ConsentChangeRow {
     pub changed_by: String,
     pub changed_at: DbTimestamp,
     pub request_id: Option<String>,
-}
-
-use serde_json::{Map, Value};
-
-use super::dto::{
-    Address, ConsentChange, Consents, ConsentsInput, EntityType, IncomeBand, Kind, LifecycleStage, Sensitive,
-    Stakeholder, StakeholderInput, normalize_phone,
-};
-use crate::auth::roles::{ContactView, FieldPolicy, mask_email, mask_phone};
-
-fn json<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
-}
-
-fn parse_json<T: serde::de::DeserializeOwned + Default>(s: &str) -> T {
-    serde_json::from_str(s).unwrap_or_default()
 }
 
 /// Unicode-aware lower case of name, e-mail and phone: what `q` searches.
@@ -118,18 +86,16 @@ impl StakeholderData {
         let display_name = i.display_name.clone().unwrap_or_default().trim().to_owned();
         let email = i.email.as_ref().map(|e| e.trim().to_lowercase());
         let phone = i.phone.as_deref().and_then(normalize_phone);
-        let address =
-            i.address.as_ref().map(|a| Address { country: a.country.as_ref().map(|c| c.to_uppercase()), ..a.clone() });
         Self {
-            kind: i.kind.unwrap_or(Kind::Customer).as_str().to_owned(),
-            entity_type: i.entity_type.unwrap_or(EntityType::Person).as_str().to_owned(),
+            kind: i.kind.unwrap_or(Kind::Customer),
+            entity_type: i.entity_type.unwrap_or(EntityType::Person),
             search_text: search_text(&display_name, email.as_deref(), phone.as_deref()),
             name_search: display_name.to_lowercase(),
             display_name,
             email,
             phone,
             organization_id: i.organization_id.map(DbUuid),
-            lifecycle_stage: i.lifecycle_stage.unwrap_or(LifecycleStage::Prospect).as_str().to_owned(),
+            lifecycle_stage: i.lifecycle_stage.unwrap_or(LifecycleStage::Prospect),
             segment: i.segment.clone(),
             owner_id: i.owner_id.clone(),
             partner_id: i.partner_id.map(DbUuid),
@@ -137,23 +103,18 @@ impl StakeholderData {
             occupation: i.occupation.clone(),
             education_level: i.education_level.clone(),
             household_size: i.household_size,
-            income_band: i.income_band.map(|b| b.as_str().to_owned()),
-            preferred_categories: json(&i.preferred_categories.clone().unwrap_or_default()),
-            interests: json(&i.interests.clone().unwrap_or_default()),
-            tags: json(&dedup(i.tags.clone().unwrap_or_default())),
-            preferences: json(&i.preferences.clone().unwrap_or_default()),
-            sensitive: i.sensitive.as_ref().filter(|s| !s.is_empty()).map(json),
-            consents: json(&i.consents.map(|c| c.resolve()).unwrap_or_default()),
-            address: address.as_ref().map(json),
+            income_band: i.income_band,
+            preferred_categories: Json(i.preferred_categories.clone().unwrap_or_default()),
+            interests: Json(i.interests.clone().unwrap_or_default()),
+            tags: Json(dedup(i.tags.clone().unwrap_or_default())),
+            preferences: Json(i.preferences.clone().unwrap_or_default()),
+            sensitive: i.sensitive.clone().filter(|s| !s.is_empty()).map(Json),
+            consents: Json(i.consents.map(|c| c.resolve()).unwrap_or_default()),
+            address: i
+                .address
+                .as_ref()
+                .map(|a| Json(Address { country: a.country.as_ref().map(|c| c.to_uppercase()), ..a.clone() })),
         }
-    }
-
-    pub fn tag_list(&self) -> Vec<String> {
-        parse_json(&self.tags)
-    }
-
-    pub fn consents(&self) -> Consents {
-        parse_json(&self.consents)
     }
 }
 
@@ -164,76 +125,71 @@ fn dedup(items: Vec<String>) -> Vec<String> {
 }
 
 impl StakeholderRow {
-    pub fn consents(&self) -> Consents {
-        parse_json(&self.consents)
-    }
-
     /// The writable document, unredacted: what a merge patch applies to.
     pub fn to_input(&self) -> StakeholderInput {
+        let d = &self.data;
         StakeholderInput {
-            kind: Kind::parse(&self.kind),
-            entity_type: EntityType::parse(&self.entity_type),
-            display_name: Some(self.display_name.clone()),
-            email: self.email.clone(),
-            phone: self.phone.clone(),
-            organization_id: self.organization_id.map(|u| u.0),
-            lifecycle_stage: LifecycleStage::parse(&self.lifecycle_stage),
-            segment: self.segment.clone(),
-            owner_id: self.owner_id.clone(),
-            partner_id: self.partner_id.map(|u| u.0),
-            birth_date: self.birth_date,
-            occupation: self.occupation.clone(),
-            education_level: self.education_level.clone(),
-            household_size: self.household_size,
-            income_band: self.income_band.as_deref().and_then(IncomeBand::parse),
-            preferred_categories: Some(parse_json(&self.preferred_categories)),
-            interests: Some(parse_json(&self.interests)),
-            tags: Some(parse_json(&self.tags)),
-            preferences: Some(parse_json(&self.preferences)),
-            sensitive: self.sensitive.as_deref().map(parse_json),
-            consents: Some(ConsentsInput::from(self.consents())),
-            address: self.address.as_deref().map(parse_json),
+            kind: Some(d.kind),
+            entity_type: Some(d.entity_type),
+            display_name: Some(d.display_name.clone()),
+            email: d.email.clone(),
+            phone: d.phone.clone(),
+            organization_id: d.organization_id.map(|u| u.0),
+            lifecycle_stage: Some(d.lifecycle_stage),
+            segment: d.segment.clone(),
+            owner_id: d.owner_id.clone(),
+            partner_id: d.partner_id.map(|u| u.0),
+            birth_date: d.birth_date,
+            occupation: d.occupation.clone(),
+            education_level: d.education_level.clone(),
+            household_size: d.household_size,
+            income_band: d.income_band,
+            preferred_categories: Some(d.preferred_categories.0.clone()),
+            interests: Some(d.interests.0.clone()),
+            tags: Some(d.tags.0.clone()),
+            preferences: Some(d.preferences.0.clone()),
+            sensitive: d.sensitive.as_ref().map(|s| s.0.clone()),
+            consents: Some(ConsentsInput::from(d.consents.0)),
+            address: d.address.as_ref().map(|a| a.0.clone()),
         }
     }
 
     /// The client view, redacted for the caller's role.
     pub fn to_dto(&self, policy: FieldPolicy) -> Stakeholder {
-        let consents = self.consents();
+        let d = &self.data;
         let masked = policy.contact == ContactView::Masked;
-        let address: Option<Address> = self.address.as_deref().map(parse_json);
+        let consents = d.consents.0;
         Stakeholder {
             id: self.id.0,
-            // Stored values were written from these enums; the fallbacks are unreachable.
-            kind: Kind::parse(&self.kind).unwrap_or(Kind::Customer),
-            entity_type: EntityType::parse(&self.entity_type).unwrap_or(EntityType::Person),
-            display_name: self.display_name.clone(),
-            email: self.email.as_deref().map(|e| if masked { mask_email(e) } else { e.to_owned() }),
-            phone: self.phone.as_deref().map(|p| if masked { mask_phone(p) } else { p.to_owned() }),
-            organization_id: self.organization_id.map(|u| u.0),
-            lifecycle_stage: LifecycleStage::parse(&self.lifecycle_stage).unwrap_or(LifecycleStage::Prospect),
-            segment: self.segment.clone(),
-            owner_id: self.owner_id.clone(),
-            partner_id: self.partner_id.map(|u| u.0),
-            birth_date: self.birth_date,
-            occupation: self.occupation.clone(),
-            education_level: self.education_level.clone(),
-            household_size: self.household_size,
-            income_band: if policy.sensitive { self.income_band.as_deref().and_then(IncomeBand::parse) } else { None },
-            preferred_categories: parse_json(&self.preferred_categories),
-            interests: parse_json(&self.interests),
-            tags: parse_json(&self.tags),
-            preferences: parse_json::<Map<String, Value>>(&self.preferences),
-            sensitive: if policy.sensitive && consents.sensitive_data {
-                self.sensitive.as_deref().map(parse_json::<Sensitive>)
-            } else {
-                None
-            },
+            kind: d.kind,
+            entity_type: d.entity_type,
+            display_name: d.display_name.clone(),
+            email: d.email.as_deref().map(|e| if masked { mask_email(e) } else { e.to_owned() }),
+            phone: d.phone.as_deref().map(|p| if masked { mask_phone(p) } else { p.to_owned() }),
+            organization_id: d.organization_id.map(|u| u.0),
+            lifecycle_stage: d.lifecycle_stage,
+            segment: d.segment.clone(),
+            owner_id: d.owner_id.clone(),
+            partner_id: d.partner_id.map(|u| u.0),
+            birth_date: d.birth_date,
+            occupation: d.occupation.clone(),
+            education_level: d.education_level.clone(),
+            household_size: d.household_size,
+            income_band: d.income_band.filter(|_| policy.sensitive),
+            preferred_categories: d.preferred_categories.0.clone(),
+            interests: d.interests.0.clone(),
+            tags: d.tags.0.clone(),
+            preferences: d.preferences.0.clone(),
+            sensitive: d
+                .sensitive
+                .as_ref()
+                .filter(|_| policy.sensitive && consents.sensitive_data)
+                .map(|s| s.0.clone()),
             consents,
-            address: address.map(
-                |a| {
-                    if masked { Address { line1: None, line2: None, postal_code: None, ..a } } else { a }
-                },
-            ),
+            address: d.address.as_ref().map(|a| {
+                let a = a.0.clone();
+                if masked { Address { line1: None, line2: None, postal_code: None, ..a } } else { a }
+            }),
             version: self.version,
             created_at: self.created_at.0,
             updated_at: self.updated_at.0,

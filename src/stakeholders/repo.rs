@@ -26,7 +26,7 @@ crate::sort_fields! {
     pub enum SortBy for StakeholderRow, Boxed, id = s::id; {
         CreatedAt = "created_at": DbTimestamp => s::created_at, |r| &r.created_at,
         UpdatedAt = "updated_at": DbTimestamp => s::updated_at, |r| &r.updated_at,
-        DisplayName = "display_name": String => s::display_name, |r| &r.display_name,
+        DisplayName = "display_name": String => s::display_name, |r| &r.data.display_name,
     }
 }
 
@@ -111,6 +111,61 @@ pub fn partner_stakeholder_ids(
     s::table.filter(s::partner_id.eq(DbUuid(partner_id))).select(s::id)
 }
 
+/// The queries of a record filed under a stakeholder (interactions, offers,
+/// complaints), so each child's partner scope is this one definition:
+/// `Boxed`, `scoped` (what the caller may see), `find`, `get` (404) and
+/// `belongs_to` (for links between children).
+#[macro_export]
+macro_rules! stakeholder_child_queries {
+    ($table:ident, $row:ty) => {
+        type Boxed<'a> = $table::BoxedQuery<
+            'a,
+            $crate::db::MultiBackend,
+            diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<$row, $crate::db::MultiBackend>>,
+        >;
+
+        /// Rows the caller may see: a partner only those of its stakeholders.
+        fn scoped<'a>(scope: $crate::auth::RowScope) -> Boxed<'a> {
+            let mut q = $table::table.select(<$row>::as_select()).into_boxed::<$crate::db::MultiBackend>();
+            if let Some(p) = scope.partner_id {
+                q = q.filter($table::stakeholder_id.eq_any($crate::stakeholders::repo::partner_stakeholder_ids(p)));
+            }
+            q
+        }
+
+        pub fn find(
+            conn: &mut $crate::db::DbConnection,
+            id: uuid::Uuid,
+            scope: $crate::auth::RowScope,
+        ) -> diesel::QueryResult<Option<$row>> {
+            scoped(scope).filter($table::id.eq($crate::db::DbUuid(id))).first(conn).optional()
+        }
+
+        /// The row, or 404 when it does not exist or the caller may not see it.
+        pub fn get(
+            conn: &mut $crate::db::DbConnection,
+            scope: $crate::auth::RowScope,
+            id: uuid::Uuid,
+        ) -> Result<$row, $crate::error::ApiError> {
+            $crate::error::OrNotFound::or_not_found(find(conn, id, scope)?, RESOURCE)
+        }
+
+        /// Whether `id` is filed under `stakeholder_id` (links between children).
+        pub fn belongs_to(
+            conn: &mut $crate::db::DbConnection,
+            id: uuid::Uuid,
+            stakeholder_id: uuid::Uuid,
+        ) -> diesel::QueryResult<bool> {
+            let n: i64 = $table::table
+                .filter($table::id.eq($crate::db::DbUuid(id)))
+                .filter($table::stakeholder_id.eq($crate::db::DbUuid(stakeholder_id)))
+                .count()
+                .get_result(conn)?;
+            Ok(n > 0)
+        }
+    };
+}
+
 pub fn find(conn: &mut DbConnection, id: Uuid, scope: RowScope) -> QueryResult<Option<StakeholderRow>> {
     // Two static queries rather than one boxed: diesel caches prepared
     // statements only for queries whose SQL is fixed (the hot path of GET).
@@ -157,13 +212,13 @@ pub fn list(
         q = q.filter(s::archived_at.is_null());
     }
     if let Some(v) = f.kind {
-        q = q.filter(s::kind.eq(v.as_str()));
+        q = q.filter(s::kind.eq(v));
     }
     if let Some(v) = f.entity_type {
-        q = q.filter(s::entity_type.eq(v.as_str()));
+        q = q.filter(s::entity_type.eq(v));
     }
     if let Some(v) = f.lifecycle_stage {
-        q = q.filter(s::lifecycle_stage.eq(v.as_str()));
+        q = q.filter(s::lifecycle_stage.eq(v));
     }
     if let Some(v) = &f.segment {
         q = q.filter(s::segment.eq(v.clone()));
@@ -230,7 +285,7 @@ pub fn organization_errors(
         return bad("cycle", "a stakeholder cannot be its own organization");
     }
     let parent = match find(conn, org, scope)? {
-        Some(o) if o.erased_at.is_none() && o.entity_type == EntityType::Organization.as_str() => o,
+        Some(o) if o.erased_at.is_none() && o.data.entity_type == EntityType::Organization => o,
         Some(o) if o.erased_at.is_none() => {
             return bad("reference", "must refer to a stakeholder whose entity_type is organization");
         }
@@ -241,7 +296,7 @@ pub fn organization_errors(
     };
     // The chain is walked whatever the caller may see: a loop is a loop.
     let mut seen = std::collections::HashSet::new();
-    let mut next = parent.organization_id.map(|u| u.0);
+    let mut next = parent.data.organization_id.map(|u| u.0);
     while let Some(cur) = next {
         if cur == me {
             return bad("cycle", "this organization belongs, directly or through others, to this stakeholder");
@@ -313,65 +368,14 @@ fn record_consents(
     Ok(())
 }
 
-/// Names of the client-visible fields that differ (for the audit trail).
-fn changed_fields(old: &StakeholderData, new: &StakeholderData) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    macro_rules! cmp {
-        ($($f:ident),*) => { $(if old.$f != new.$f { out.push(stringify!($f)); })* };
-    }
-    cmp!(
-        kind,
-        entity_type,
-        display_name,
-        email,
-        phone,
-        organization_id,
-        lifecycle_stage,
-        segment,
-        owner_id,
-        partner_id,
-        birth_date,
-        occupation,
-        education_level,
-        household_size,
-        income_band,
-        preferred_categories,
-        interests,
-        tags,
-        preferences,
-        sensitive,
-        consents,
-        address
-    );
-    out
+/// Names of the client-visible fields that differ (all that are set, on a create).
+fn changed_fields(old: Option<&StakeholderData>, new: &StakeholderData) -> Vec<&'static str> {
+    crate::changed_fields!(old, new;
+        kind, entity_type, display_name, email, phone, organization_id, lifecycle_stage, segment, owner_id,
+        partner_id, birth_date, occupation, education_level, household_size, income_band, preferred_categories,
+        interests, tags, preferences, sensitive, consents, address,
+    )
 }
-
-const ALL_FIELDS: StakeholderData = StakeholderData {
-    kind: String::new(),
-    entity_type: String::new(),
-    display_name: String::new(),
-    email: None,
-    phone: None,
-    organization_id: None,
-    lifecycle_stage: String::new(),
-    segment: None,
-    owner_id: None,
-    partner_id: None,
-    birth_date: None,
-    occupation: None,
-    education_level: None,
-    household_size: None,
-    income_band: None,
-    preferred_categories: String::new(),
-    interests: String::new(),
-    tags: String::new(),
-    preferences: String::new(),
-    sensitive: None,
-    consents: String::new(),
-    address: None,
-    search_text: String::new(),
-    name_search: String::new(),
-};
 
 pub fn create(
     conn: &mut DbConnection,
@@ -391,9 +395,9 @@ pub fn create(
             s::updated_at.eq(DbTimestamp(now)),
         ))
         .execute(conn)?;
-    replace_tags(conn, id, &data.tag_list())?;
-    record_consents(conn, actor, id, None, data.consents(), now)?;
-    let fields: Vec<&str> = changed_fields(&ALL_FIELDS, data);
+    replace_tags(conn, id, &data.tags.0)?;
+    record_consents(conn, actor, id, None, data.consents.0, now)?;
+    let fields = changed_fields(None, data);
     audit::record(conn, actor, "stakeholder.created", RESOURCE, id, &fields)?;
     find(conn, id, RowScope::ALL)?.ok_or_else(|| ApiError::internal("created stakeholder vanished"))
 }
@@ -407,8 +411,8 @@ pub fn update(
     current: &StakeholderRow,
     data: &StakeholderData,
 ) -> Result<Option<StakeholderRow>, ApiError> {
-    let old = StakeholderData::from(current);
-    let fields = changed_fields(&old, data);
+    let old = &current.data;
+    let fields = changed_fields(Some(old), data);
     if fields.is_empty() {
         return Ok(Some(current.clone()));
     }
@@ -416,7 +420,7 @@ pub fn update(
     if data.organization_id != old.organization_id {
         check_organization(conn, data, Some(id), scope)?;
     }
-    if old.entity_type == EntityType::Organization.as_str() && data.entity_type != old.entity_type {
+    if old.entity_type == EntityType::Organization && data.entity_type != old.entity_type {
         // People that name it as their employer would point at a person.
         lock_organization_graph(conn)?;
         let employees: i64 = s::table.filter(s::organization_id.eq(current.id)).count().get_result(conn)?;
@@ -434,10 +438,10 @@ pub fn update(
         return Ok(None);
     }
     if data.tags != old.tags {
-        replace_tags(conn, id, &data.tag_list())?;
+        replace_tags(conn, id, &data.tags.0)?;
     }
     if data.consents != old.consents {
-        record_consents(conn, actor, id, Some(old.consents()), data.consents(), now)?;
+        record_consents(conn, actor, id, Some(old.consents.0), data.consents.0, now)?;
     }
     audit::record(conn, actor, "stakeholder.updated", RESOURCE, id, &fields)?;
     Ok(find(conn, id, RowScope::ALL)?)
@@ -476,37 +480,6 @@ pub fn consent_history(
         .into_boxed::<MultiBackend>();
     let q = CONSENT_SORT.field.page(q, CONSENT_SORT.descending, after)?;
     Ok(q.limit(limit + 1).load(conn)?)
-}
-
-impl From<&StakeholderRow> for StakeholderData {
-    fn from(r: &StakeholderRow) -> Self {
-        Self {
-            kind: r.kind.clone(),
-            entity_type: r.entity_type.clone(),
-            display_name: r.display_name.clone(),
-            email: r.email.clone(),
-            phone: r.phone.clone(),
-            organization_id: r.organization_id,
-            lifecycle_stage: r.lifecycle_stage.clone(),
-            segment: r.segment.clone(),
-            owner_id: r.owner_id.clone(),
-            partner_id: r.partner_id,
-            birth_date: r.birth_date,
-            occupation: r.occupation.clone(),
-            education_level: r.education_level.clone(),
-            household_size: r.household_size,
-            income_band: r.income_band.clone(),
-            preferred_categories: r.preferred_categories.clone(),
-            interests: r.interests.clone(),
-            tags: r.tags.clone(),
-            preferences: r.preferences.clone(),
-            sensitive: r.sensitive.clone(),
-            consents: r.consents.clone(),
-            address: r.address.clone(),
-            search_text: r.search_text.clone(),
-            name_search: r.name_search.clone(),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use crate::http::cache;
 use crate::http::context::Ctx;
 use crate::http::etag;
 use crate::http::extract::{JsonBody, NoInput, check_query_text, into_object, parse_body, query_time};
-use crate::http::idempotency::{self, StoredResponse};
+use crate::http::idempotency::StoredResponse;
 use crate::http::merge_patch::patched_with;
 use crate::http::pagination::{Page, Paging};
 use crate::state::AppState;
@@ -78,11 +78,9 @@ async fn create_stakeholder(ctx: Ctx, state: web::Data<AppState>, body: JsonBody
     };
     let data = StakeholderData::from_input(&input);
     let stored = state
-        .db(move |conn| {
-            idempotency::run(conn, key.as_ref(), |c| {
-                let row = repo::create(c, &actor, scope, &data)?;
-                StoredResponse::created(location(row.id.0), row.version, &row.to_dto(policy))
-            })
+        .create(key, move |c| {
+            let row = repo::create(c, &actor, scope, &data)?;
+            StoredResponse::created(repo::RESOURCE, row.id.0, location(row.id.0), row.version, &row.to_dto(policy))
         })
         .await?;
     Ok(cache::no_store_if(policy.sensitive, stored.into_response()))
@@ -185,7 +183,7 @@ async fn update_stakeholder(
                 return Err(ApiError::Conflict("the stakeholder is erased and cannot be changed".into()));
             }
             let input = patched(&current, &patch).map_err(|e| {
-                let org = organization_in(&patch).filter(|o| Some(*o) != current.organization_id.map(|u| u.0));
+                let org = organization_in(&patch).filter(|o| Some(*o) != current.data.organization_id.map(|u| u.0));
                 match org {
                     Some(org) => organization_errors_joined(c, e, org, Some(id), scope),
                     None => e,

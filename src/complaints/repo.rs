@@ -10,7 +10,7 @@ use super::lifecycle::ComplaintAction;
 use super::model::{ComplaintData, ComplaintRow};
 use crate::audit::{self, Actor};
 use crate::auth::RowScope;
-use crate::db::keyset::{Cursor, Sort};
+use crate::db::keyset::{Paging, Sort};
 use crate::db::schema::complaints as c;
 use crate::db::{DbConnection, DbTimestamp, DbUuid, types};
 use crate::error::ApiError;
@@ -45,9 +45,7 @@ pub fn list(
     conn: &mut DbConnection,
     f: &Filter,
     scope: RowScope,
-    sort: Sort<SortBy>,
-    after: Option<&Cursor>,
-    limit: i64,
+    paging: &Paging<SortBy>,
     now: DateTime<Utc>,
 ) -> Result<Vec<ComplaintRow>, ApiError> {
     let mut q = scoped(scope);
@@ -89,8 +87,7 @@ pub fn list(
     if let Some(t) = f.opened_before {
         q = q.filter(c::created_at.lt(DbTimestamp(t)));
     }
-    q = sort.field.page(q, sort.descending, after)?;
-    Ok(q.limit(limit + 1).load(conn)?)
+    Ok(SortBy::page(paging, q)?.load(conn)?)
 }
 
 fn changed_fields(old: Option<&ComplaintData>, new: &ComplaintData) -> Vec<&'static str> {

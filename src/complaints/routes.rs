@@ -149,7 +149,7 @@ async fn list(
                 if let Some(sid) = stakeholder {
                     stakeholders::get(c, scope, sid)?;
                 }
-                repo::list(c, &filter, scope, p.sort, p.cursor.as_ref(), p.limit, now)
+                repo::list(c, &filter, scope, &p, now)
             })
         })
         .await?;

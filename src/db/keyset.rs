@@ -62,6 +62,44 @@ impl<F: SortField> Sort<F> {
     }
 }
 
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 200;
+
+/// `limit` checked against 1..=200, defaulting to 50.
+pub fn limit(raw: Option<u32>) -> Result<i64, BadPaging> {
+    match raw {
+        None => Ok(i64::from(DEFAULT_LIMIT)),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(i64::from(n)),
+        Some(n) => Err(BadPaging(format!("limit must be between 1 and {MAX_LIMIT}, not {n}"))),
+    }
+}
+
+/// The paging of a list request, checked: `limit`, `sort`, and the cursor
+/// (which must have been made for that sort). Repos read a page by it.
+#[derive(Debug, Clone)]
+pub struct Paging<F> {
+    pub limit: i64,
+    pub sort: Sort<F>,
+    /// The sort as a string, e.g. `-created_at` (cursors carry it).
+    pub label: String,
+    pub cursor: Option<Cursor>,
+}
+
+impl<F: SortField> Paging<F> {
+    pub fn parse(
+        limit: Option<u32>,
+        sort: Option<&str>,
+        cursor: Option<&str>,
+        default: Sort<F>,
+    ) -> Result<Self, BadPaging> {
+        let limit = self::limit(limit)?;
+        let sort = Sort::parse(sort, default)?;
+        let label = sort.label();
+        let cursor = Cursor::from_query(cursor, &label)?;
+        Ok(Self { limit, sort, label, cursor })
+    }
+}
+
 /// The decoded content of a cursor: the last row seen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cursor {
@@ -197,15 +235,16 @@ macro_rules! sort_fields {
         }
 
         impl $name {
-            /// Orders `q` by this field (then id) and starts it after `after`.
+            /// `q` as one page: ordered by the sort field (then id), started
+            /// after the cursor, `limit + 1` rows (the extra one tells
+            /// whether another page follows).
             pub fn page<'a>(
-                self,
+                paging: &$crate::db::keyset::Paging<Self>,
                 q: $boxed<'a>,
-                descending: bool,
-                after: Option<&$crate::db::keyset::Cursor>,
             ) -> Result<$boxed<'a>, $crate::db::keyset::BadPaging> {
                 use $crate::db::keyset::KeyValue;
-                Ok(match self {
+                let (descending, after) = (paging.sort.descending, paging.cursor.as_ref());
+                let q = match paging.sort.field {
                     $($name::$variant => {
                         let q = match after {
                             Some(c) => $crate::keyset_after!(
@@ -215,7 +254,8 @@ macro_rules! sort_fields {
                         };
                         if descending { q.order(($col.desc(), $id.desc())) } else { q.order(($col.asc(), $id.asc())) }
                     })+
-                })
+                };
+                Ok(q.limit(paging.limit + 1))
             }
         }
     };
@@ -274,5 +314,20 @@ mod tests {
         assert_eq!(Sort::parse(Some("-name"), DEFAULT).unwrap().label(), "-name");
         assert!(Sort::parse(Some("password"), DEFAULT).is_err());
         assert!(Sort::parse(Some("--name"), DEFAULT).is_err());
+    }
+
+    #[test]
+    fn an_empty_cursor_is_the_first_page() {
+        let p = Paging::<F>::parse(None, None, Some(""), DEFAULT).unwrap();
+        assert!(p.cursor.is_none());
+    }
+
+    #[test]
+    fn limit_bounds() {
+        assert_eq!(limit(None).unwrap(), 50);
+        assert_eq!(limit(Some(1)).unwrap(), 1);
+        assert_eq!(limit(Some(200)).unwrap(), 200);
+        assert!(limit(Some(0)).is_err());
+        assert!(limit(Some(201)).is_err());
     }
 }

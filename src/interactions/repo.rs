@@ -9,7 +9,7 @@ use super::dto::{Direction, InteractionType};
 use super::model::{InteractionData, InteractionRow};
 use crate::audit::{self, Actor};
 use crate::auth::RowScope;
-use crate::db::keyset::{Cursor, Sort};
+use crate::db::keyset::{Paging, Sort};
 use crate::db::schema::interactions as i;
 use crate::db::{DbConnection, DbTimestamp, DbUuid, types};
 use crate::domain::Channel;
@@ -43,9 +43,7 @@ pub fn list(
     conn: &mut DbConnection,
     f: &Filter,
     scope: RowScope,
-    sort: Sort<SortBy>,
-    after: Option<&Cursor>,
-    limit: i64,
+    paging: &Paging<SortBy>,
 ) -> Result<Vec<InteractionRow>, ApiError> {
     let mut q = scoped(scope);
     if let Some(v) = f.stakeholder_id {
@@ -66,8 +64,7 @@ pub fn list(
     if let Some(t) = f.occurred_before {
         q = q.filter(i::occurred_at.lt(DbTimestamp(t)));
     }
-    q = sort.field.page(q, sort.descending, after)?;
-    Ok(q.limit(limit + 1).load(conn)?)
+    Ok(SortBy::page(paging, q)?.load(conn)?)
 }
 
 fn changed_fields(old: Option<&InteractionData>, new: &InteractionData) -> Vec<&'static str> {

@@ -147,7 +147,7 @@ async fn list(
                 if let Some(sid) = stakeholder {
                     stakeholders::get(c, scope, sid)?;
                 }
-                repo::list(c, &filter, scope, p.sort, p.cursor.as_ref(), p.limit)
+                repo::list(c, &filter, scope, &p)
             })
         })
         .await?;

@@ -10,7 +10,7 @@ use super::lifecycle::OfferAction;
 use super::model::{OfferData, OfferRow};
 use crate::audit::{self, Actor};
 use crate::auth::RowScope;
-use crate::db::keyset::{Cursor, Sort};
+use crate::db::keyset::{Paging, Sort};
 use crate::db::schema::offers as o;
 use crate::db::{DbConnection, DbTimestamp, DbUuid, types};
 use crate::error::ApiError;
@@ -41,9 +41,7 @@ pub fn list(
     conn: &mut DbConnection,
     f: &Filter,
     scope: RowScope,
-    sort: Sort<SortBy>,
-    after: Option<&Cursor>,
-    limit: i64,
+    paging: &Paging<SortBy>,
     now: DateTime<Utc>,
 ) -> Result<Vec<OfferRow>, ApiError> {
     let mut q = scoped(scope);
@@ -74,8 +72,7 @@ pub fn list(
     if let Some(v) = &f.created_by {
         q = q.filter(o::created_by.eq(v.clone()));
     }
-    q = sort.field.page(q, sort.descending, after)?;
-    Ok(q.limit(limit + 1).load(conn)?)
+    Ok(SortBy::page(paging, q)?.load(conn)?)
 }
 
 fn changed_fields(old: Option<&OfferData>, new: &OfferData) -> Vec<&'static str> {

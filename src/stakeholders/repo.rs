@@ -10,7 +10,7 @@ use super::dto::{Consents, EntityType, Kind, LifecycleStage};
 use super::model::{ConsentChangeRow, StakeholderData, StakeholderRow};
 use crate::audit::{self, Actor};
 use crate::auth::RowScope;
-use crate::db::keyset::{Cursor, Sort};
+use crate::db::keyset::{Paging, Sort};
 use crate::db::schema::{consent_changes as cc, stakeholder_tags as st, stakeholders as s};
 use crate::db::{DbConnection, DbTimestamp, DbUuid, MultiBackend, types};
 use crate::error::FieldError;
@@ -200,9 +200,7 @@ pub fn list(
     conn: &mut DbConnection,
     f: &Filter,
     scope: RowScope,
-    sort: Sort<SortBy>,
-    after: Option<&Cursor>,
-    limit: i64,
+    paging: &Paging<SortBy>,
 ) -> Result<Vec<StakeholderRow>, ApiError> {
     let mut q = s::table.select(StakeholderRow::as_select()).into_boxed::<MultiBackend>();
     if let Some(p) = scope.partner_id {
@@ -246,8 +244,7 @@ pub fn list(
         q = q.filter(s::updated_at.ge(DbTimestamp(t)));
     }
 
-    q = sort.field.page(q, sort.descending, after)?;
-    Ok(q.limit(limit + 1).load(conn)?)
+    Ok(SortBy::page(paging, q)?.load(conn)?)
 }
 
 /// `organization_id` must name a visible, non-erased organisation other than
@@ -447,7 +444,7 @@ pub fn update(
     Ok(find(conn, id, RowScope::ALL)?)
 }
 
-/// Archives (`Some`) or restores (`None`); `None` result on a version race.
+/// Archives (`archive`) or restores (`!archive`); `None` when it lost a version race.
 pub fn set_archived(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -471,15 +468,13 @@ pub fn set_archived(
 pub fn consent_history(
     conn: &mut DbConnection,
     id: Uuid,
-    after: Option<&Cursor>,
-    limit: i64,
+    paging: &Paging<ConsentSort>,
 ) -> Result<Vec<ConsentChangeRow>, ApiError> {
     let q = cc::table
         .filter(cc::stakeholder_id.eq(DbUuid(id)))
         .select(ConsentChangeRow::as_select())
         .into_boxed::<MultiBackend>();
-    let q = CONSENT_SORT.field.page(q, CONSENT_SORT.descending, after)?;
-    Ok(q.limit(limit + 1).load(conn)?)
+    Ok(ConsentSort::page(paging, q)?.load(conn)?)
 }
 
 #[cfg(test)]

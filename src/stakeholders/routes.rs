@@ -123,7 +123,7 @@ async fn list_stakeholders(
         include_archived: q.include_archived.unwrap_or(false),
     };
     let (scope, p) = (ctx.scope, paging.clone());
-    let rows = state.db(move |c| repo::list(c, &filter, scope, p.sort, p.cursor.as_ref(), p.limit)).await?;
+    let rows = state.db(move |c| repo::list(c, &filter, scope, &p)).await?;
     let page = paging.page(rows, |r| r.to_dto(ctx.fields));
     Ok(cache::no_store_if(ctx.fields.sensitive, HttpResponse::Ok().json(page)))
 }
@@ -319,7 +319,7 @@ async fn list_consent_history(
         .db(move |conn| {
             db::read_tx(conn, |c| {
                 repo::get(c, scope, id)?;
-                repo::consent_history(c, id, p.cursor.as_ref(), p.limit)
+                repo::consent_history(c, id, &p)
             })
         })
         .await?;

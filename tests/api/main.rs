@@ -7,6 +7,7 @@ mod complaints;
 mod hardening;
 mod hardening_data;
 mod http_core;
+mod idempotency_store;
 mod interactions;
 mod lifecycle;
 mod offers;

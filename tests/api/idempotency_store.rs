@@ -1,0 +1,118 @@
+//! The Idempotency-Key store as the database holds it: each key keeps the
+//! ETag it answered with and names the resource it created (erasure needs
+//! both), and expired keys are swept by a later keyed create.
+
+use chrono::{Duration, Utc};
+use crm_api::db::schema::idempotency_keys as ik;
+use crm_api::db::{DbConnection, DbTimestamp, DbUuid, PoolOptions};
+use diesel::prelude::*;
+use serde_json::{Value, json};
+
+use crate::api_test;
+use crate::helpers::TestApp;
+
+const LIST: &str = "/api/v1/stakeholders";
+
+fn connect(app: &TestApp) -> diesel::r2d2::PooledConnection<crm_api::db::DbManager> {
+    crm_api::db::connect(&app.database_url, PoolOptions::command(1)).unwrap().get().unwrap()
+}
+
+/// A stored key, `age` old, with a body that is not the API's.
+fn insert_key(conn: &mut DbConnection, key: &str, age: Duration) {
+    diesel::insert_into(ik::table)
+        .values((
+            ik::owner.eq("admin::someone-else"),
+            ik::idem_key.eq(key),
+            ik::request_hash.eq("0"),
+            ik::status_code.eq(201),
+            ik::response_body.eq("{}"),
+            ik::created_at.eq(DbTimestamp(crm_api::db::types::truncate(Utc::now() - age))),
+        ))
+        .execute(conn)
+        .unwrap();
+}
+
+fn stored_keys(conn: &mut DbConnection) -> Vec<String> {
+    ik::table.select(ik::idem_key).order(ik::idem_key.asc()).load(conn).unwrap()
+}
+
+api_test!(a_keyed_create_keeps_its_etag_and_names_what_it_created, |app| {
+    let send = || app.post(LIST, "admin", &minimal_stakeholder()).header("Idempotency-Key", "store-1").send();
+    let res = send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let created: Value = res.json().await.unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+
+    // The stakeholder moves on to version 2; the replay is still the first answer, ETag and all.
+    let res = app.patch(&format!("{LIST}/{id}"), "admin", &json!({"segment": "gold"})).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let res = send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    assert_eq!(res.headers()["idempotent-replayed"], "true");
+    assert_eq!(res.headers()["etag"], "\"1\"");
+    let replayed: Value = res.json().await.unwrap();
+    assert_eq!(replayed, created);
+
+    let mut conn = connect(&app);
+    let row: (Option<String>, Option<String>, Option<DbUuid>) = ik::table
+        .filter(ik::idem_key.eq("store-1"))
+        .select((ik::etag, ik::resource_type, ik::resource_id))
+        .first(&mut *conn)
+        .unwrap();
+    assert_eq!(row.0.as_deref(), Some("\"1\""));
+    assert_eq!(row.1.as_deref(), Some("stakeholder"));
+    assert_eq!(row.2.map(|u| u.0.to_string()), Some(id));
+});
+
+api_test!(each_resource_names_itself_in_the_key_that_created_it, |app| {
+    let s = app.create_stakeholder(json!({})).await;
+    let sid = s["id"].as_str().unwrap();
+    let bodies = [
+        (
+            "/api/v1/interactions",
+            "interaction",
+            json!({"stakeholder_id": sid, "channel": "email", "direction": "inbound", "type": "contact"}),
+        ),
+        (
+            "/api/v1/offers",
+            "offer",
+            json!({"stakeholder_id": sid, "title": "Upgrade", "price": {"amount_minor": 100, "currency": "IDR"}}),
+        ),
+        (
+            "/api/v1/complaints",
+            "complaint",
+            json!({"stakeholder_id": sid, "subject": "Late", "description": "Two weeks", "category": "delivery", "severity": "low"}),
+        ),
+    ];
+    let mut conn = connect(&app);
+    for (path, resource_type, body) in bodies {
+        let key = format!("key-{resource_type}");
+        let res = app.post(path, "admin", &body).header("Idempotency-Key", &key).send().await.unwrap();
+        assert_eq!(res.status(), 201, "{path}");
+        let created: Value = res.json().await.unwrap();
+        let row: (Option<String>, Option<DbUuid>, Option<String>) = ik::table
+            .filter(ik::idem_key.eq(&key))
+            .select((ik::resource_type, ik::resource_id, ik::etag))
+            .first(&mut *conn)
+            .unwrap();
+        assert_eq!(row.0.as_deref(), Some(resource_type));
+        assert_eq!(row.1.map(|u| u.0.to_string()).as_deref(), created["id"].as_str());
+        assert_eq!(row.2.as_deref(), Some("\"1\""));
+    }
+});
+
+api_test!(expired_keys_are_swept_by_a_later_keyed_create_and_live_ones_stay, |app| {
+    let mut conn = connect(&app);
+    insert_key(&mut conn, "expired-a", Duration::hours(25));
+    insert_key(&mut conn, "expired-b", Duration::days(30));
+    insert_key(&mut conn, "live", Duration::hours(23));
+
+    // A create without a key sweeps nothing.
+    let res = app.post(LIST, "admin", &minimal_stakeholder()).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    assert_eq!(stored_keys(&mut conn), ["expired-a", "expired-b", "live"]);
+
+    let res = app.post(LIST, "admin", &minimal_stakeholder()).header("Idempotency-Key", "new").send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    assert_eq!(stored_keys(&mut conn), ["live", "new"]);
+});

@@ -9,6 +9,7 @@ mod hardening_data;
 mod http_core;
 mod idempotency_store;
 mod interactions;
+mod layers;
 mod lifecycle;
 mod offers;
 mod openapi;

@@ -11,7 +11,7 @@ use super::model::{ComplaintData, ComplaintRow};
 use super::repo::{self, DEFAULT_SORT, Filter, SortBy};
 use crate::auth::{Action, Resource, RowScope};
 use crate::config::SlaTargets;
-use crate::db::{self, types};
+use crate::db::types;
 use crate::error::{ApiError, FieldError};
 use crate::http::context::Ctx;
 use crate::http::etag;
@@ -144,14 +144,7 @@ async fn list(
     };
     let (now, p) = (types::now(), paging.clone());
     let rows = state
-        .db(move |conn| {
-            db::read_tx(conn, |c| {
-                if let Some(sid) = stakeholder {
-                    stakeholders::get(c, scope, sid)?;
-                }
-                repo::list(c, &filter, scope, &p, now)
-            })
-        })
+        .db(move |conn| stakeholders::read_under(conn, scope, stakeholder, |c| repo::list(c, &filter, scope, &p, now)))
         .await?;
     Ok(HttpResponse::Ok().json(paging.page(rows, |r| r.to_dto(now))))
 }

@@ -9,7 +9,7 @@ use super::model::InteractionData;
 use super::repo::{self, DEFAULT_SORT, Filter, SortBy};
 use crate::auth::{Action, Resource, RowScope};
 use crate::complaints::repo as complaints;
-use crate::db::{self, DbConnection, types};
+use crate::db::{DbConnection, types};
 use crate::error::{ApiError, FieldError};
 use crate::http::context::Ctx;
 use crate::http::etag;
@@ -142,14 +142,7 @@ async fn list(
     };
     let p = paging.clone();
     let rows = state
-        .db(move |conn| {
-            db::read_tx(conn, |c| {
-                if let Some(sid) = stakeholder {
-                    stakeholders::get(c, scope, sid)?;
-                }
-                repo::list(c, &filter, scope, &p)
-            })
-        })
+        .db(move |conn| stakeholders::read_under(conn, scope, stakeholder, |c| repo::list(c, &filter, scope, &p)))
         .await?;
     Ok(HttpResponse::Ok().json(paging.page(rows, |r| r.to_dto())))
 }

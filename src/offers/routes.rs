@@ -10,7 +10,7 @@ use super::lifecycle::{self, OfferAction};
 use super::model::{OfferData, OfferRow};
 use super::repo::{self, DEFAULT_SORT, Filter, SortBy};
 use crate::auth::{Action, Resource, RowScope};
-use crate::db::{self, types};
+use crate::db::types;
 use crate::error::ApiError;
 use crate::http::context::Ctx;
 use crate::http::etag;
@@ -140,14 +140,7 @@ async fn list(
     };
     let (now, p) = (types::now(), paging.clone());
     let rows = state
-        .db(move |conn| {
-            db::read_tx(conn, |c| {
-                if let Some(sid) = stakeholder {
-                    stakeholders::get(c, scope, sid)?;
-                }
-                repo::list(c, &filter, scope, &p, now)
-            })
-        })
+        .db(move |conn| stakeholders::read_under(conn, scope, stakeholder, |c| repo::list(c, &filter, scope, &p, now)))
         .await?;
     Ok(HttpResponse::Ok().json(paging.page(rows, |r| r.to_dto(now))))
 }

@@ -182,6 +182,23 @@ pub fn get(conn: &mut DbConnection, scope: RowScope, id: Uuid) -> Result<Stakeho
     find(conn, id, scope)?.or_not_found(RESOURCE)
 }
 
+/// Runs a read of records filed under stakeholders in one snapshot; for a
+/// nested list (`/stakeholders/{id}/…`) after checking that the stakeholder
+/// is visible (404 otherwise).
+pub fn read_under<T>(
+    conn: &mut DbConnection,
+    scope: RowScope,
+    parent: Option<Uuid>,
+    read: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    crate::db::read_tx(conn, |c| {
+        if let Some(id) = parent {
+            get(c, scope, id)?;
+        }
+        read(c)
+    })
+}
+
 /// The stakeholder a new record (interaction, offer, complaint) is filed
 /// under: visible to the caller (else 404), neither erased nor archived (409).
 pub fn parent_for_new_record(conn: &mut DbConnection, id: Uuid, scope: RowScope) -> Result<StakeholderRow, ApiError> {

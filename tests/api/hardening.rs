@@ -253,7 +253,7 @@ api_test!(a_saturated_pool_answers_503_and_health_stays_up, |app| {
 /// fails one request with 503 (never 500) and leaves the pool.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_connections_are_503_and_leave_the_pool() {
-    let Ok(base) = std::env::var("CRM_TEST_DATABASE_URL") else {
+    let Some(base) = postgres_url_or_skip(module_path!(), "lost_connections_are_503_and_leave_the_pool") else {
         return;
     };
     let app = TestApp::spawn(Backend::Postgres).await;
@@ -658,7 +658,7 @@ async fn pipe(
 async fn a_stalled_database_connection_is_503_not_a_hang() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
-    if std::env::var("CRM_TEST_DATABASE_URL").is_err() {
+    if postgres_url_or_skip(module_path!(), "a_stalled_database_connection_is_503_not_a_hang").is_none() {
         return;
     }
     let direct = TestApp::spawn(Backend::Postgres).await;

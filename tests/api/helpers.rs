@@ -4,8 +4,23 @@
 //!
 //! `api_test!` writes each test twice: `…::sqlite` always runs; `…::postgres`
 //! runs when `CRM_TEST_DATABASE_URL` is set (and fails if that server is down).
+//!
+//! Environment:
+//! - `CRM_TEST_DATABASE_URL`: a PostgreSQL server URL (its database is only
+//!   used to create and drop one fresh database per test). Unset, every
+//!   PostgreSQL test is skipped: it passes without running, and says so with a
+//!   numbered `skipped: <test> (CRM_TEST_DATABASE_URL unset) [#n]` line
+//!   written straight to the process's stderr (the harness captures
+//!   `eprintln!`, not a direct write), so `cargo test` shows it.
+//! - `CRM_TEST_REQUIRE_POSTGRES=1`: a skip is a failure instead (the test
+//!   panics, naming the missing variable). CI sets it next to
+//!   `CRM_TEST_DATABASE_URL` (`.ci/run`), so a lost or misspelt URL cannot
+//!   turn half the suite into silent passes. `0`, `false`, `no`, `off` or
+//!   empty mean unset.
 
 use std::collections::HashMap;
+use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crm_api::auth::jwt::{self, Claims, JwtAlgorithm, JwtVerifier, KeySource, SigningKey};
 use crm_api::config::Settings;
@@ -42,7 +57,7 @@ macro_rules! api_test {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                if std::env::var("CRM_TEST_DATABASE_URL").is_err() {
+                if $crate::helpers::postgres_url_or_skip(module_path!(), "postgres").is_none() {
                     return;
                 }
                 #[allow(unused_mut)]
@@ -51,6 +66,38 @@ macro_rules! api_test {
             }
         }
     };
+}
+
+/// PostgreSQL tests skipped so far in this process (numbers the skip lines).
+static POSTGRES_SKIPPED: AtomicUsize = AtomicUsize::new(0);
+
+/// `CRM_TEST_REQUIRE_POSTGRES` is set to something other than `0`/`false`/`no`/`off`/empty.
+fn postgres_required() -> bool {
+    std::env::var("CRM_TEST_REQUIRE_POSTGRES")
+        .is_ok_and(|v| !matches!(v.trim().to_ascii_lowercase().as_str(), "" | "0" | "false" | "no" | "off"))
+}
+
+/// For a PostgreSQL-only test `<module>::<test>` (`module` is its
+/// `module_path!()`): `CRM_TEST_DATABASE_URL`, or `None` when that is unset
+/// and the test is to be skipped. A skip is written to stderr (numbered), or
+/// is a panic under `CRM_TEST_REQUIRE_POSTGRES` (see the module docs).
+pub fn postgres_url_or_skip(module: &str, test: &str) -> Option<String> {
+    if let Ok(url) = std::env::var("CRM_TEST_DATABASE_URL") {
+        return Some(url);
+    }
+    // `api::offers::x` → `offers::x`, the name the test harness prints.
+    let module = module.split_once("::").map_or(module, |(_, rest)| rest);
+    let name = format!("{module}::{test}");
+    if postgres_required() {
+        panic!(
+            "{name}: CRM_TEST_REQUIRE_POSTGRES is set but CRM_TEST_DATABASE_URL is not, so this PostgreSQL test \
+             cannot run; set CRM_TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) \
+             or unset CRM_TEST_REQUIRE_POSTGRES"
+        );
+    }
+    let n = POSTGRES_SKIPPED.fetch_add(1, Ordering::SeqCst) + 1;
+    let _ = writeln!(std::io::stderr().lock(), "skipped: {name} (CRM_TEST_DATABASE_URL unset) [#{n}]");
+    None
 }
 
 pub struct TestApp {

@@ -158,7 +158,7 @@ api_test!(every_write_leaves_an_audit_event_without_values, |app| {
 /// PostgreSQL only: drop the app's database under it; readiness turns 503 (and does not hang).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_is_503_when_the_database_is_gone() {
-    let Ok(base) = std::env::var("CRM_TEST_DATABASE_URL") else {
+    let Some(base) = postgres_url_or_skip(module_path!(), "readiness_is_503_when_the_database_is_gone") else {
         return;
     };
     let app = TestApp::spawn(Backend::Postgres).await;

@@ -177,23 +177,23 @@ impl TestApp {
     }
 
     /// A request with a bearer token for `role` (sub = `<role>-user`).
-    pub fn req(&self, method: Method, path: &str, role: &str) -> RequestBuilder {
+    pub fn req(&self, method: Method, path: &str, role: Role) -> RequestBuilder {
         self.client.request(method, self.url(path)).bearer_auth(token(role))
     }
 
-    pub fn get(&self, path: &str, role: &str) -> RequestBuilder {
+    pub fn get(&self, path: &str, role: Role) -> RequestBuilder {
         self.req(Method::GET, path, role)
     }
 
-    pub fn post(&self, path: &str, role: &str, body: &Value) -> RequestBuilder {
+    pub fn post(&self, path: &str, role: Role, body: &Value) -> RequestBuilder {
         self.req(Method::POST, path, role).json(body)
     }
 
-    pub fn patch(&self, path: &str, role: &str, body: &Value) -> RequestBuilder {
+    pub fn patch(&self, path: &str, role: Role, body: &Value) -> RequestBuilder {
         self.req(Method::PATCH, path, role).json(body)
     }
 
-    pub fn delete(&self, path: &str, role: &str) -> RequestBuilder {
+    pub fn delete(&self, path: &str, role: Role) -> RequestBuilder {
         self.req(Method::DELETE, path, role)
     }
 
@@ -205,7 +205,7 @@ impl TestApp {
                 b.insert(k.clone(), v.clone());
             }
         }
-        let res = self.post("/api/v1/stakeholders", "admin", &body).send().await.unwrap();
+        let res = self.post("/api/v1/stakeholders", Role::Admin, &body).send().await.unwrap();
         let status = res.status();
         let json: Value = res.json().await.unwrap();
         assert_eq!(status, StatusCode::CREATED, "create_stakeholder failed: {json}");
@@ -246,10 +246,43 @@ pub fn minimal_stakeholder() -> Value {
     json!({"kind": "customer", "entity_type": "person", "display_name": "Test Person"})
 }
 
-/// A valid HS256 token for `role`; `partner` roles get a fixed partner id
-/// unless made with `partner_token`.
-pub fn token(role: &str) -> String {
-    if role == "partner" {
+/// The roles a token can carry (the API's set, `src/auth/roles.rs`), as the
+/// tests name them; `as_str()` is the `role` claim. A token with a role the
+/// API does not know is made with `claims_with_role_str`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Admin,
+    Manager,
+    Agent,
+    Analyst,
+    Partner,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [Role::Admin, Role::Manager, Role::Agent, Role::Analyst, Role::Partner];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Manager => "manager",
+            Role::Agent => "agent",
+            Role::Analyst => "analyst",
+            Role::Partner => "partner",
+        }
+    }
+}
+
+/// The claim value, so messages read `as agent` and `format!("{role}-user")` is the default `sub`.
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A valid HS256 token for `role` (sub = `<role>-user`); `Role::Partner`
+/// gets `PARTNER_A` unless made with `partner_token`.
+pub fn token(role: Role) -> String {
+    if role == Role::Partner {
         return partner_token(PARTNER_A);
     }
     sign(claims(role, &format!("{role}-user")))
@@ -259,12 +292,19 @@ pub const PARTNER_A: Uuid = Uuid::from_u128(0xa000_0000_0000_0000_0000_0000_0000
 pub const PARTNER_B: Uuid = Uuid::from_u128(0xb000_0000_0000_0000_0000_0000_0000_000b);
 
 pub fn partner_token(partner_id: Uuid) -> String {
-    let mut c = claims("partner", &format!("partner-{partner_id}"));
+    let mut c = claims(Role::Partner, &format!("partner-{partner_id}"));
     c.partner_id = Some(partner_id.to_string());
     sign(c)
 }
 
-pub fn claims(role: &str, sub: &str) -> Claims {
+/// Claims for `role` and `sub`, valid for an hour; no partner id, issuer or audience.
+pub fn claims(role: Role, sub: &str) -> Claims {
+    claims_with_role_str(role.as_str(), sub)
+}
+
+/// `claims` with any string as the `role` claim (`"root"`, `""`, `"ADMIN"`):
+/// for the tests of what the API does with a role it does not know.
+pub fn claims_with_role_str(role: &str, sub: &str) -> Claims {
     let now = chrono::Utc::now().timestamp();
     Claims {
         sub: sub.to_owned(),

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::api_test;
 use crate::helpers::{
-    PARTNER_A, PARTNER_B, TestApp, assert_problem, claims, error_fields, partner_token, parts, sign, token,
+    PARTNER_A, PARTNER_B, Role, TestApp, assert_problem, claims, error_fields, partner_token, parts, sign, token,
 };
 
 const LIST: &str = "/api/v1/interactions";
@@ -61,7 +61,7 @@ fn purchase(stakeholder: &Value, amount_minor: i64) -> Value {
 }
 
 /// POSTs `body` as `role`, expects 201; returns the body.
-async fn create_as(app: &TestApp, role: &str, body: &Value) -> Value {
+async fn create_as(app: &TestApp, role: Role, body: &Value) -> Value {
     let res = app.post(LIST, role, body).send().await.unwrap();
     let (status, _, got) = parts(res).await;
     assert_eq!(status, StatusCode::CREATED, "POST {body} as {role}: {got}");
@@ -70,7 +70,7 @@ async fn create_as(app: &TestApp, role: &str, body: &Value) -> Value {
 
 /// Creates a contact interaction as admin for `stakeholder` with `extra`.
 async fn create(app: &TestApp, stakeholder: &Value, extra: Value) -> Value {
-    create_as(app, "admin", &input(stakeholder, extra)).await
+    create_as(app, Role::Admin, &input(stakeholder, extra)).await
 }
 
 /// A fresh stakeholder's id.
@@ -105,19 +105,19 @@ async fn assert_422(res: Response, field: &str, code: &str) -> Value {
 
 /// POSTs `body` as admin, expects a 422 naming `field` with `code`.
 async fn create_422(app: &TestApp, body: Value, field: &str, code: &str) -> Value {
-    let res = app.post(LIST, "admin", &body).send().await.unwrap();
+    let res = app.post(LIST, Role::Admin, &body).send().await.unwrap();
     assert_422(res, field, code).await
 }
 
 /// GETs `url` as `role`, expects 200; returns the body.
-async fn fetch(app: &TestApp, url: &str, role: &str) -> Value {
+async fn fetch(app: &TestApp, url: &str, role: Role) -> Value {
     let res = app.get(url, role).send().await.unwrap();
     let (status, _, body) = parts(res).await;
     assert_eq!(status, StatusCode::OK, "GET {url} as {role}: {body}");
     body
 }
 
-async fn patch_ok(app: &TestApp, id: &Value, role: &str, patch: Value) -> Value {
+async fn patch_ok(app: &TestApp, id: &Value, role: Role, patch: Value) -> Value {
     let res = app.patch(&path(id), role, &patch).send().await.unwrap();
     let (status, _, body) = parts(res).await;
     assert_eq!(status, StatusCode::OK, "PATCH {patch} as {role}: {body}");
@@ -144,7 +144,7 @@ async fn page_with(app: &TestApp, url: &str, bearer: &str) -> (Vec<String>, Opti
 }
 
 /// Ids of `base` (a list URL, maybe with a query) as `role`: one page of up to 200.
-async fn ids_as(app: &TestApp, base: &str, role: &str) -> Vec<String> {
+async fn ids_as(app: &TestApp, base: &str, role: Role) -> Vec<String> {
     let sep = if base.contains('?') { '&' } else { '?' };
     let (ids, next) = page_with(app, &format!("{base}{sep}limit=200"), &token(role)).await;
     assert!(next.is_none(), "expected a single page for {base}");
@@ -152,7 +152,7 @@ async fn ids_as(app: &TestApp, base: &str, role: &str) -> Vec<String> {
 }
 
 async fn ids(app: &TestApp, base: &str) -> Vec<String> {
-    ids_as(app, base, "admin").await
+    ids_as(app, base, Role::Admin).await
 }
 
 fn id_of(v: &Value) -> String {
@@ -176,7 +176,7 @@ api_test!(create_returns_201_with_location_etag_and_body, |app| {
                       "occurred_at": "2025-03-01T10:15:30Z", "subject": "Weekly groceries", "notes": "paid by card",
                       "outcome": "completed", "amount": {"amount_minor": 125000, "currency": "IDR"},
                       "satisfaction": 5, "offer_id": null, "complaint_id": null});
-    let res = app.post(LIST, "agent", &body).send().await.unwrap();
+    let res = app.post(LIST, Role::Agent, &body).send().await.unwrap();
     let (status, headers, got) = parts(res).await;
     assert_eq!(status, StatusCode::CREATED, "{got}");
     let id = got["id"].as_str().expect("id");
@@ -202,14 +202,14 @@ api_test!(create_returns_201_with_location_etag_and_body, |app| {
     assert!(got["created_at"].as_str().unwrap().ends_with('Z'), "{got}");
     assert_eq!(got["created_at"], got["updated_at"]);
 
-    let res = app.get(&format!("{LIST}/{id}"), "analyst").send().await.unwrap();
+    let res = app.get(&format!("{LIST}/{id}"), Role::Analyst).send().await.unwrap();
     let (status, headers, read) = parts(res).await;
     assert_eq!(status, StatusCode::OK, "{read}");
     assert_eq!(headers["etag"].to_str().unwrap(), "\"1\"");
     assert_eq!(read, got);
 
     // recorded_by is always the caller, whoever it is.
-    let by_manager = create_as(&app, "manager", &input(&sid, json!({}))).await;
+    let by_manager = create_as(&app, Role::Manager, &input(&sid, json!({}))).await;
     assert_eq!(by_manager["recorded_by"], "manager-user");
     assert_eq!(by_manager["amount"], Value::Null);
     assert_eq!(by_manager["satisfaction"], Value::Null);
@@ -231,7 +231,7 @@ api_test!(every_enum_value_round_trips, |app| {
         assert_eq!(got["type"], t);
         assert_eq!(got["amount"], Value::Null);
     }
-    let got = create_as(&app, "admin", &purchase(&sid, 1)).await;
+    let got = create_as(&app, Role::Admin, &purchase(&sid, 1)).await;
     assert_eq!(got["type"], "purchase");
 
     // Unknown enum values are 422 "enum", case-sensitive.
@@ -296,14 +296,14 @@ api_test!(amount_is_required_for_purchases_and_forbidden_otherwise, |app| {
     }
 
     // Zero is a valid amount; other ISO 4217 codes too.
-    let got = create_as(&app, "admin", &purchase(&sid, 0)).await;
+    let got = create_as(&app, Role::Admin, &purchase(&sid, 0)).await;
     assert_eq!(got["amount"], json!({"amount_minor": 0, "currency": "IDR"}));
     let mut eur = purchase(&sid, 1999);
     eur["amount"]["currency"] = json!("EUR");
-    let got = create_as(&app, "admin", &eur).await;
+    let got = create_as(&app, Role::Admin, &eur).await;
     assert_eq!(got["amount"], json!({"amount_minor": 1999, "currency": "EUR"}));
     // Large amounts survive (IDR amounts are big).
-    let got = create_as(&app, "admin", &purchase(&sid, 9_000_000_000_000)).await;
+    let got = create_as(&app, Role::Admin, &purchase(&sid, 9_000_000_000_000)).await;
     assert_eq!(got["amount"]["amount_minor"], 9_000_000_000_000_i64);
 
     assert_eq!(ids(&app, &timeline(&sid)).await.len(), 3, "no rejected interaction was stored");
@@ -327,7 +327,7 @@ api_test!(amount_shape_and_currency_are_validated, |app| {
 
     // Negative amounts are rejected.
     let res =
-        app.post(LIST, "admin", &with_amount(json!({"amount_minor": -1, "currency": "IDR"}))).send().await.unwrap();
+        app.post(LIST, Role::Admin, &with_amount(json!({"amount_minor": -1, "currency": "IDR"}))).send().await.unwrap();
     let p = assert_problem(res, 422).await;
     let fields = error_fields(&p);
     assert!(!fields.is_empty() && fields.iter().all(|f| f.starts_with("amount")), "{p}");
@@ -348,7 +348,7 @@ api_test!(amount_shape_and_currency_are_validated, |app| {
 
     // An unknown key inside the money object.
     let res = app
-        .post(LIST, "admin", &with_amount(json!({"amount_minor": 1, "currency": "IDR", "fx": 1})))
+        .post(LIST, Role::Admin, &with_amount(json!({"amount_minor": 1, "currency": "IDR", "fx": 1})))
         .send()
         .await
         .unwrap();
@@ -393,7 +393,7 @@ api_test!(a_422_lists_every_invalid_field_at_once, |app| {
     let sid = stakeholder(&app, json!({})).await;
 
     // Nothing at all: every required field.
-    let res = app.post(LIST, "admin", &json!({})).send().await.unwrap();
+    let res = app.post(LIST, Role::Admin, &json!({})).send().await.unwrap();
     let p = assert_problem(res, 422).await;
     for f in ["stakeholder_id", "channel", "direction", "type"] {
         assert_code(&p, f, "required");
@@ -403,7 +403,7 @@ api_test!(a_422_lists_every_invalid_field_at_once, |app| {
     let body = json!({"stakeholder_id": sid, "channel": "pigeon", "direction": 3, "type": "purchase",
                       "satisfaction": 9, "subject": "s".repeat(201), "colour": "blue",
                       "occurred_at": ts(Utc::now() + Duration::hours(2))});
-    let res = app.post(LIST, "admin", &body).send().await.unwrap();
+    let res = app.post(LIST, Role::Admin, &body).send().await.unwrap();
     let p = assert_problem(res, 422).await;
     assert_code(&p, "channel", "enum");
     assert_code(&p, "direction", "type");
@@ -420,7 +420,7 @@ api_test!(a_422_lists_every_invalid_field_at_once, |app| {
                "created_at": "2025-01-01T00:00:00Z", "updated_at": "2025-01-01T00:00:00Z",
                "interaction_type": "contact"}),
     );
-    let res = app.post(LIST, "admin", &body).send().await.unwrap();
+    let res = app.post(LIST, Role::Admin, &body).send().await.unwrap();
     let p = assert_problem(res, 422).await;
     for f in ["id", "recorded_by", "version", "created_at", "updated_at", "interaction_type"] {
         assert_code(&p, f, "unknown_field");
@@ -440,7 +440,7 @@ api_test!(offer_and_complaint_links_must_reference_existing_records, |app| {
     let p = create_422(&app, input(&sid, json!({"complaint_id": Uuid::now_v7()})), "complaint_id", "reference").await;
     assert_eq!(error_fields(&p), vec!["complaint_id"], "{p}");
     let res = app
-        .post(LIST, "admin", &input(&sid, json!({"offer_id": Uuid::now_v7(), "complaint_id": Uuid::now_v7()})))
+        .post(LIST, Role::Admin, &input(&sid, json!({"offer_id": Uuid::now_v7(), "complaint_id": Uuid::now_v7()})))
         .send()
         .await
         .unwrap();
@@ -455,9 +455,9 @@ api_test!(offer_and_complaint_links_must_reference_existing_records, |app| {
     assert_eq!(got["complaint_id"], Value::Null);
 
     // PATCH cannot set a link either.
-    let res = app.patch(&path(&got["id"]), "admin", &json!({"offer_id": Uuid::now_v7()})).send().await.unwrap();
+    let res = app.patch(&path(&got["id"]), Role::Admin, &json!({"offer_id": Uuid::now_v7()})).send().await.unwrap();
     assert_422(res, "offer_id", "reference").await;
-    let res = app.patch(&path(&got["id"]), "admin", &json!({"complaint_id": Uuid::now_v7()})).send().await.unwrap();
+    let res = app.patch(&path(&got["id"]), Role::Admin, &json!({"complaint_id": Uuid::now_v7()})).send().await.unwrap();
     assert_422(res, "complaint_id", "reference").await;
 
     assert_eq!(ids(&app, LIST).await, vec![id_of(&got)]);
@@ -470,17 +470,17 @@ api_test!(the_stakeholder_must_exist_and_be_visible, |app| {
 
     // Unknown stakeholder: 404, for every role that may create.
     let ghost = json!(Uuid::now_v7());
-    for role in ["admin", "manager", "agent", "partner"] {
+    for role in [Role::Admin, Role::Manager, Role::Agent, Role::Partner] {
         let res = app.post(LIST, role, &input(&ghost, json!({}))).send().await.unwrap();
         assert_problem(res, 404).await;
     }
 
     // A partner only records for stakeholders shared with it.
     for other in [&shared_b, &unshared] {
-        let res = app.post(LIST, "partner", &input(other, json!({}))).send().await.unwrap();
+        let res = app.post(LIST, Role::Partner, &input(other, json!({}))).send().await.unwrap();
         assert_problem(res, 404).await;
     }
-    let got = create_as(&app, "partner", &input(&shared_a, json!({"channel": "chat"}))).await;
+    let got = create_as(&app, Role::Partner, &input(&shared_a, json!({"channel": "chat"}))).await;
     assert_eq!(got["stakeholder_id"], shared_a);
     assert_eq!(got["recorded_by"], format!("partner-{PARTNER_A}"));
 
@@ -505,7 +505,7 @@ api_test!(the_stakeholder_must_exist_and_be_visible, |app| {
     assert_eq!(res.status(), StatusCode::CREATED);
 
     // Everyone else may record for any stakeholder.
-    for role in ["admin", "manager", "agent"] {
+    for role in [Role::Admin, Role::Manager, Role::Agent] {
         for s in [&shared_a, &shared_b, &unshared] {
             create_as(&app, role, &input(s, json!({}))).await;
         }
@@ -517,27 +517,28 @@ api_test!(archived_stakeholder_is_409_until_restored, |app| {
     let sid = stakeholder(&app, json!({"partner_id": PARTNER_A})).await;
     let before = create(&app, &sid, json!({})).await;
 
-    let res = app.delete(&format!("/api/v1/stakeholders/{}", sid.as_str().unwrap()), "manager").send().await.unwrap();
+    let res =
+        app.delete(&format!("/api/v1/stakeholders/{}", sid.as_str().unwrap()), Role::Manager).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
 
-    for role in ["admin", "agent", "partner"] {
+    for role in [Role::Admin, Role::Agent, Role::Partner] {
         let res = app.post(LIST, role, &input(&sid, json!({}))).send().await.unwrap();
         assert_problem(res, 409).await;
     }
-    let res = app.post(LIST, "admin", &purchase(&sid, 100)).send().await.unwrap();
+    let res = app.post(LIST, Role::Admin, &purchase(&sid, 100)).send().await.unwrap();
     assert_problem(res, 409).await;
 
     // Existing interactions stay readable.
     assert_eq!(ids(&app, &timeline(&sid)).await, vec![id_of(&before)]);
-    assert_eq!(fetch(&app, &path(&before["id"]), "admin").await, before);
+    assert_eq!(fetch(&app, &path(&before["id"]), Role::Admin).await, before);
 
     let res = app
-        .req(Method::POST, &format!("/api/v1/stakeholders/{}/restore", sid.as_str().unwrap()), "manager")
+        .req(Method::POST, &format!("/api/v1/stakeholders/{}/restore", sid.as_str().unwrap()), Role::Manager)
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let after = create_as(&app, "partner", &input(&sid, json!({}))).await;
+    let after = create_as(&app, Role::Partner, &input(&sid, json!({}))).await;
     assert_eq!(sorted(ids(&app, &timeline(&sid)).await), sorted(vec![id_of(&before), id_of(&after)]));
 });
 
@@ -548,10 +549,10 @@ api_test!(roles_decide_who_may_do_what, |app| {
 
     // Admin, manager, agent create, read and patch.
     let mut made = Vec::new();
-    for role in ["admin", "manager", "agent"] {
-        let got = create_as(&app, role, &input(&sid, json!({"subject": role}))).await;
-        for reader in ["admin", "manager", "agent", "analyst", "partner"] {
-            assert_eq!(fetch(&app, &path(&got["id"]), reader).await["subject"], role);
+    for role in [Role::Admin, Role::Manager, Role::Agent] {
+        let got = create_as(&app, role, &input(&sid, json!({"subject": role.as_str()}))).await;
+        for reader in Role::ALL {
+            assert_eq!(fetch(&app, &path(&got["id"]), reader).await["subject"], role.as_str());
         }
         let patched = patch_ok(&app, &got["id"], role, json!({"outcome": format!("by {role}")})).await;
         assert_eq!(patched["version"], 2);
@@ -560,37 +561,37 @@ api_test!(roles_decide_who_may_do_what, |app| {
     }
 
     // Analyst: read only.
-    let res = app.post(LIST, "analyst", &input(&sid, json!({}))).send().await.unwrap();
+    let res = app.post(LIST, Role::Analyst, &input(&sid, json!({}))).send().await.unwrap();
     assert_problem(res, 403).await;
     let id = &made[0]["id"];
-    let res = app.patch(&path(id), "analyst", &json!({"subject": "x"})).send().await.unwrap();
+    let res = app.patch(&path(id), Role::Analyst, &json!({"subject": "x"})).send().await.unwrap();
     assert_problem(res, 403).await;
-    let res = app.delete(&path(id), "analyst").send().await.unwrap();
+    let res = app.delete(&path(id), Role::Analyst).send().await.unwrap();
     assert_problem(res, 403).await;
-    assert_eq!(ids_as(&app, LIST, "analyst").await.len(), 3);
+    assert_eq!(ids_as(&app, LIST, Role::Analyst).await.len(), 3);
 
     // Agent: no DELETE.
-    let res = app.delete(&path(id), "agent").send().await.unwrap();
+    let res = app.delete(&path(id), Role::Agent).send().await.unwrap();
     assert_problem(res, 403).await;
 
     // Partner: read and create for its stakeholders, nothing else.
-    let own = create_as(&app, "partner", &input(&sid, json!({}))).await;
+    let own = create_as(&app, Role::Partner, &input(&sid, json!({}))).await;
     for target in [&own["id"], id] {
-        let res = app.patch(&path(target), "partner", &json!({"subject": "x"})).send().await.unwrap();
+        let res = app.patch(&path(target), Role::Partner, &json!({"subject": "x"})).send().await.unwrap();
         assert_problem(res, 403).await;
-        let res = app.delete(&path(target), "partner").send().await.unwrap();
+        let res = app.delete(&path(target), Role::Partner).send().await.unwrap();
         assert_problem(res, 403).await;
     }
 
     // Nothing changed by the refused requests.
     for m in &made {
-        assert_eq!(fetch(&app, &path(&m["id"]), "admin").await, *m);
+        assert_eq!(fetch(&app, &path(&m["id"]), Role::Admin).await, *m);
     }
-    assert_eq!(fetch(&app, &path(&own["id"]), "admin").await, own);
+    assert_eq!(fetch(&app, &path(&own["id"]), Role::Admin).await, own);
     assert_eq!(ids(&app, LIST).await.len(), 4);
 
     // Manager and admin delete.
-    for (role, m) in [("manager", &made[0]), ("admin", &made[1])] {
+    for (role, m) in [(Role::Manager, &made[0]), (Role::Admin, &made[1])] {
         let res = app.delete(&path(&m["id"]), role).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::NO_CONTENT, "DELETE as {role}");
     }
@@ -611,30 +612,30 @@ api_test!(partners_see_only_interactions_of_their_stakeholders, |app| {
     let ib = create(&app, &b, json!({})).await;
     let inone = create(&app, &none, json!({})).await;
 
-    assert_eq!(ids_as(&app, LIST, "partner").await, vec![id_of(&ia)]);
-    assert_eq!(sorted(ids_as(&app, LIST, "admin").await), sorted(vec![id_of(&ia), id_of(&ib), id_of(&inone)]));
+    assert_eq!(ids_as(&app, LIST, Role::Partner).await, vec![id_of(&ia)]);
+    assert_eq!(sorted(ids_as(&app, LIST, Role::Admin).await), sorted(vec![id_of(&ia), id_of(&ib), id_of(&inone)]));
     let (b_ids, _) = page_with(&app, LIST, &partner_token(PARTNER_B)).await;
     assert_eq!(b_ids, vec![id_of(&ib)]);
 
     // Filtering on another's stakeholder shows nothing.
-    assert!(ids_as(&app, &format!("{LIST}?stakeholder_id={}", b.as_str().unwrap()), "partner").await.is_empty());
+    assert!(ids_as(&app, &format!("{LIST}?stakeholder_id={}", b.as_str().unwrap()), Role::Partner).await.is_empty());
 
     // GET of another's: 404, same as a missing one.
-    assert_eq!(fetch(&app, &path(&ia["id"]), "partner").await, ia);
+    assert_eq!(fetch(&app, &path(&ia["id"]), Role::Partner).await, ia);
     for other in [&ib, &inone] {
-        let res = app.get(&path(&other["id"]), "partner").send().await.unwrap();
+        let res = app.get(&path(&other["id"]), Role::Partner).send().await.unwrap();
         assert_problem(res, 404).await;
     }
 
     // Timelines: own visible, others 404.
-    assert_eq!(ids_as(&app, &timeline(&a), "partner").await, vec![id_of(&ia)]);
+    assert_eq!(ids_as(&app, &timeline(&a), Role::Partner).await, vec![id_of(&ia)]);
     for other in [&b, &none] {
-        let res = app.get(&timeline(other), "partner").send().await.unwrap();
+        let res = app.get(&timeline(other), Role::Partner).send().await.unwrap();
         assert_problem(res, 404).await;
     }
 
     // A partner token without partner_id sees nothing at all (it is refused).
-    let mut c = crate::helpers::claims("partner", "partner-without-id");
+    let mut c = crate::helpers::claims(Role::Partner, "partner-without-id");
     c.partner_id = None;
     let res = app.client.get(app.url(LIST)).bearer_auth(crate::helpers::sign(c)).send().await.unwrap();
     assert_problem(res, 403).await;
@@ -653,7 +654,7 @@ api_test!(patch_is_a_json_merge_patch, |app| {
     .await;
     let id = &got["id"];
 
-    let res = app.patch(&path(id), "agent", &json!({"subject": "Call back", "notes": null})).send().await.unwrap();
+    let res = app.patch(&path(id), Role::Agent, &json!({"subject": "Call back", "notes": null})).send().await.unwrap();
     let (status, headers, p1) = parts(res).await;
     assert_eq!(status, StatusCode::OK, "{p1}");
     assert_eq!(headers["etag"].to_str().unwrap(), "\"2\"");
@@ -669,7 +670,7 @@ api_test!(patch_is_a_json_merge_patch, |app| {
 
     // application/merge-patch+json.
     let res = app
-        .req(Method::PATCH, &path(id), "agent")
+        .req(Method::PATCH, &path(id), Role::Agent)
         .header("content-type", "application/merge-patch+json")
         .body(r#"{"channel": "email", "direction": "inbound", "satisfaction": null, "occurred_at": "2025-02-02T09:00:00Z"}"#)
         .send()
@@ -683,45 +684,46 @@ api_test!(patch_is_a_json_merge_patch, |app| {
     assert_eq!(p2["satisfaction"], Value::Null);
     assert_eq!(parse_ts(&p2["occurred_at"]), parse_ts(&json!("2025-02-02T09:00:00Z")));
     assert_eq!(p2["subject"], "Call back");
-    assert_eq!(fetch(&app, &path(id), "admin").await, p2);
+    assert_eq!(fetch(&app, &path(id), Role::Admin).await, p2);
 
     // An empty patch or one with the same values keeps the version.
-    let same = patch_ok(&app, id, "admin", json!({})).await;
+    let same = patch_ok(&app, id, Role::Admin, json!({})).await;
     assert_eq!(same, p2);
-    let same = patch_ok(&app, id, "admin", json!({"subject": "Call back", "stakeholder_id": sid})).await;
+    let same = patch_ok(&app, id, Role::Admin, json!({"subject": "Call back", "stakeholder_id": sid})).await;
     assert_eq!(same["version"], 3);
 
     // Validation applies to the patched document.
-    let res = app.patch(&path(id), "admin", &json!({"satisfaction": 6, "colour": "red"})).send().await.unwrap();
+    let res = app.patch(&path(id), Role::Admin, &json!({"satisfaction": 6, "colour": "red"})).send().await.unwrap();
     let p = assert_422(res, "satisfaction", "range").await;
     assert_code(&p, "colour", "unknown_field");
-    let res = app.patch(&path(id), "admin", &json!({"version": 9})).send().await.unwrap();
+    let res = app.patch(&path(id), Role::Admin, &json!({"version": 9})).send().await.unwrap();
     assert_422(res, "version", "unknown_field").await;
-    let res = app.patch(&path(id), "admin", &json!({"channel": null})).send().await.unwrap();
+    let res = app.patch(&path(id), Role::Admin, &json!({"channel": null})).send().await.unwrap();
     assert_422(res, "channel", "required").await;
-    let res = app.patch(&path(id), "admin", &json!({"type": null})).send().await.unwrap();
+    let res = app.patch(&path(id), Role::Admin, &json!({"type": null})).send().await.unwrap();
     let p = assert_422(res, "type", "required").await;
     assert_eq!(error_fields(&p), vec!["type"], "the wire name, not the Rust one: {p}");
-    let res = app.patch(&path(id), "admin", &json!({"type": "Unknown"})).send().await.unwrap();
+    let res = app.patch(&path(id), Role::Admin, &json!({"type": "Unknown"})).send().await.unwrap();
     assert_422(res, "type", "enum").await;
-    let res = app.patch(&path(id), "admin", &json!({"subject": "x".repeat(201)})).send().await.unwrap();
+    let res = app.patch(&path(id), Role::Admin, &json!({"subject": "x".repeat(201)})).send().await.unwrap();
     assert_422(res, "subject", "length").await;
     let later = ts(Utc::now() + Duration::minutes(30));
-    let res = app.patch(&path(id), "admin", &json!({"occurred_at": later})).send().await.unwrap();
+    let res = app.patch(&path(id), Role::Admin, &json!({"occurred_at": later})).send().await.unwrap();
     assert_422(res, "occurred_at", "range").await;
-    let res = app.patch(&path(id), "admin", &json!({"subject": "a\u{0}b"})).send().await.unwrap();
+    let res = app.patch(&path(id), Role::Admin, &json!({"subject": "a\u{0}b"})).send().await.unwrap();
     assert_problem(res, 422).await;
 
     // A body that is not an object is refused.
-    let res = app.patch(&path(id), "admin", &json!(["subject"])).send().await.unwrap();
+    let res = app.patch(&path(id), Role::Admin, &json!(["subject"])).send().await.unwrap();
     assert_problem(res, 400).await;
 
-    assert_eq!(fetch(&app, &path(id), "admin").await, p2, "rejected patches change nothing");
+    assert_eq!(fetch(&app, &path(id), Role::Admin).await, p2, "rejected patches change nothing");
 
     // Unknown id: 404; bad id: 400.
-    let res = app.patch(&format!("{LIST}/{}", Uuid::now_v7()), "admin", &json!({"subject": "x"})).send().await.unwrap();
+    let res =
+        app.patch(&format!("{LIST}/{}", Uuid::now_v7()), Role::Admin, &json!({"subject": "x"})).send().await.unwrap();
     assert_problem(res, 404).await;
-    let res = app.patch(&format!("{LIST}/not-a-uuid"), "admin", &json!({"subject": "x"})).send().await.unwrap();
+    let res = app.patch(&format!("{LIST}/not-a-uuid"), Role::Admin, &json!({"subject": "x"})).send().await.unwrap();
     assert_problem(res, 400).await;
 });
 
@@ -729,56 +731,61 @@ api_test!(patch_cannot_move_an_interaction_to_another_stakeholder, |app| {
     let sid = stakeholder(&app, json!({})).await;
     let other = stakeholder(&app, json!({})).await;
     let got = create(&app, &sid, json!({})).await;
-    let res = app.patch(&path(&got["id"]), "admin", &json!({"stakeholder_id": other})).send().await.unwrap();
+    let res = app.patch(&path(&got["id"]), Role::Admin, &json!({"stakeholder_id": other})).send().await.unwrap();
     let p = assert_422(res, "stakeholder_id", "immutable").await;
     assert_eq!(error_fields(&p), vec!["stakeholder_id"], "{p}");
-    let res = app.patch(&path(&got["id"]), "admin", &json!({"stakeholder_id": Uuid::now_v7()})).send().await.unwrap();
+    let res =
+        app.patch(&path(&got["id"]), Role::Admin, &json!({"stakeholder_id": Uuid::now_v7()})).send().await.unwrap();
     assert_422(res, "stakeholder_id", "immutable").await;
-    assert_eq!(fetch(&app, &path(&got["id"]), "admin").await, got);
+    assert_eq!(fetch(&app, &path(&got["id"]), Role::Admin).await, got);
     assert!(ids(&app, &timeline(&other)).await.is_empty());
 });
 
 api_test!(patch_keeps_the_amount_rule, |app| {
     let sid = stakeholder(&app, json!({})).await;
-    let buy = create_as(&app, "admin", &purchase(&sid, 50_000)).await;
+    let buy = create_as(&app, Role::Admin, &purchase(&sid, 50_000)).await;
     let id = &buy["id"];
 
     // purchase → contact without clearing the amount.
-    let res = app.patch(&path(id), "agent", &json!({"type": "contact"})).send().await.unwrap();
+    let res = app.patch(&path(id), Role::Agent, &json!({"type": "contact"})).send().await.unwrap();
     let p = assert_422(res, "amount", "forbidden").await;
     assert_eq!(error_fields(&p), vec!["amount"], "{p}");
     // Clearing the amount of a purchase.
-    let res = app.patch(&path(id), "agent", &json!({"amount": null})).send().await.unwrap();
+    let res = app.patch(&path(id), Role::Agent, &json!({"amount": null})).send().await.unwrap();
     assert_422(res, "amount", "required").await;
     // Bad currency in a patch.
-    let res = app.patch(&path(id), "agent", &json!({"amount": {"currency": "idr"}})).send().await.unwrap();
+    let res = app.patch(&path(id), Role::Agent, &json!({"amount": {"currency": "idr"}})).send().await.unwrap();
     assert_422(res, "amount.currency", "currency").await;
-    assert_eq!(fetch(&app, &path(id), "admin").await, buy);
+    assert_eq!(fetch(&app, &path(id), Role::Admin).await, buy);
 
     // Nested merge: only the currency changes.
-    let p = patch_ok(&app, id, "agent", json!({"amount": {"currency": "USD"}})).await;
+    let p = patch_ok(&app, id, Role::Agent, json!({"amount": {"currency": "USD"}})).await;
     assert_eq!(p["amount"], json!({"amount_minor": 50_000, "currency": "USD"}));
-    let p = patch_ok(&app, id, "agent", json!({"amount": {"amount_minor": 75_000, "currency": "IDR"}})).await;
+    let p = patch_ok(&app, id, Role::Agent, json!({"amount": {"amount_minor": 75_000, "currency": "IDR"}})).await;
     assert_eq!(p["amount"], json!({"amount_minor": 75_000, "currency": "IDR"}));
     assert_eq!(p["version"], 3);
 
     // Both together: fine.
-    let p = patch_ok(&app, id, "agent", json!({"type": "contact", "amount": null})).await;
+    let p = patch_ok(&app, id, Role::Agent, json!({"type": "contact", "amount": null})).await;
     assert_eq!(p["type"], "contact");
     assert_eq!(p["amount"], Value::Null);
     assert_eq!(p["version"], 4);
 
     // contact → purchase needs an amount.
-    let res = app.patch(&path(id), "agent", &json!({"type": "purchase"})).send().await.unwrap();
+    let res = app.patch(&path(id), Role::Agent, &json!({"type": "purchase"})).send().await.unwrap();
     assert_422(res, "amount", "required").await;
-    let res =
-        app.patch(&path(id), "agent", &json!({"amount": {"amount_minor": 1, "currency": "IDR"}})).send().await.unwrap();
+    let res = app
+        .patch(&path(id), Role::Agent, &json!({"amount": {"amount_minor": 1, "currency": "IDR"}}))
+        .send()
+        .await
+        .unwrap();
     assert_422(res, "amount", "forbidden").await;
-    let p = patch_ok(&app, id, "agent", json!({"type": "purchase", "amount": {"amount_minor": 1, "currency": "IDR"}}))
-        .await;
+    let p =
+        patch_ok(&app, id, Role::Agent, json!({"type": "purchase", "amount": {"amount_minor": 1, "currency": "IDR"}}))
+            .await;
     assert_eq!(p["type"], "purchase");
     assert_eq!(p["amount"], json!({"amount_minor": 1, "currency": "IDR"}));
-    assert_eq!(fetch(&app, &path(id), "analyst").await, p);
+    assert_eq!(fetch(&app, &path(id), Role::Analyst).await, p);
 });
 
 // ---------------------------------------------------------------- ETags, delete
@@ -788,40 +795,40 @@ api_test!(etags_drive_conditional_requests, |app| {
     let got = create(&app, &sid, json!({"subject": "v1"})).await;
     let url = path(&got["id"]);
 
-    let res = app.get(&url, "admin").header("if-none-match", "\"1\"").send().await.unwrap();
+    let res = app.get(&url, Role::Admin).header("if-none-match", "\"1\"").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
     assert_eq!(etag_of(&res).as_deref(), Some("\"1\""));
     assert!(res.bytes().await.unwrap().is_empty());
 
-    let res = app.get(&url, "admin").header("if-none-match", "\"7\"").send().await.unwrap();
+    let res = app.get(&url, Role::Admin).header("if-none-match", "\"7\"").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(etag_of(&res).as_deref(), Some("\"1\""));
 
     // If-Match current: applied.
-    let res = app.patch(&url, "admin", &json!({"subject": "v2"})).header("if-match", "\"1\"").send().await.unwrap();
+    let res = app.patch(&url, Role::Admin, &json!({"subject": "v2"})).header("if-match", "\"1\"").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(etag_of(&res).as_deref(), Some("\"2\""));
 
     // If-Match stale: 412, nothing changed.
-    let res = app.patch(&url, "admin", &json!({"subject": "v3"})).header("if-match", "\"1\"").send().await.unwrap();
+    let res = app.patch(&url, Role::Admin, &json!({"subject": "v3"})).header("if-match", "\"1\"").send().await.unwrap();
     assert_problem(res, 412).await;
-    assert_eq!(fetch(&app, &url, "admin").await["subject"], "v2");
+    assert_eq!(fetch(&app, &url, Role::Admin).await["subject"], "v2");
 
     // The old ETag no longer gives 304.
-    let res = app.get(&url, "admin").header("if-none-match", "\"1\"").send().await.unwrap();
+    let res = app.get(&url, Role::Admin).header("if-none-match", "\"1\"").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let res = app.get(&url, "admin").header("if-none-match", "\"2\"").send().await.unwrap();
+    let res = app.get(&url, Role::Admin).header("if-none-match", "\"2\"").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
 
     // DELETE with a stale If-Match: 412, still there.
-    let res = app.delete(&url, "manager").header("if-match", "\"1\"").send().await.unwrap();
+    let res = app.delete(&url, Role::Manager).header("if-match", "\"1\"").send().await.unwrap();
     assert_problem(res, 412).await;
-    assert_eq!(fetch(&app, &url, "admin").await["version"], 2);
+    assert_eq!(fetch(&app, &url, Role::Admin).await["version"], 2);
 
     // With the current one: gone.
-    let res = app.delete(&url, "manager").header("if-match", "\"2\"").send().await.unwrap();
+    let res = app.delete(&url, Role::Manager).header("if-match", "\"2\"").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let res = app.get(&url, "admin").send().await.unwrap();
+    let res = app.get(&url, Role::Admin).send().await.unwrap();
     assert_problem(res, 404).await;
 });
 
@@ -830,25 +837,25 @@ api_test!(delete_removes_the_interaction, |app| {
     let keep = create(&app, &sid, json!({})).await;
     let gone = create(&app, &sid, json!({})).await;
 
-    let res = app.delete(&path(&gone["id"]), "manager").send().await.unwrap();
+    let res = app.delete(&path(&gone["id"]), Role::Manager).send().await.unwrap();
     let (status, _, body) = parts(res).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(body, Value::Null, "204 has no body");
 
-    let res = app.get(&path(&gone["id"]), "admin").send().await.unwrap();
+    let res = app.get(&path(&gone["id"]), Role::Admin).send().await.unwrap();
     assert_problem(res, 404).await;
-    let res = app.patch(&path(&gone["id"]), "admin", &json!({"subject": "x"})).send().await.unwrap();
+    let res = app.patch(&path(&gone["id"]), Role::Admin, &json!({"subject": "x"})).send().await.unwrap();
     assert_problem(res, 404).await;
-    let res = app.delete(&path(&gone["id"]), "admin").send().await.unwrap();
+    let res = app.delete(&path(&gone["id"]), Role::Admin).send().await.unwrap();
     assert_problem(res, 404).await;
     assert_eq!(ids(&app, LIST).await, vec![id_of(&keep)]);
     assert_eq!(ids(&app, &timeline(&sid)).await, vec![id_of(&keep)]);
 
-    let res = app.delete(&format!("{LIST}/{}", Uuid::now_v7()), "admin").send().await.unwrap();
+    let res = app.delete(&format!("{LIST}/{}", Uuid::now_v7()), Role::Admin).send().await.unwrap();
     assert_problem(res, 404).await;
-    let res = app.delete(&format!("{LIST}/nope"), "admin").send().await.unwrap();
+    let res = app.delete(&format!("{LIST}/nope"), Role::Admin).send().await.unwrap();
     assert_problem(res, 400).await;
-    let res = app.get(&format!("{LIST}/nope"), "admin").send().await.unwrap();
+    let res = app.get(&format!("{LIST}/nope"), Role::Admin).send().await.unwrap();
     assert_problem(res, 400).await;
 });
 
@@ -867,7 +874,7 @@ api_test!(lists_sort_by_occurred_at_newest_first_by_default, |app| {
     let sid = stakeholder(&app, json!({})).await;
     let [a, b, c, d] = four(&app, &sid).await;
 
-    let res = app.get(LIST, "admin").send().await.unwrap();
+    let res = app.get(LIST, Role::Admin).send().await.unwrap();
     let (status, _, body) = parts(res).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["next_cursor"], Value::Null);
@@ -884,7 +891,7 @@ api_test!(lists_sort_by_occurred_at_newest_first_by_default, |app| {
     assert_eq!(ids(&app, &format!("{}?sort=occurred_at", timeline(&sid))).await, vec![c, a, d, b]);
 
     for bad in ["updated_at", "subject", "-", "occurred_at,created_at", "+occurred_at", "OCCURRED_AT"] {
-        let res = app.get(&format!("{LIST}?sort={bad}"), "admin").send().await.unwrap();
+        let res = app.get(&format!("{LIST}?sort={bad}"), Role::Admin).send().await.unwrap();
         assert_problem(res, 400).await;
     }
 });
@@ -901,7 +908,7 @@ api_test!(lists_filter_by_every_field, |app| {
     .await;
     let x2 = create_as(
         &app,
-        "admin",
+        Role::Admin,
         &input(
             &s1,
             json!({"channel": "in_store", "direction": "inbound", "type": "purchase",
@@ -979,12 +986,12 @@ api_test!(lists_filter_by_every_field, |app| {
         "sort=occurred_at%00",
         "type=contact%00",
     ] {
-        let res = app.get(&q(bad), "admin").send().await.unwrap();
+        let res = app.get(&q(bad), Role::Admin).send().await.unwrap();
         assert_problem(res, 400).await;
-        let res = app.get(&format!("{}?{bad}", timeline(&s1)), "admin").send().await.unwrap();
+        let res = app.get(&format!("{}?{bad}", timeline(&s1)), Role::Admin).send().await.unwrap();
         assert_problem(res, 400).await;
     }
-    let res = app.get(&q(&format!("cursor={}", "a".repeat(600))), "admin").send().await.unwrap();
+    let res = app.get(&q(&format!("cursor={}", "a".repeat(600))), Role::Admin).send().await.unwrap();
     assert_problem(res, 400).await;
 });
 
@@ -996,21 +1003,21 @@ api_test!(timeline_lists_one_stakeholder_and_is_404_when_unknown, |app| {
     let mine2 = create(&app, &s1, json!({"occurred_at": "2025-01-02T10:00:00Z"})).await;
     create(&app, &s2, json!({})).await;
 
-    for role in ["admin", "manager", "agent", "analyst"] {
+    for role in [Role::Admin, Role::Manager, Role::Agent, Role::Analyst] {
         assert_eq!(ids_as(&app, &timeline(&s1), role).await, vec![id_of(&mine2), id_of(&mine)]);
     }
-    let res = app.get(&timeline(&empty), "admin").send().await.unwrap();
+    let res = app.get(&timeline(&empty), Role::Admin).send().await.unwrap();
     let (status, _, body) = parts(res).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, json!({"data": [], "next_cursor": null}));
 
-    let res = app.get(&timeline(&json!(Uuid::now_v7())), "admin").send().await.unwrap();
+    let res = app.get(&timeline(&json!(Uuid::now_v7())), Role::Admin).send().await.unwrap();
     assert_problem(res, 404).await;
-    let res = app.get("/api/v1/stakeholders/not-a-uuid/interactions", "admin").send().await.unwrap();
+    let res = app.get("/api/v1/stakeholders/not-a-uuid/interactions", Role::Admin).send().await.unwrap();
     assert_problem(res, 400).await;
 
     // An archived stakeholder's timeline stays readable.
-    let res = app.delete(&format!("/api/v1/stakeholders/{}", s1.as_str().unwrap()), "admin").send().await.unwrap();
+    let res = app.delete(&format!("/api/v1/stakeholders/{}", s1.as_str().unwrap()), Role::Admin).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(ids(&app, &timeline(&s1)).await.len(), 2);
 });
@@ -1023,7 +1030,7 @@ async fn walk(app: &TestApp, base: &str, limit: u32, mut between: impl AsyncFnMu
     let mut url = format!("{base}{sep}limit={limit}");
     for n in 0.. {
         assert!(n < 50, "too many pages for {base}");
-        let (ids, next) = page_with(app, &url, &token("admin")).await;
+        let (ids, next) = page_with(app, &url, &token(Role::Admin)).await;
         assert!(ids.len() <= limit as usize, "page longer than limit: {ids:?}");
         out.extend(ids);
         between(n).await;
@@ -1077,7 +1084,7 @@ api_test!(cursor_walk_returns_each_row_exactly_once, |app| {
         let mut walked = Vec::new();
         let mut url = format!("{base}&limit=5");
         loop {
-            let (ids, next) = page_with(&app, &url, &token("admin")).await;
+            let (ids, next) = page_with(&app, &url, &token(Role::Admin)).await;
             sizes.push(ids.len());
             walked.extend(ids);
             match next {
@@ -1110,13 +1117,13 @@ api_test!(cursor_walk_returns_each_row_exactly_once, |app| {
     }
 
     // A cursor belongs to its sort; a damaged cursor is a 400.
-    let (_, next) = page_with(&app, &format!("{LIST}?limit=5&sort=occurred_at"), &token("admin")).await;
+    let (_, next) = page_with(&app, &format!("{LIST}?limit=5&sort=occurred_at"), &token(Role::Admin)).await;
     let cursor = urlencode(&next.expect("a next page"));
-    let res = app.get(&format!("{LIST}?limit=5&sort=created_at&cursor={cursor}"), "admin").send().await.unwrap();
+    let res = app.get(&format!("{LIST}?limit=5&sort=created_at&cursor={cursor}"), Role::Admin).send().await.unwrap();
     assert_problem(res, 400).await;
-    let res = app.get(&format!("{LIST}?limit=5&sort=occurred_at&cursor={cursor}x"), "admin").send().await.unwrap();
+    let res = app.get(&format!("{LIST}?limit=5&sort=occurred_at&cursor={cursor}x"), Role::Admin).send().await.unwrap();
     assert_problem(res, 400).await;
-    let res = app.get(&format!("{LIST}?limit=5&sort=occurred_at&cursor={cursor}"), "admin").send().await.unwrap();
+    let res = app.get(&format!("{LIST}?limit=5&sort=occurred_at&cursor={cursor}"), Role::Admin).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
 });
 
@@ -1125,16 +1132,16 @@ api_test!(default_limit_is_50, |app| {
     for i in 0..51 {
         create(&app, &sid, json!({"subject": format!("n{i}")})).await;
     }
-    let (first, next) = page_with(&app, LIST, &token("admin")).await;
+    let (first, next) = page_with(&app, LIST, &token(Role::Admin)).await;
     assert_eq!(first.len(), 50);
     let next = next.expect("a second page");
-    let (rest, last) = page_with(&app, &format!("{LIST}?cursor={}", urlencode(&next)), &token("admin")).await;
+    let (rest, last) = page_with(&app, &format!("{LIST}?cursor={}", urlencode(&next)), &token(Role::Admin)).await;
     assert_eq!(rest.len(), 1);
     assert!(last.is_none());
     assert!(!first.contains(&rest[0]));
-    let (one, _) = page_with(&app, &format!("{LIST}?limit=1"), &token("admin")).await;
+    let (one, _) = page_with(&app, &format!("{LIST}?limit=1"), &token(Role::Admin)).await;
     assert_eq!(one.len(), 1);
-    let (all, none) = page_with(&app, &format!("{LIST}?limit=200"), &token("admin")).await;
+    let (all, none) = page_with(&app, &format!("{LIST}?limit=200"), &token(Role::Admin)).await;
     assert_eq!(all.len(), 51);
     assert!(none.is_none());
 });
@@ -1144,17 +1151,17 @@ api_test!(default_limit_is_50, |app| {
 api_test!(idempotency_key_replays_the_first_response, |app| {
     let sid = stakeholder(&app, json!({})).await;
     let body = purchase(&sid, 4200);
-    let send = |role: &'static str, body: Value, key: &'static str| {
+    let send = |role: Role, body: Value, key: &'static str| {
         let req = app.post(LIST, role, &body).header("Idempotency-Key", key);
         async move { req.send().await.unwrap() }
     };
 
-    let res = send("agent", body.clone(), "pos-7-receipt-1").await;
+    let res = send(Role::Agent, body.clone(), "pos-7-receipt-1").await;
     let (status, headers, first) = parts(res).await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
     assert!(headers.get("idempotent-replayed").is_none(), "a first response is not a replay");
 
-    let res = send("agent", body.clone(), "pos-7-receipt-1").await;
+    let res = send(Role::Agent, body.clone(), "pos-7-receipt-1").await;
     let (status, headers, again) = parts(res).await;
     assert_eq!(status, StatusCode::CREATED, "{again}");
     assert_eq!(headers.get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
@@ -1163,12 +1170,12 @@ api_test!(idempotency_key_replays_the_first_response, |app| {
     assert_eq!(ids(&app, LIST).await, vec![id_of(&first)], "one row only");
 
     // Same key, different body: 422, nothing created.
-    let res = send("agent", purchase(&sid, 4300), "pos-7-receipt-1").await;
+    let res = send(Role::Agent, purchase(&sid, 4300), "pos-7-receipt-1").await;
     assert_problem(res, 422).await;
     assert_eq!(ids(&app, LIST).await.len(), 1);
 
     // Same key, another caller: independent.
-    let res = send("manager", body.clone(), "pos-7-receipt-1").await;
+    let res = send(Role::Manager, body.clone(), "pos-7-receipt-1").await;
     let (status, headers, other) = parts(res).await;
     assert_eq!(status, StatusCode::CREATED, "{other}");
     assert!(headers.get("idempotent-replayed").is_none());
@@ -1176,14 +1183,14 @@ api_test!(idempotency_key_replays_the_first_response, |app| {
     assert_eq!(other["recorded_by"], "manager-user");
 
     // Another key: a new row.
-    let res = send("agent", body.clone(), "pos-7-receipt-2").await;
+    let res = send(Role::Agent, body.clone(), "pos-7-receipt-2").await;
     let (status, _, third) = parts(res).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_ne!(third["id"], first["id"]);
 
     // Without a key: a new row each time.
-    create_as(&app, "agent", &body).await;
-    create_as(&app, "agent", &body).await;
+    create_as(&app, Role::Agent, &body).await;
+    create_as(&app, Role::Agent, &body).await;
     assert_eq!(ids(&app, LIST).await.len(), 5);
 });
 
@@ -1198,23 +1205,23 @@ api_test!(hostile_strings_round_trip_and_nul_is_rejected, |app| {
     assert_eq!(got["subject"], subject);
     assert_eq!(got["notes"], notes);
     assert_eq!(got["outcome"], outcome);
-    let read = fetch(&app, &path(&got["id"]), "analyst").await;
+    let read = fetch(&app, &path(&got["id"]), Role::Analyst).await;
     assert_eq!(read, got);
-    let res = app.get(&format!("{LIST}?limit=200"), "admin").send().await.unwrap();
+    let res = app.get(&format!("{LIST}?limit=200"), Role::Admin).send().await.unwrap();
     let (_, _, list) = parts(res).await;
     assert_eq!(list["data"][0], got);
-    let patched = patch_ok(&app, &got["id"], "admin", json!({"outcome": subject})).await;
+    let patched = patch_ok(&app, &got["id"], Role::Admin, json!({"outcome": subject})).await;
     assert_eq!(patched["outcome"], subject);
 
     // NUL cannot be stored: 422 on the field, nothing created.
     for field in ["subject", "notes", "outcome"] {
-        let res = app.post(LIST, "admin", &input(&sid, json!({ field: "a\u{0}b" }))).send().await.unwrap();
+        let res = app.post(LIST, Role::Admin, &input(&sid, json!({ field: "a\u{0}b" }))).send().await.unwrap();
         let p = assert_problem(res, 422).await;
         assert_eq!(error_fields(&p), vec![field], "{p}");
     }
     let mut bad = purchase(&sid, 1);
     bad["amount"]["currency"] = json!("ID\u{0}");
-    let res = app.post(LIST, "admin", &bad).send().await.unwrap();
+    let res = app.post(LIST, Role::Admin, &bad).send().await.unwrap();
     assert_problem(res, 422).await;
     assert_eq!(ids(&app, LIST).await, vec![id_of(&got)]);
 });
@@ -1222,7 +1229,7 @@ api_test!(hostile_strings_round_trip_and_nul_is_rejected, |app| {
 api_test!(idempotent_replay_never_crosses_partners, |app| {
     // Two partner integrations that happen to share a `sub`.
     let token_for = |partner: Uuid| {
-        let mut c = claims("partner", "shared-bot");
+        let mut c = claims(Role::Partner, "shared-bot");
         c.partner_id = Some(partner.to_string());
         sign(c)
     };

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::api_test;
-use crate::helpers::{PARTNER_A, PARTNER_B, TestApp, assert_problem, partner_token, parts};
+use crate::helpers::{PARTNER_A, PARTNER_B, Role, TestApp, assert_problem, partner_token, parts};
 
 const LIST: &str = "/api/v1/offers";
 const ACTIONS: [&str; 4] = ["send", "accept", "decline", "withdraw"];
@@ -56,7 +56,7 @@ fn input(stakeholder: &Value, extra: Value) -> Value {
 }
 
 /// POSTs `body` as `role`, expects 201; returns the offer.
-async fn create_as(app: &TestApp, role: &str, body: &Value) -> Value {
+async fn create_as(app: &TestApp, role: Role, body: &Value) -> Value {
     let res = app.post(LIST, role, body).send().await.unwrap();
     let (status, _, got) = parts(res).await;
     assert_eq!(status, StatusCode::CREATED, "POST {body} as {role}: {got}");
@@ -65,7 +65,7 @@ async fn create_as(app: &TestApp, role: &str, body: &Value) -> Value {
 
 /// Creates an offer as admin for `stakeholder` with `extra`.
 async fn create(app: &TestApp, stakeholder: &Value, extra: Value) -> Value {
-    create_as(app, "admin", &input(stakeholder, extra)).await
+    create_as(app, Role::Admin, &input(stakeholder, extra)).await
 }
 
 /// A fresh stakeholder's id.
@@ -74,12 +74,12 @@ async fn stakeholder(app: &TestApp, extra: Value) -> Value {
 }
 
 /// POSTs an action with an empty body (no content type) as `role`.
-async fn act(app: &TestApp, offer: &Value, action: &str, role: &str) -> Response {
+async fn act(app: &TestApp, offer: &Value, action: &str, role: Role) -> Response {
     app.req(Method::POST, &action_path(&offer["id"], action), role).send().await.unwrap()
 }
 
 /// Runs an action as `role`, expects 200 and a matching ETag; returns the offer.
-async fn act_ok(app: &TestApp, offer: &Value, action: &str, role: &str) -> Value {
+async fn act_ok(app: &TestApp, offer: &Value, action: &str, role: Role) -> Value {
     let res = act(app, offer, action, role).await;
     let (status, headers, body) = parts(res).await;
     assert_eq!(status, StatusCode::OK, "{action} as {role}: {body}");
@@ -89,13 +89,13 @@ async fn act_ok(app: &TestApp, offer: &Value, action: &str, role: &str) -> Value
 
 /// Runs an action, expects a 409 whose detail names `current`.
 async fn act_409(app: &TestApp, offer: &Value, action: &str, current: &str) {
-    let res = act(app, offer, action, "admin").await;
+    let res = act(app, offer, action, Role::Admin).await;
     let p = assert_problem(res, 409).await;
     assert_eq!(p["detail"], format!("cannot {action} an offer whose status is {current}"), "{action}: {p}");
 }
 
 /// GETs `url` as `role`, expects 200; returns the body.
-async fn fetch(app: &TestApp, url: &str, role: &str) -> Value {
+async fn fetch(app: &TestApp, url: &str, role: Role) -> Value {
     let res = app.get(url, role).send().await.unwrap();
     let (status, _, body) = parts(res).await;
     assert_eq!(status, StatusCode::OK, "GET {url} as {role}: {body}");
@@ -103,7 +103,7 @@ async fn fetch(app: &TestApp, url: &str, role: &str) -> Value {
 }
 
 /// GETs one page of `url` with `query` as `role`; returns (ids, next_cursor, body).
-async fn page(app: &TestApp, url: &str, role: &str, query: &[(&str, &str)]) -> (Vec<String>, Option<String>, Value) {
+async fn page(app: &TestApp, url: &str, role: Role, query: &[(&str, &str)]) -> (Vec<String>, Option<String>, Value) {
     let res = app.get(url, role).query(query).send().await.unwrap();
     let (status, _, body) = parts(res).await;
     assert_eq!(status, StatusCode::OK, "GET {url} {query:?} as {role}: {body}");
@@ -123,7 +123,7 @@ async fn page(app: &TestApp, url: &str, role: &str, query: &[(&str, &str)]) -> (
 
 /// The ids of the first page of `url` with `query` as admin.
 async fn ids(app: &TestApp, url: &str, query: &[(&str, &str)]) -> Vec<String> {
-    page(app, url, "admin", query).await.0
+    page(app, url, Role::Admin, query).await.0
 }
 
 fn id_of(v: &Value) -> String {
@@ -169,7 +169,7 @@ async fn assert_422(res: Response, field: &str, code: Option<&str>) -> Value {
 
 /// POSTs `body` as admin, expects a 422 naming `field` (with `code` when given).
 async fn create_422(app: &TestApp, body: Value, field: &str, code: Option<&str>) -> Value {
-    let res = app.post(LIST, "admin", &body).send().await.unwrap();
+    let res = app.post(LIST, Role::Admin, &body).send().await.unwrap();
     assert_422(res, field, code).await
 }
 
@@ -183,7 +183,7 @@ async fn count_all(app: &TestApp) -> usize {
 async fn expired_offer(app: &TestApp, sid: &Value) -> Value {
     let until = Utc::now().trunc_subsecs(0) + Duration::seconds(3);
     let offer = create(app, sid, json!({"title": "Short-lived", "valid_until": ts(until)})).await;
-    let sent = act_ok(app, &offer, "send", "agent").await;
+    let sent = act_ok(app, &offer, "send", Role::Agent).await;
     assert_eq!(sent["status"], "sent", "{sent}");
     let wait = (until - Utc::now()).to_std().unwrap_or_default() + std::time::Duration::from_millis(500);
     tokio::time::sleep(wait).await;
@@ -202,7 +202,7 @@ api_test!(create_returns_201_draft_with_location_etag_and_created_by, |app| {
                "product_category": "membership", "discount_percent": 20,
                "valid_from": ts(from), "valid_until": ts(until)}),
     );
-    let res = app.post(LIST, "agent", &body).send().await.unwrap();
+    let res = app.post(LIST, Role::Agent, &body).send().await.unwrap();
     let (status, headers, got) = parts(res).await;
     assert_eq!(status, StatusCode::CREATED, "{got}");
     let id = got["id"].as_str().unwrap();
@@ -225,7 +225,7 @@ api_test!(create_returns_201_draft_with_location_etag_and_created_by, |app| {
     assert!(got["created_at"].as_str().unwrap().ends_with('Z'), "{got}");
     assert_eq!(got["created_at"], got["updated_at"]);
 
-    let res = app.get(&path(&got["id"]), "analyst").send().await.unwrap();
+    let res = app.get(&path(&got["id"]), Role::Analyst).send().await.unwrap();
     let (status, headers, read) = parts(res).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["etag"].to_str().unwrap(), "\"1\"");
@@ -337,20 +337,20 @@ api_test!(create_validates_every_field_at_once, |app| {
 });
 
 api_test!(create_requires_a_visible_unarchived_stakeholder, |app| {
-    let res = app.post(LIST, "admin", &input(&json!(Uuid::now_v7()), json!({}))).send().await.unwrap();
+    let res = app.post(LIST, Role::Admin, &input(&json!(Uuid::now_v7()), json!({}))).send().await.unwrap();
     assert_problem(res, 404).await;
 
     let sid = stakeholder(&app, json!({})).await;
-    let res = app.delete(&format!("/api/v1/stakeholders/{}", sid.as_str().unwrap()), "admin").send().await.unwrap();
+    let res = app.delete(&format!("/api/v1/stakeholders/{}", sid.as_str().unwrap()), Role::Admin).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let res = app.post(LIST, "agent", &input(&sid, json!({}))).send().await.unwrap();
+    let res = app.post(LIST, Role::Agent, &input(&sid, json!({}))).send().await.unwrap();
     assert_problem(res, 409).await;
     assert_eq!(count_all(&app).await, 0);
 
     let restore = format!("/api/v1/stakeholders/{}/restore", sid.as_str().unwrap());
-    let res = app.req(Method::POST, &restore, "admin").send().await.unwrap();
+    let res = app.req(Method::POST, &restore, Role::Admin).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    create_as(&app, "agent", &input(&sid, json!({}))).await;
+    create_as(&app, Role::Agent, &input(&sid, json!({}))).await;
 });
 
 // --- lifecycle ----------------------------------------------------------------
@@ -359,7 +359,7 @@ api_test!(send_then_accept_stamps_sent_at_and_responded_at, |app| {
     let sid = stakeholder(&app, json!({})).await;
     let offer = create(&app, &sid, json!({})).await;
 
-    let sent = act_ok(&app, &offer, "send", "agent").await;
+    let sent = act_ok(&app, &offer, "send", Role::Agent).await;
     assert_eq!(sent["status"], "sent");
     assert_eq!(sent["version"], 2);
     assert!(parse_ts(&sent["sent_at"]) >= parse_ts(&offer["created_at"]), "{sent}");
@@ -367,13 +367,13 @@ api_test!(send_then_accept_stamps_sent_at_and_responded_at, |app| {
     assert_eq!(sent["title"], offer["title"]);
     assert_eq!(sent["created_by"], "admin-user");
 
-    let accepted = act_ok(&app, &offer, "accept", "agent").await;
+    let accepted = act_ok(&app, &offer, "accept", Role::Agent).await;
     assert_eq!(accepted["status"], "accepted");
     assert_eq!(accepted["version"], 3);
     assert_eq!(accepted["sent_at"], sent["sent_at"]);
     assert!(parse_ts(&accepted["responded_at"]) >= parse_ts(&sent["sent_at"]), "{accepted}");
 
-    let res = app.get(&path(&offer["id"]), "admin").send().await.unwrap();
+    let res = app.get(&path(&offer["id"]), Role::Admin).send().await.unwrap();
     let (status, headers, read) = parts(res).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["etag"].to_str().unwrap(), "\"3\"");
@@ -384,29 +384,29 @@ api_test!(send_then_decline_and_both_withdrawals, |app| {
     let sid = stakeholder(&app, json!({})).await;
 
     let declined = create(&app, &sid, json!({})).await;
-    act_ok(&app, &declined, "send", "manager").await;
-    let got = act_ok(&app, &declined, "decline", "manager").await;
+    act_ok(&app, &declined, "send", Role::Manager).await;
+    let got = act_ok(&app, &declined, "decline", Role::Manager).await;
     assert_eq!(got["status"], "declined");
     assert_eq!(got["version"], 3);
     assert!(got["sent_at"].is_string() && got["responded_at"].is_string(), "{got}");
 
     let draft = create(&app, &sid, json!({})).await;
-    let got = act_ok(&app, &draft, "withdraw", "agent").await;
+    let got = act_ok(&app, &draft, "withdraw", Role::Agent).await;
     assert_eq!(got["status"], "withdrawn");
     assert_eq!(got["version"], 2);
     assert_eq!(got["sent_at"], Value::Null);
     assert_eq!(got["responded_at"], Value::Null);
 
     let sent = create(&app, &sid, json!({})).await;
-    let s = act_ok(&app, &sent, "send", "agent").await;
-    let got = act_ok(&app, &sent, "withdraw", "agent").await;
+    let s = act_ok(&app, &sent, "send", Role::Agent).await;
+    let got = act_ok(&app, &sent, "withdraw", Role::Agent).await;
     assert_eq!(got["status"], "withdrawn");
     assert_eq!(got["version"], 3);
     assert_eq!(got["sent_at"], s["sent_at"]);
     assert_eq!(got["responded_at"], Value::Null);
 
     for (o, status) in [(&declined, "declined"), (&draft, "withdrawn"), (&sent, "withdrawn")] {
-        assert_eq!(fetch(&app, &path(&o["id"]), "agent").await["status"], status);
+        assert_eq!(fetch(&app, &path(&o["id"]), Role::Agent).await["status"], status);
     }
 });
 
@@ -414,15 +414,15 @@ api_test!(every_refused_transition_is_409_naming_the_current_status, |app| {
     let sid = stakeholder(&app, json!({})).await;
     let draft = create(&app, &sid, json!({})).await;
     let sent = create(&app, &sid, json!({})).await;
-    act_ok(&app, &sent, "send", "admin").await;
+    act_ok(&app, &sent, "send", Role::Admin).await;
     let accepted = create(&app, &sid, json!({})).await;
-    act_ok(&app, &accepted, "send", "admin").await;
-    act_ok(&app, &accepted, "accept", "admin").await;
+    act_ok(&app, &accepted, "send", Role::Admin).await;
+    act_ok(&app, &accepted, "accept", Role::Admin).await;
     let declined = create(&app, &sid, json!({})).await;
-    act_ok(&app, &declined, "send", "admin").await;
-    act_ok(&app, &declined, "decline", "admin").await;
+    act_ok(&app, &declined, "send", Role::Admin).await;
+    act_ok(&app, &declined, "decline", Role::Admin).await;
     let withdrawn = create(&app, &sid, json!({})).await;
-    act_ok(&app, &withdrawn, "withdraw", "admin").await;
+    act_ok(&app, &withdrawn, "withdraw", Role::Admin).await;
 
     let refused: [(&Value, &str, &[&str]); 5] = [
         (&draft, "draft", &["accept", "decline"]),
@@ -432,30 +432,32 @@ api_test!(every_refused_transition_is_409_naming_the_current_status, |app| {
         (&withdrawn, "withdrawn", &ACTIONS),
     ];
     for (offer, status, actions) in refused {
-        let before = fetch(&app, &path(&offer["id"]), "admin").await;
+        let before = fetch(&app, &path(&offer["id"]), Role::Admin).await;
         assert_eq!(before["status"], status);
         for action in actions {
             act_409(&app, offer, action, status).await;
         }
         // Nothing changed.
-        assert_eq!(fetch(&app, &path(&offer["id"]), "admin").await, before, "{status}");
+        assert_eq!(fetch(&app, &path(&offer["id"]), Role::Admin).await, before, "{status}");
     }
 });
 
 api_test!(actions_on_unknown_or_malformed_ids, |app| {
     for action in ACTIONS {
-        let res = app.req(Method::POST, &format!("{LIST}/{}/{action}", Uuid::now_v7()), "admin").send().await.unwrap();
+        let res =
+            app.req(Method::POST, &format!("{LIST}/{}/{action}", Uuid::now_v7()), Role::Admin).send().await.unwrap();
         assert_problem(res, 404).await;
-        let res = app.req(Method::POST, &format!("{LIST}/not-a-uuid/{action}"), "admin").send().await.unwrap();
+        let res = app.req(Method::POST, &format!("{LIST}/not-a-uuid/{action}"), Role::Admin).send().await.unwrap();
         assert_problem(res, 400).await;
     }
-    let res = app.get(&format!("{LIST}/{}", Uuid::now_v7()), "admin").send().await.unwrap();
+    let res = app.get(&format!("{LIST}/{}", Uuid::now_v7()), Role::Admin).send().await.unwrap();
     assert_problem(res, 404).await;
-    let res = app.get(&format!("{LIST}/nope"), "admin").send().await.unwrap();
+    let res = app.get(&format!("{LIST}/nope"), Role::Admin).send().await.unwrap();
     assert_problem(res, 400).await;
-    let res = app.patch(&format!("{LIST}/{}", Uuid::now_v7()), "admin", &json!({"title": "x"})).send().await.unwrap();
+    let res =
+        app.patch(&format!("{LIST}/{}", Uuid::now_v7()), Role::Admin, &json!({"title": "x"})).send().await.unwrap();
     assert_problem(res, 404).await;
-    let res = app.delete(&format!("{LIST}/{}", Uuid::now_v7()), "admin").send().await.unwrap();
+    let res = app.delete(&format!("{LIST}/{}", Uuid::now_v7()), Role::Admin).send().await.unwrap();
     assert_problem(res, 404).await;
 });
 
@@ -464,11 +466,11 @@ api_test!(actions_honour_if_match, |app| {
     let offer = create(&app, &sid, json!({})).await;
     let url = action_path(&offer["id"], "send");
 
-    let res = app.req(Method::POST, &url, "agent").header("If-Match", "\"7\"").send().await.unwrap();
+    let res = app.req(Method::POST, &url, Role::Agent).header("If-Match", "\"7\"").send().await.unwrap();
     assert_problem(res, 412).await;
-    assert_eq!(fetch(&app, &path(&offer["id"]), "agent").await["status"], "draft");
+    assert_eq!(fetch(&app, &path(&offer["id"]), Role::Agent).await["status"], "draft");
 
-    let res = app.req(Method::POST, &url, "agent").header("If-Match", "\"1\"").send().await.unwrap();
+    let res = app.req(Method::POST, &url, Role::Agent).header("If-Match", "\"1\"").send().await.unwrap();
     let (status, headers, body) = parts(res).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(headers["etag"].to_str().unwrap(), "\"2\"");
@@ -476,10 +478,10 @@ api_test!(actions_honour_if_match, |app| {
 
     // The old ETag is now stale for the next action.
     let accept = action_path(&offer["id"], "accept");
-    let res = app.req(Method::POST, &accept, "agent").header("If-Match", "\"1\"").send().await.unwrap();
+    let res = app.req(Method::POST, &accept, Role::Agent).header("If-Match", "\"1\"").send().await.unwrap();
     assert_problem(res, 412).await;
-    assert_eq!(fetch(&app, &path(&offer["id"]), "agent").await["status"], "sent");
-    let res = app.req(Method::POST, &accept, "agent").header("If-Match", "\"2\"").send().await.unwrap();
+    assert_eq!(fetch(&app, &path(&offer["id"]), Role::Agent).await["status"], "sent");
+    let res = app.req(Method::POST, &accept, Role::Agent).header("If-Match", "\"2\"").send().await.unwrap();
     let (status, headers, body) = parts(res).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(headers["etag"].to_str().unwrap(), "\"3\"");
@@ -488,15 +490,15 @@ api_test!(actions_honour_if_match, |app| {
     // Withdraw too.
     let other = create(&app, &sid, json!({})).await;
     let withdraw = action_path(&other["id"], "withdraw");
-    let res = app.req(Method::POST, &withdraw, "agent").header("If-Match", "\"2\"").send().await.unwrap();
+    let res = app.req(Method::POST, &withdraw, Role::Agent).header("If-Match", "\"2\"").send().await.unwrap();
     assert_problem(res, 412).await;
-    let res = app.req(Method::POST, &withdraw, "agent").header("If-Match", "\"1\"").send().await.unwrap();
+    let res = app.req(Method::POST, &withdraw, Role::Agent).header("If-Match", "\"1\"").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
 
     // GET honours If-None-Match.
-    let res = app.get(&path(&offer["id"]), "agent").header("If-None-Match", "\"3\"").send().await.unwrap();
+    let res = app.get(&path(&offer["id"]), Role::Agent).header("If-None-Match", "\"3\"").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
-    let res = app.get(&path(&offer["id"]), "agent").header("If-None-Match", "\"1\"").send().await.unwrap();
+    let res = app.get(&path(&offer["id"]), Role::Agent).header("If-None-Match", "\"1\"").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
 });
 
@@ -505,24 +507,24 @@ api_test!(accept_and_decline_before_valid_from_are_409, |app| {
     let from = Utc::now().trunc_subsecs(0) + Duration::days(3);
     let offer = create(&app, &sid, json!({"valid_from": ts(from), "valid_until": ts(from + Duration::days(7))})).await;
     // Sending ahead of the window is fine.
-    let sent = act_ok(&app, &offer, "send", "agent").await;
+    let sent = act_ok(&app, &offer, "send", Role::Agent).await;
     assert_eq!(sent["status"], "sent");
     for action in ["accept", "decline"] {
-        let res = act(&app, &offer, action, "agent").await;
+        let res = act(&app, &offer, action, Role::Agent).await;
         let p = assert_problem(res, 409).await;
         assert!(p["detail"].as_str().unwrap().contains("valid_from"), "{p}");
     }
-    let read = fetch(&app, &path(&offer["id"]), "agent").await;
+    let read = fetch(&app, &path(&offer["id"]), Role::Agent).await;
     assert_eq!(read["status"], "sent");
     assert_eq!(read["version"], 2);
     assert_eq!(read["responded_at"], Value::Null);
     // It can still be withdrawn.
-    assert_eq!(act_ok(&app, &offer, "withdraw", "agent").await["status"], "withdrawn");
+    assert_eq!(act_ok(&app, &offer, "withdraw", Role::Agent).await["status"], "withdrawn");
 
     // An open window (valid_from in the past) accepts.
     let open = create(&app, &sid, json!({"valid_from": ts(Utc::now() - Duration::days(1))})).await;
-    act_ok(&app, &open, "send", "agent").await;
-    assert_eq!(act_ok(&app, &open, "accept", "agent").await["status"], "accepted");
+    act_ok(&app, &open, "send", Role::Agent).await;
+    assert_eq!(act_ok(&app, &open, "accept", Role::Agent).await["status"], "accepted");
 });
 
 api_test!(send_after_valid_until_is_409, |app| {
@@ -536,33 +538,33 @@ api_test!(send_after_valid_until_is_409, |app| {
     .await;
     // A draft past its window is still a draft.
     assert_eq!(offer["status"], "draft");
-    let res = act(&app, &offer, "send", "agent").await;
+    let res = act(&app, &offer, "send", Role::Agent).await;
     let p = assert_problem(res, 409).await;
     assert!(p["detail"].as_str().unwrap().contains("valid_until"), "{p}");
-    let read = fetch(&app, &path(&offer["id"]), "agent").await;
+    let read = fetch(&app, &path(&offer["id"]), Role::Agent).await;
     assert_eq!(read["status"], "draft");
     assert_eq!(read["sent_at"], Value::Null);
     assert_eq!(read["version"], 1);
     // Its dates can be fixed while it is a draft, and then it can be sent.
     let res = app
-        .patch(&path(&offer["id"]), "agent", &json!({"valid_until": ts(now + Duration::days(5))}))
+        .patch(&path(&offer["id"]), Role::Agent, &json!({"valid_until": ts(now + Duration::days(5))}))
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(act_ok(&app, &offer, "send", "agent").await["status"], "sent");
+    assert_eq!(act_ok(&app, &offer, "send", Role::Agent).await["status"], "sent");
 });
 
 api_test!(sent_offer_past_valid_until_reads_as_expired, |app| {
     let sid = stakeholder(&app, json!({})).await;
     let live = create(&app, &sid, json!({"title": "Live", "valid_until": ts(Utc::now() + Duration::days(5))})).await;
-    act_ok(&app, &live, "send", "agent").await;
+    act_ok(&app, &live, "send", Role::Agent).await;
     let open = create(&app, &sid, json!({"title": "Open ended"})).await;
-    act_ok(&app, &open, "send", "agent").await;
+    act_ok(&app, &open, "send", Role::Agent).await;
     let expired = expired_offer(&app, &sid).await;
 
     // On GET.
-    let res = app.get(&path(&expired["id"]), "agent").send().await.unwrap();
+    let res = app.get(&path(&expired["id"]), Role::Agent).send().await.unwrap();
     let (status, headers, read) = parts(res).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(read["status"], "expired", "{read}");
@@ -571,10 +573,10 @@ api_test!(sent_offer_past_valid_until_reads_as_expired, |app| {
     assert_eq!(headers["etag"].to_str().unwrap(), format!("\"{}\"", expired["version"]));
 
     // In lists, and in the status filter.
-    let (_, _, body) = page(&app, LIST, "agent", &[]).await;
+    let (_, _, body) = page(&app, LIST, Role::Agent, &[]).await;
     let row = body["data"].as_array().unwrap().iter().find(|r| r["id"] == expired["id"]).expect("listed");
     assert_eq!(row["status"], "expired");
-    let (_, _, body) = page(&app, &stakeholder_offers(&sid), "agent", &[]).await;
+    let (_, _, body) = page(&app, &stakeholder_offers(&sid), Role::Agent, &[]).await;
     let row = body["data"].as_array().unwrap().iter().find(|r| r["id"] == expired["id"]).expect("listed");
     assert_eq!(row["status"], "expired");
     assert_eq!(ids(&app, LIST, &[("status", "expired")]).await, vec![id_of(&expired)]);
@@ -586,12 +588,12 @@ api_test!(sent_offer_past_valid_until_reads_as_expired, |app| {
         act_409(&app, &expired, action, "expired").await;
     }
     // Neither editable nor deletable.
-    let res = app.patch(&path(&expired["id"]), "admin", &json!({"title": "Again"})).send().await.unwrap();
+    let res = app.patch(&path(&expired["id"]), Role::Admin, &json!({"title": "Again"})).send().await.unwrap();
     let p = assert_problem(res, 409).await;
     assert!(p["detail"].as_str().unwrap().contains("expired"), "{p}");
-    let res = app.delete(&path(&expired["id"]), "admin").send().await.unwrap();
+    let res = app.delete(&path(&expired["id"]), Role::Admin).send().await.unwrap();
     assert_problem(res, 409).await;
-    assert_eq!(fetch(&app, &path(&expired["id"]), "admin").await["status"], "expired");
+    assert_eq!(fetch(&app, &path(&expired["id"]), Role::Admin).await["status"], "expired");
 });
 
 // --- PATCH and DELETE ---------------------------------------------------------
@@ -602,7 +604,7 @@ api_test!(patch_edits_drafts_only, |app| {
 
     // merge patch: absent unchanged, null clears, nested price merges.
     let res = app
-        .req(Method::PATCH, &path(&offer["id"]), "agent")
+        .req(Method::PATCH, &path(&offer["id"]), Role::Agent)
         .header("Content-Type", "application/merge-patch+json")
         .body(json!({"title": "New title", "description": null, "price": {"amount_minor": 990_000}}).to_string())
         .send()
@@ -618,53 +620,57 @@ api_test!(patch_edits_drafts_only, |app| {
     assert_eq!(got["price"], json!({"amount_minor": 990_000, "currency": "IDR"}));
     assert_eq!(got["status"], "draft");
     assert_eq!(got["created_by"], "admin-user");
-    assert_eq!(fetch(&app, &path(&offer["id"]), "analyst").await, got);
+    assert_eq!(fetch(&app, &path(&offer["id"]), Role::Analyst).await, got);
 
     // Validation applies to the patched document.
-    let res = app.patch(&path(&offer["id"]), "agent", &json!({"discount_percent": 101})).send().await.unwrap();
+    let res = app.patch(&path(&offer["id"]), Role::Agent, &json!({"discount_percent": 101})).send().await.unwrap();
     assert_422(res, "discount_percent", None).await;
-    let res = app.patch(&path(&offer["id"]), "agent", &json!({"title": null})).send().await.unwrap();
+    let res = app.patch(&path(&offer["id"]), Role::Agent, &json!({"title": null})).send().await.unwrap();
     assert_422(res, "title", Some("required")).await;
     let t = Utc::now().trunc_subsecs(0) + Duration::days(1);
     let res = app
-        .patch(&path(&offer["id"]), "agent", &json!({"valid_from": ts(t), "valid_until": ts(t - Duration::days(1))}))
+        .patch(
+            &path(&offer["id"]),
+            Role::Agent,
+            &json!({"valid_from": ts(t), "valid_until": ts(t - Duration::days(1))}),
+        )
         .send()
         .await
         .unwrap();
     assert_422(res, "valid_until", None).await;
-    let res = app.patch(&path(&offer["id"]), "agent", &json!({"status": "sent"})).send().await.unwrap();
+    let res = app.patch(&path(&offer["id"]), Role::Agent, &json!({"status": "sent"})).send().await.unwrap();
     assert_422(res, "status", Some("unknown_field")).await;
-    let res = app.patch(&path(&offer["id"]), "agent", &json!({"created_by": "me"})).send().await.unwrap();
+    let res = app.patch(&path(&offer["id"]), Role::Agent, &json!({"created_by": "me"})).send().await.unwrap();
     assert_422(res, "created_by", Some("unknown_field")).await;
 
     // stakeholder_id is immutable.
     let other = stakeholder(&app, json!({})).await;
-    let res = app.patch(&path(&offer["id"]), "agent", &json!({"stakeholder_id": other})).send().await.unwrap();
+    let res = app.patch(&path(&offer["id"]), Role::Agent, &json!({"stakeholder_id": other})).send().await.unwrap();
     assert_422(res, "stakeholder_id", Some("immutable")).await;
     // Restating the same one is fine.
-    let res = app.patch(&path(&offer["id"]), "agent", &json!({"stakeholder_id": sid})).send().await.unwrap();
+    let res = app.patch(&path(&offer["id"]), Role::Agent, &json!({"stakeholder_id": sid})).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
 
     // If-Match.
-    let res = app.patch(&path(&offer["id"]), "agent", &json!({"title": "X"})).header("If-Match", "\"1\"");
+    let res = app.patch(&path(&offer["id"]), Role::Agent, &json!({"title": "X"})).header("If-Match", "\"1\"");
     assert_problem(res.send().await.unwrap(), 412).await;
-    let res = app.patch(&path(&offer["id"]), "agent", &json!({"title": "X"})).header("If-Match", "\"2\"");
+    let res = app.patch(&path(&offer["id"]), Role::Agent, &json!({"title": "X"})).header("If-Match", "\"2\"");
     let (status, _, got) = parts(res.send().await.unwrap()).await;
     assert_eq!(status, StatusCode::OK, "{got}");
     assert_eq!(got["title"], "X");
     assert_eq!(got["version"], 3);
 
     // Once sent, no more edits.
-    act_ok(&app, &offer, "send", "agent").await;
-    let res = app.patch(&path(&offer["id"]), "agent", &json!({"title": "Too late"})).send().await.unwrap();
+    act_ok(&app, &offer, "send", Role::Agent).await;
+    let res = app.patch(&path(&offer["id"]), Role::Agent, &json!({"title": "Too late"})).send().await.unwrap();
     let p = assert_problem(res, 409).await;
     assert!(p["detail"].as_str().unwrap().contains("sent"), "{p}");
-    assert_eq!(fetch(&app, &path(&offer["id"]), "agent").await["title"], "X");
+    assert_eq!(fetch(&app, &path(&offer["id"]), Role::Agent).await["title"], "X");
 
     // Nor after any other status.
     let withdrawn = create(&app, &sid, json!({})).await;
-    act_ok(&app, &withdrawn, "withdraw", "agent").await;
-    let res = app.patch(&path(&withdrawn["id"]), "agent", &json!({"title": "Again"})).send().await.unwrap();
+    act_ok(&app, &withdrawn, "withdraw", Role::Agent).await;
+    let res = app.patch(&path(&withdrawn["id"]), Role::Agent, &json!({"title": "Again"})).send().await.unwrap();
     assert_problem(res, 409).await;
 });
 
@@ -673,36 +679,36 @@ api_test!(delete_removes_drafts_only_for_managers_and_admins, |app| {
     let a = create(&app, &sid, json!({})).await;
     let b = create(&app, &sid, json!({})).await;
 
-    for role in ["agent", "analyst", "partner"] {
+    for role in [Role::Agent, Role::Analyst, Role::Partner] {
         let res = app.delete(&path(&a["id"]), role).send().await.unwrap();
         assert_problem(res, 403).await;
     }
-    assert_eq!(fetch(&app, &path(&a["id"]), "admin").await["status"], "draft");
+    assert_eq!(fetch(&app, &path(&a["id"]), Role::Admin).await["status"], "draft");
 
-    let res = app.delete(&path(&a["id"]), "manager").send().await.unwrap();
+    let res = app.delete(&path(&a["id"]), Role::Manager).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert!(res.text().await.unwrap().is_empty());
-    let res = app.get(&path(&a["id"]), "manager").send().await.unwrap();
+    let res = app.get(&path(&a["id"]), Role::Manager).send().await.unwrap();
     assert_problem(res, 404).await;
-    let res = app.delete(&path(&a["id"]), "manager").send().await.unwrap();
+    let res = app.delete(&path(&a["id"]), Role::Manager).send().await.unwrap();
     assert_problem(res, 404).await;
 
     // If-Match on DELETE.
-    let res = app.delete(&path(&b["id"]), "admin").header("If-Match", "\"5\"").send().await.unwrap();
+    let res = app.delete(&path(&b["id"]), Role::Admin).header("If-Match", "\"5\"").send().await.unwrap();
     assert_problem(res, 412).await;
-    let res = app.delete(&path(&b["id"]), "admin").header("If-Match", "\"1\"").send().await.unwrap();
+    let res = app.delete(&path(&b["id"]), Role::Admin).header("If-Match", "\"1\"").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert!(ids(&app, LIST, &[]).await.is_empty());
 
     // Only drafts.
     let sent = create(&app, &sid, json!({})).await;
-    act_ok(&app, &sent, "send", "agent").await;
-    let res = app.delete(&path(&sent["id"]), "manager").send().await.unwrap();
+    act_ok(&app, &sent, "send", Role::Agent).await;
+    let res = app.delete(&path(&sent["id"]), Role::Manager).send().await.unwrap();
     let p = assert_problem(res, 409).await;
     assert!(p["detail"].as_str().unwrap().contains("sent"), "{p}");
     let withdrawn = create(&app, &sid, json!({})).await;
-    act_ok(&app, &withdrawn, "withdraw", "agent").await;
-    let res = app.delete(&path(&withdrawn["id"]), "admin").send().await.unwrap();
+    act_ok(&app, &withdrawn, "withdraw", Role::Agent).await;
+    let res = app.delete(&path(&withdrawn["id"]), Role::Admin).send().await.unwrap();
     assert_problem(res, 409).await;
     assert_eq!(id_set(&ids(&app, LIST, &[]).await), set_of(&[&sent, &withdrawn]));
 });
@@ -713,7 +719,7 @@ api_test!(delete_refuses_a_draft_linked_from_an_interaction, |app| {
     let res = app
         .post(
             "/api/v1/interactions",
-            "agent",
+            Role::Agent,
             &json!({"stakeholder_id": sid, "channel": "email", "direction": "outbound", "type": "contact",
                     "offer_id": offer["id"]}),
         )
@@ -721,9 +727,9 @@ api_test!(delete_refuses_a_draft_linked_from_an_interaction, |app| {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
-    let res = app.delete(&path(&offer["id"]), "admin").send().await.unwrap();
+    let res = app.delete(&path(&offer["id"]), Role::Admin).send().await.unwrap();
     assert_problem(res, 409).await;
-    assert_eq!(fetch(&app, &path(&offer["id"]), "admin").await["status"], "draft");
+    assert_eq!(fetch(&app, &path(&offer["id"]), Role::Admin).await["status"], "draft");
 });
 
 // --- roles ----------------------------------------------------------------------
@@ -732,25 +738,25 @@ api_test!(analyst_reads_but_cannot_write, |app| {
     let sid = stakeholder(&app, json!({})).await;
     let draft = create(&app, &sid, json!({})).await;
     let sent = create(&app, &sid, json!({})).await;
-    act_ok(&app, &sent, "send", "admin").await;
+    act_ok(&app, &sent, "send", Role::Admin).await;
 
-    assert_eq!(fetch(&app, &path(&draft["id"]), "analyst").await, draft);
+    assert_eq!(fetch(&app, &path(&draft["id"]), Role::Analyst).await, draft);
     assert_eq!(ids(&app, LIST, &[]).await.len(), 2);
-    assert_eq!(page(&app, LIST, "analyst", &[]).await.0.len(), 2);
-    assert_eq!(page(&app, &stakeholder_offers(&sid), "analyst", &[]).await.0.len(), 2);
+    assert_eq!(page(&app, LIST, Role::Analyst, &[]).await.0.len(), 2);
+    assert_eq!(page(&app, &stakeholder_offers(&sid), Role::Analyst, &[]).await.0.len(), 2);
 
-    let res = app.post(LIST, "analyst", &input(&sid, json!({}))).send().await.unwrap();
+    let res = app.post(LIST, Role::Analyst, &input(&sid, json!({}))).send().await.unwrap();
     assert_problem(res, 403).await;
-    let res = app.patch(&path(&draft["id"]), "analyst", &json!({"title": "No"})).send().await.unwrap();
+    let res = app.patch(&path(&draft["id"]), Role::Analyst, &json!({"title": "No"})).send().await.unwrap();
     assert_problem(res, 403).await;
     for action in ["send", "withdraw"] {
-        assert_problem(act(&app, &draft, action, "analyst").await, 403).await;
+        assert_problem(act(&app, &draft, action, Role::Analyst).await, 403).await;
     }
     for action in ["accept", "decline", "withdraw"] {
-        assert_problem(act(&app, &sent, action, "analyst").await, 403).await;
+        assert_problem(act(&app, &sent, action, Role::Analyst).await, 403).await;
     }
-    assert_eq!(fetch(&app, &path(&draft["id"]), "admin").await, draft);
-    assert_eq!(fetch(&app, &path(&sent["id"]), "admin").await["status"], "sent");
+    assert_eq!(fetch(&app, &path(&draft["id"]), Role::Admin).await, draft);
+    assert_eq!(fetch(&app, &path(&sent["id"]), Role::Admin).await["status"], "sent");
     assert_eq!(count_all(&app).await, 2);
 });
 
@@ -762,17 +768,17 @@ api_test!(partner_sees_and_answers_only_offers_of_its_stakeholders, |app| {
     let their_offer = create(&app, &theirs, json!({})).await;
     let unshared = create(&app, &nobody, json!({})).await;
     for o in [&my_offer, &their_offer, &unshared] {
-        act_ok(&app, o, "send", "admin").await;
+        act_ok(&app, o, "send", Role::Admin).await;
     }
 
     // Reads.
-    let got = fetch(&app, &path(&my_offer["id"]), "partner").await;
+    let got = fetch(&app, &path(&my_offer["id"]), Role::Partner).await;
     assert_eq!(got["id"], my_offer["id"]);
     for o in [&their_offer, &unshared] {
-        let res = app.get(&path(&o["id"]), "partner").send().await.unwrap();
+        let res = app.get(&path(&o["id"]), Role::Partner).send().await.unwrap();
         assert_problem(res, 404).await;
     }
-    assert_eq!(page(&app, LIST, "partner", &[]).await.0, vec![id_of(&my_offer)]);
+    assert_eq!(page(&app, LIST, Role::Partner, &[]).await.0, vec![id_of(&my_offer)]);
     let res = app.client.get(app.url(LIST)).bearer_auth(partner_token(PARTNER_B)).send().await.unwrap();
     let (status, _, body) = parts(res).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -780,55 +786,55 @@ api_test!(partner_sees_and_answers_only_offers_of_its_stakeholders, |app| {
     assert_eq!(ids_b, vec![id_of(&their_offer)]);
     // Filtering by someone else's stakeholder finds nothing.
     let their_sid = theirs.as_str().unwrap();
-    assert!(page(&app, LIST, "partner", &[("stakeholder_id", their_sid)]).await.0.is_empty());
-    assert_eq!(page(&app, &stakeholder_offers(&mine), "partner", &[]).await.0, vec![id_of(&my_offer)]);
+    assert!(page(&app, LIST, Role::Partner, &[("stakeholder_id", their_sid)]).await.0.is_empty());
+    assert_eq!(page(&app, &stakeholder_offers(&mine), Role::Partner, &[]).await.0, vec![id_of(&my_offer)]);
     for s in [&theirs, &nobody] {
-        let res = app.get(&stakeholder_offers(s), "partner").send().await.unwrap();
+        let res = app.get(&stakeholder_offers(s), Role::Partner).send().await.unwrap();
         assert_problem(res, 404).await;
     }
 
     // Writes: no create, patch, send, withdraw.
-    let res = app.post(LIST, "partner", &input(&mine, json!({}))).send().await.unwrap();
+    let res = app.post(LIST, Role::Partner, &input(&mine, json!({}))).send().await.unwrap();
     assert_problem(res, 403).await;
     let draft = create(&app, &mine, json!({})).await;
-    let res = app.patch(&path(&draft["id"]), "partner", &json!({"title": "Mine"})).send().await.unwrap();
+    let res = app.patch(&path(&draft["id"]), Role::Partner, &json!({"title": "Mine"})).send().await.unwrap();
     assert_problem(res, 403).await;
-    assert_problem(act(&app, &draft, "send", "partner").await, 403).await;
-    assert_problem(act(&app, &my_offer, "withdraw", "partner").await, 403).await;
+    assert_problem(act(&app, &draft, "send", Role::Partner).await, 403).await;
+    assert_problem(act(&app, &my_offer, "withdraw", Role::Partner).await, 403).await;
 
     // Responses: its own only.
     for o in [&their_offer, &unshared] {
-        assert_problem(act(&app, o, "accept", "partner").await, 404).await;
-        assert_problem(act(&app, o, "decline", "partner").await, 404).await;
+        assert_problem(act(&app, o, "accept", Role::Partner).await, 404).await;
+        assert_problem(act(&app, o, "decline", Role::Partner).await, 404).await;
     }
-    let accepted = act_ok(&app, &my_offer, "accept", "partner").await;
+    let accepted = act_ok(&app, &my_offer, "accept", Role::Partner).await;
     assert_eq!(accepted["status"], "accepted");
     assert!(accepted["responded_at"].is_string());
     let second = create(&app, &mine, json!({})).await;
-    act_ok(&app, &second, "send", "agent").await;
-    assert_eq!(act_ok(&app, &second, "decline", "partner").await["status"], "declined");
+    act_ok(&app, &second, "send", Role::Agent).await;
+    assert_eq!(act_ok(&app, &second, "decline", Role::Partner).await["status"], "declined");
     // Refusals still name the status.
-    let res = act(&app, &second, "accept", "partner").await;
+    let res = act(&app, &second, "accept", Role::Partner).await;
     let p = assert_problem(res, 409).await;
     assert_eq!(p["detail"], "cannot accept an offer whose status is declined");
 
     for o in [&their_offer, &unshared] {
-        assert_eq!(fetch(&app, &path(&o["id"]), "admin").await["status"], "sent");
+        assert_eq!(fetch(&app, &path(&o["id"]), Role::Admin).await["status"], "sent");
     }
 });
 
 api_test!(agent_creates_patches_and_runs_every_action, |app| {
     let sid = stakeholder(&app, json!({})).await;
-    let o = create_as(&app, "agent", &input(&sid, json!({}))).await;
-    let res = app.patch(&path(&o["id"]), "agent", &json!({"discount_percent": 5})).send().await.unwrap();
+    let o = create_as(&app, Role::Agent, &input(&sid, json!({}))).await;
+    let res = app.patch(&path(&o["id"]), Role::Agent, &json!({"discount_percent": 5})).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    act_ok(&app, &o, "send", "agent").await;
-    act_ok(&app, &o, "accept", "agent").await;
-    let d = create_as(&app, "agent", &input(&sid, json!({}))).await;
-    act_ok(&app, &d, "send", "agent").await;
-    act_ok(&app, &d, "decline", "agent").await;
-    let w = create_as(&app, "agent", &input(&sid, json!({}))).await;
-    act_ok(&app, &w, "withdraw", "agent").await;
+    act_ok(&app, &o, "send", Role::Agent).await;
+    act_ok(&app, &o, "accept", Role::Agent).await;
+    let d = create_as(&app, Role::Agent, &input(&sid, json!({}))).await;
+    act_ok(&app, &d, "send", Role::Agent).await;
+    act_ok(&app, &d, "decline", Role::Agent).await;
+    let w = create_as(&app, Role::Agent, &input(&sid, json!({}))).await;
+    act_ok(&app, &w, "withdraw", Role::Agent).await;
 });
 
 // --- lists ------------------------------------------------------------------------
@@ -840,19 +846,19 @@ api_test!(lists_sort_newest_first_by_default_and_by_created_or_updated_at, |app|
     let c = create(&app, &sid, json!({"title": "C"})).await;
     let (a, b, c) = (id_of(&a), id_of(&b), id_of(&c));
 
-    let (got, next, _) = page(&app, LIST, "agent", &[]).await;
+    let (got, next, _) = page(&app, LIST, Role::Agent, &[]).await;
     assert_eq!(got, vec![c.clone(), b.clone(), a.clone()]);
     assert_eq!(next, None);
     assert_eq!(ids(&app, LIST, &[("sort", "-created_at")]).await, vec![c.clone(), b.clone(), a.clone()]);
     assert_eq!(ids(&app, LIST, &[("sort", "created_at")]).await, vec![a.clone(), b.clone(), c.clone()]);
 
     // Touch A: it becomes the most recently updated.
-    let res = app.patch(&format!("{LIST}/{a}"), "agent", &json!({"title": "A2"})).send().await.unwrap();
+    let res = app.patch(&format!("{LIST}/{a}"), Role::Agent, &json!({"title": "A2"})).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(ids(&app, LIST, &[("sort", "-updated_at")]).await, vec![a.clone(), c.clone(), b.clone()]);
     assert_eq!(ids(&app, LIST, &[("sort", "updated_at")]).await, vec![b.clone(), c.clone(), a.clone()]);
     // An action counts as an update too.
-    let res = app.req(Method::POST, &format!("{LIST}/{b}/send"), "agent").send().await.unwrap();
+    let res = app.req(Method::POST, &format!("{LIST}/{b}/send"), Role::Agent).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(ids(&app, LIST, &[("sort", "-updated_at")]).await, vec![b.clone(), a.clone(), c.clone()]);
     // Created order is unaffected.
@@ -870,7 +876,7 @@ api_test!(lists_sort_newest_first_by_default_and_by_created_or_updated_at, |app|
         [("stakeholder_id", "nope")],
         [("colour", "red")],
     ] {
-        let res = app.get(LIST, "agent").query(&q).send().await.unwrap();
+        let res = app.get(LIST, Role::Agent).query(&q).send().await.unwrap();
         assert_problem(res, 400).await;
     }
 });
@@ -878,17 +884,17 @@ api_test!(lists_sort_newest_first_by_default_and_by_created_or_updated_at, |app|
 api_test!(lists_filter_by_stakeholder_status_category_and_creator, |app| {
     let s1 = stakeholder(&app, json!({})).await;
     let s2 = stakeholder(&app, json!({})).await;
-    let draft = create_as(&app, "agent", &input(&s1, json!({"product_category": "membership"}))).await;
-    let sent = create_as(&app, "manager", &input(&s1, json!({"product_category": "travel"}))).await;
-    act_ok(&app, &sent, "send", "agent").await;
-    let accepted = create_as(&app, "agent", &input(&s2, json!({"product_category": "membership"}))).await;
-    act_ok(&app, &accepted, "send", "agent").await;
-    act_ok(&app, &accepted, "accept", "agent").await;
-    let declined = create_as(&app, "manager", &input(&s2, json!({}))).await;
-    act_ok(&app, &declined, "send", "agent").await;
-    act_ok(&app, &declined, "decline", "agent").await;
-    let withdrawn = create_as(&app, "agent", &input(&s2, json!({"product_category": "travel"}))).await;
-    act_ok(&app, &withdrawn, "withdraw", "agent").await;
+    let draft = create_as(&app, Role::Agent, &input(&s1, json!({"product_category": "membership"}))).await;
+    let sent = create_as(&app, Role::Manager, &input(&s1, json!({"product_category": "travel"}))).await;
+    act_ok(&app, &sent, "send", Role::Agent).await;
+    let accepted = create_as(&app, Role::Agent, &input(&s2, json!({"product_category": "membership"}))).await;
+    act_ok(&app, &accepted, "send", Role::Agent).await;
+    act_ok(&app, &accepted, "accept", Role::Agent).await;
+    let declined = create_as(&app, Role::Manager, &input(&s2, json!({}))).await;
+    act_ok(&app, &declined, "send", Role::Agent).await;
+    act_ok(&app, &declined, "decline", Role::Agent).await;
+    let withdrawn = create_as(&app, Role::Agent, &input(&s2, json!({"product_category": "travel"}))).await;
+    act_ok(&app, &withdrawn, "withdraw", Role::Agent).await;
 
     let set = |q: &'static [(&'static str, &'static str)]| {
         let app = &app;
@@ -1007,7 +1013,7 @@ api_test!(cursor_walks_seven_offers_three_at_a_time, |app| {
             if let Some(c) = &cursor {
                 q.push(("cursor", c));
             }
-            let (ids, next, _) = page(&app, &url, "agent", &q).await;
+            let (ids, next, _) = page(&app, &url, Role::Agent, &q).await;
             sizes.push(ids.len());
             seen.extend(ids);
             match next {
@@ -1021,9 +1027,9 @@ api_test!(cursor_walks_seven_offers_three_at_a_time, |app| {
     }
 
     // A cursor from one sort is not valid for another.
-    let (_, next, _) = page(&app, LIST, "agent", &[("limit", "3")]).await;
+    let (_, next, _) = page(&app, LIST, Role::Agent, &[("limit", "3")]).await;
     let res = app
-        .get(LIST, "agent")
+        .get(LIST, Role::Agent)
         .query(&[("limit", "3"), ("sort", "created_at"), ("cursor", &next.unwrap())])
         .send()
         .await
@@ -1045,14 +1051,14 @@ api_test!(stakeholder_offers_lists_only_that_stakeholder_and_404s_for_unknown, |
     assert_eq!(ids(&app, &stakeholder_offers(&s1), &[("stakeholder_id", s2_id)]).await, vec![id_of(&c), id_of(&a)]);
 
     let empty = stakeholder(&app, json!({})).await;
-    let (got, next, _) = page(&app, &stakeholder_offers(&empty), "analyst", &[]).await;
+    let (got, next, _) = page(&app, &stakeholder_offers(&empty), Role::Analyst, &[]).await;
     assert!(got.is_empty() && next.is_none());
 
-    let res = app.get(&stakeholder_offers(&json!(Uuid::now_v7())), "admin").send().await.unwrap();
+    let res = app.get(&stakeholder_offers(&json!(Uuid::now_v7())), Role::Admin).send().await.unwrap();
     assert_problem(res, 404).await;
-    let res = app.get("/api/v1/stakeholders/not-a-uuid/offers", "admin").send().await.unwrap();
+    let res = app.get("/api/v1/stakeholders/not-a-uuid/offers", Role::Admin).send().await.unwrap();
     assert_problem(res, 400).await;
-    let res = app.get(&stakeholder_offers(&s1), "admin").query(&[("sort", "title")]).send().await.unwrap();
+    let res = app.get(&stakeholder_offers(&s1), Role::Admin).query(&[("sort", "title")]).send().await.unwrap();
     assert_problem(res, 400).await;
 });
 
@@ -1068,35 +1074,35 @@ api_test!(interactions_link_offers_of_the_same_stakeholder_only, |app| {
                "offer_id": offer})
     };
 
-    let res = app.post("/api/v1/interactions", "agent", &interaction(mine["id"].clone())).send().await.unwrap();
+    let res = app.post("/api/v1/interactions", Role::Agent, &interaction(mine["id"].clone())).send().await.unwrap();
     let (status, _, body) = parts(res).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["offer_id"], mine["id"]);
 
-    let res = app.post("/api/v1/interactions", "agent", &interaction(theirs["id"].clone())).send().await.unwrap();
+    let res = app.post("/api/v1/interactions", Role::Agent, &interaction(theirs["id"].clone())).send().await.unwrap();
     let p = assert_422(res, "offer_id", Some("reference")).await;
     assert_eq!(p["errors"].as_array().unwrap().len(), 1, "{p}");
-    let res = app.post("/api/v1/interactions", "agent", &interaction(json!(Uuid::now_v7()))).send().await.unwrap();
+    let res = app.post("/api/v1/interactions", Role::Agent, &interaction(json!(Uuid::now_v7()))).send().await.unwrap();
     assert_422(res, "offer_id", Some("reference")).await;
 
     // Linking works whatever the offer's status.
-    act_ok(&app, &mine, "send", "agent").await;
-    act_ok(&app, &mine, "accept", "agent").await;
-    let res = app.post("/api/v1/interactions", "agent", &interaction(mine["id"].clone())).send().await.unwrap();
+    act_ok(&app, &mine, "send", Role::Agent).await;
+    act_ok(&app, &mine, "accept", Role::Agent).await;
+    let res = app.post("/api/v1/interactions", Role::Agent, &interaction(mine["id"].clone())).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
 });
 
 api_test!(idempotency_key_replays_create, |app| {
     let sid = stakeholder(&app, json!({})).await;
     let body = input(&sid, json!({"product_category": "membership"}));
-    let post = |role: &str, key: &str, body: &Value| app.post(LIST, role, body).header("Idempotency-Key", key).send();
+    let post = |role: Role, key: &str, body: &Value| app.post(LIST, role, body).header("Idempotency-Key", key).send();
 
-    let (status, headers, first) = parts(post("agent", "offer-key-1", &body).await.unwrap()).await;
+    let (status, headers, first) = parts(post(Role::Agent, "offer-key-1", &body).await.unwrap()).await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
     assert!(headers.get("idempotent-replayed").is_none());
     let location = headers["location"].to_str().unwrap().to_owned();
 
-    let (status, headers, again) = parts(post("agent", "offer-key-1", &body).await.unwrap()).await;
+    let (status, headers, again) = parts(post(Role::Agent, "offer-key-1", &body).await.unwrap()).await;
     assert_eq!(status, StatusCode::CREATED, "{again}");
     assert_eq!(headers["idempotent-replayed"].to_str().unwrap(), "true");
     assert_eq!(headers["location"].to_str().unwrap(), location);
@@ -1105,12 +1111,12 @@ api_test!(idempotency_key_replays_create, |app| {
 
     // Same key, different body.
     let other = input(&sid, json!({"product_category": "travel"}));
-    let res = post("agent", "offer-key-1", &other).await.unwrap();
+    let res = post(Role::Agent, "offer-key-1", &other).await.unwrap();
     assert_problem(res, 422).await;
     assert_eq!(count_all(&app).await, 1);
 
     // Another caller with the same key is independent.
-    let (status, headers, theirs) = parts(post("manager", "offer-key-1", &body).await.unwrap()).await;
+    let (status, headers, theirs) = parts(post(Role::Manager, "offer-key-1", &body).await.unwrap()).await;
     assert_eq!(status, StatusCode::CREATED, "{theirs}");
     assert!(headers.get("idempotent-replayed").is_none());
     assert_ne!(theirs["id"], first["id"]);
@@ -1118,8 +1124,8 @@ api_test!(idempotency_key_replays_create, |app| {
     assert_eq!(count_all(&app).await, 2);
 
     // The replay is the first response even after the offer moved on.
-    act_ok(&app, &first, "send", "agent").await;
-    let (status, _, replay) = parts(post("agent", "offer-key-1", &body).await.unwrap()).await;
+    act_ok(&app, &first, "send", Role::Agent).await;
+    let (status, _, replay) = parts(post(Role::Agent, "offer-key-1", &body).await.unwrap()).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(replay, first);
     assert_eq!(count_all(&app).await, 2);
@@ -1128,17 +1134,17 @@ api_test!(idempotency_key_replays_create, |app| {
 api_test!(no_304_while_a_sent_offer_can_still_expire, |app| {
     let s = app.create_stakeholder(json!({})).await;
     let offer = create(&app, &s["id"], json!({"valid_until": ts(Utc::now() + Duration::days(1))})).await;
-    let res = app.req(Method::POST, &action_path(&offer["id"], "send"), "agent").send().await.unwrap();
+    let res = app.req(Method::POST, &action_path(&offer["id"], "send"), Role::Agent).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     // Its status is computed from the clock, so "2" cannot vouch for it: always a full answer.
-    let res = app.get(&path(&offer["id"]), "agent").header("If-None-Match", "\"2\"").send().await.unwrap();
+    let res = app.get(&path(&offer["id"]), Role::Agent).header("If-None-Match", "\"2\"").send().await.unwrap();
     let (status, headers, body) = parts(res).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["etag"].to_str().unwrap(), "\"2\"");
     assert_eq!(body["status"], "sent");
     // A draft cannot change by itself: 304 as usual.
     let draft = create(&app, &s["id"], json!({})).await;
-    let res = app.get(&path(&draft["id"]), "agent").header("If-None-Match", "\"1\"").send().await.unwrap();
+    let res = app.get(&path(&draft["id"]), Role::Agent).header("If-None-Match", "\"1\"").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
 });
 
@@ -1146,21 +1152,26 @@ api_test!(actions_without_input_refuse_a_body, |app| {
     let s = app.create_stakeholder(json!({})).await;
     let offer = create(&app, &s["id"], json!({})).await;
     let send = action_path(&offer["id"], "send");
-    let res =
-        app.req(Method::POST, &send, "agent").header("Content-Type", "text/plain").body("hello").send().await.unwrap();
+    let res = app
+        .req(Method::POST, &send, Role::Agent)
+        .header("Content-Type", "text/plain")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
     assert_problem(res, 415).await;
     let res = app
-        .req(Method::POST, &send, "agent")
+        .req(Method::POST, &send, Role::Agent)
         .header("Content-Type", "application/json")
         .body("{")
         .send()
         .await
         .unwrap();
     assert_problem(res, 400).await;
-    let res = app.post(&send, "agent", &json!({"note": "x"})).send().await.unwrap();
+    let res = app.post(&send, Role::Agent, &json!({"note": "x"})).send().await.unwrap();
     let problem = assert_problem(res, 422).await;
     assert_eq!(problem["errors"][0]["field"], "note");
-    assert_eq!(fetch(&app, &path(&offer["id"]), "agent").await["status"], "draft", "nothing changed");
-    let res = app.post(&send, "agent", &json!({})).send().await.unwrap();
+    assert_eq!(fetch(&app, &path(&offer["id"]), Role::Agent).await["status"], "draft", "nothing changed");
+    let res = app.post(&send, Role::Agent, &json!({})).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK, "an empty object is no input");
 });

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::api_test;
-use crate::helpers::{PARTNER_A, PARTNER_B, TestApp, assert_problem, claims, parts, sign, token};
+use crate::helpers::{PARTNER_A, PARTNER_B, Role, TestApp, assert_problem, claims, parts, sign, token};
 
 const LIST: &str = "/api/v1/stakeholders";
 
@@ -44,7 +44,7 @@ async fn page_with(app: &TestApp, query: &str, bearer: &str) -> (Vec<String>, Op
 }
 
 async fn page(app: &TestApp, query: &str) -> (Vec<String>, Option<String>, Value) {
-    page_with(app, query, &token("admin")).await
+    page_with(app, query, &token(Role::Admin)).await
 }
 
 /// Ids of one page of at most 200 rows (asserting it is the only page).
@@ -168,10 +168,13 @@ api_test!(cursor_is_bound_to_its_sort_and_must_be_intact, |app| {
     }
     let (_, next, _) = page(&app, "limit=1").await;
     let cursor = next.expect("a next_cursor");
-    let res =
-        app.get(&format!("{LIST}?limit=1&sort=display_name&cursor={}", enc(&cursor)), "admin").send().await.unwrap();
+    let res = app
+        .get(&format!("{LIST}?limit=1&sort=display_name&cursor={}", enc(&cursor)), Role::Admin)
+        .send()
+        .await
+        .unwrap();
     assert_problem(res, 400).await;
-    let res = app.get(&format!("{LIST}?limit=1&cursor=not-a-cursor"), "admin").send().await.unwrap();
+    let res = app.get(&format!("{LIST}?limit=1&cursor=not-a-cursor"), Role::Admin).send().await.unwrap();
     assert_problem(res, 400).await;
 });
 
@@ -211,7 +214,7 @@ api_test!(updated_at_sort_reflects_a_patch, |app| {
     let before = ids(&app, "sort=-updated_at").await;
     assert_eq!(before, vec![third.clone(), second.clone(), first_id.clone()]);
 
-    let res = app.patch(&format!("{LIST}/{first_id}"), "admin", &json!({"segment": "gold"})).send().await.unwrap();
+    let res = app.patch(&format!("{LIST}/{first_id}"), Role::Admin, &json!({"segment": "gold"})).send().await.unwrap();
     let (status, _, patched) = parts(res).await;
     assert_eq!(status, StatusCode::OK, "{patched}");
     assert_ne!(patched["updated_at"], first["updated_at"], "{patched}");
@@ -291,7 +294,7 @@ api_test!(filters_by_kind_entity_type_and_lifecycle_stage, |app| {
 
     // An unknown enum value in a filter is a bad query string.
     for bad in ["kind=alien", "entity_type=robot", "lifecycle_stage=zombie"] {
-        let res = app.get(&format!("{LIST}?{bad}"), "admin").send().await.unwrap();
+        let res = app.get(&format!("{LIST}?{bad}"), Role::Admin).send().await.unwrap();
         assert_problem(res, 400).await;
     }
 });
@@ -346,7 +349,7 @@ api_test!(filters_by_segment_owner_partner_and_organization, |app| {
     assert!(ids(&app, &format!("segment=silver&organization_id={acme}")).await.is_empty());
 
     // A malformed UUID filter is a bad query string.
-    let res = app.get(&format!("{LIST}?partner_id=not-a-uuid"), "admin").send().await.unwrap();
+    let res = app.get(&format!("{LIST}?partner_id=not-a-uuid"), Role::Admin).send().await.unwrap();
     assert_problem(res, 400).await;
 });
 
@@ -362,9 +365,9 @@ api_test!(filters_by_tag, |app| {
     assert!(ids(&app, "tag=vi").await.is_empty(), "tags match exactly");
 
     // Changing the tags changes what the filter finds.
-    let res = app.patch(&format!("{LIST}/{r3}"), "admin", &json!({"tags": ["vip"]})).send().await.unwrap();
+    let res = app.patch(&format!("{LIST}/{r3}"), Role::Admin, &json!({"tags": ["vip"]})).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let res = app.patch(&format!("{LIST}/{r1}"), "admin", &json!({"tags": ["b2c"]})).send().await.unwrap();
+    let res = app.patch(&format!("{LIST}/{r1}"), Role::Admin, &json!({"tags": ["b2c"]})).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(sorted(ids(&app, "tag=vip").await), sorted(vec![r2.clone(), r3.clone()]));
     assert!(ids(&app, "tag=b2b").await.is_empty());
@@ -433,18 +436,18 @@ api_test!(filters_by_updated_since, |app| {
     let since = b["updated_at"].as_str().unwrap();
     assert_eq!(ids(&app, &format!("updated_since={}", enc(since))).await, vec![c.clone(), id_of(&b)]);
     // A patch moves a row past the instant.
-    let res = app.patch(&format!("{LIST}/{a}"), "admin", &json!({"segment": "gold"})).send().await.unwrap();
+    let res = app.patch(&format!("{LIST}/{a}"), Role::Admin, &json!({"segment": "gold"})).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(sorted(ids(&app, &format!("updated_since={}", enc(since))).await), sorted(vec![a, id_of(&b), c]));
     // Not a timestamp: bad query string.
-    let res = app.get(&format!("{LIST}?updated_since=yesterday"), "admin").send().await.unwrap();
+    let res = app.get(&format!("{LIST}?updated_since=yesterday"), Role::Admin).send().await.unwrap();
     assert_problem(res, 400).await;
 });
 
 api_test!(archived_rows_are_listed_only_with_include_archived, |app| {
     let keep = create_named(&app, "Kept").await;
     let gone = create_named(&app, "Archived").await;
-    let res = app.delete(&format!("{LIST}/{gone}"), "admin").send().await.unwrap();
+    let res = app.delete(&format!("{LIST}/{gone}"), Role::Admin).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
 
     assert_eq!(ids(&app, "").await, vec![keep.clone()]);
@@ -455,7 +458,7 @@ api_test!(archived_rows_are_listed_only_with_include_archived, |app| {
     assert!(ids(&app, "q=archived").await.is_empty());
 
     // Restoring brings it back.
-    let res = app.post(&format!("{LIST}/{gone}/restore"), "admin", &json!({})).send().await.unwrap();
+    let res = app.post(&format!("{LIST}/{gone}/restore"), Role::Admin, &json!({})).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(ids(&app, "").await, vec![gone, keep]);
 });
@@ -505,7 +508,7 @@ api_test!(default_limit_is_50_and_200_is_allowed, |app| {
     assert!(next.is_none(), "no next_cursor when the page ends the list");
 
     for bad in ["limit=0", "limit=201", "limit=-1", "limit=ten"] {
-        let res = app.get(&format!("{LIST}?{bad}"), "admin").send().await.unwrap();
+        let res = app.get(&format!("{LIST}?{bad}"), Role::Admin).send().await.unwrap();
         assert_problem(res, 400).await;
     }
 });
@@ -520,7 +523,7 @@ fn idem_body() -> Value {
 }
 
 async fn post_with_key(app: &TestApp, key: &str, body: &Value) -> reqwest::Response {
-    app.post(LIST, "admin", body).header("Idempotency-Key", key).send().await.unwrap()
+    app.post(LIST, Role::Admin, body).header("Idempotency-Key", key).send().await.unwrap()
 }
 
 fn header(h: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
@@ -550,7 +553,7 @@ api_test!(idempotent_replay_returns_the_first_response, |app| {
     let reordered = r#"{"tags": ["a"], "email": "idem@example.com", "display_name": "Idem Potent",
                         "entity_type": "person", "kind": "customer"}"#;
     let res = app
-        .req(reqwest::Method::POST, LIST, "admin")
+        .req(reqwest::Method::POST, LIST, Role::Admin)
         .header("Idempotency-Key", "key-1")
         .header("Content-Type", "application/json")
         .body(reordered)
@@ -590,7 +593,7 @@ api_test!(idempotency_keys_are_per_caller, |app| {
     let res = app
         .client
         .post(app.url(LIST))
-        .bearer_auth(sign(claims("admin", "someone-else")))
+        .bearer_auth(sign(claims(Role::Admin, "someone-else")))
         .header("Idempotency-Key", "shared-key")
         .json(&body)
         .send()
@@ -607,7 +610,7 @@ api_test!(concurrent_requests_with_one_key_create_one_stakeholder, |app| {
     let body = idem_body();
     let handles: Vec<_> = (0..5)
         .map(|_| {
-            let req = app.post(LIST, "admin", &body).header("Idempotency-Key", "race-key");
+            let req = app.post(LIST, Role::Admin, &body).header("Idempotency-Key", "race-key");
             tokio::spawn(async move { parts(req.send().await.unwrap()).await })
         })
         .collect();
@@ -641,8 +644,8 @@ api_test!(idempotency_key_length_is_checked, |app| {
 api_test!(without_a_key_every_post_creates, |app| {
     let mut body = idem_body();
     body.as_object_mut().unwrap().remove("email");
-    let (s1, h1, b1) = parts(app.post(LIST, "admin", &body).send().await.unwrap()).await;
-    let (s2, h2, b2) = parts(app.post(LIST, "admin", &body).send().await.unwrap()).await;
+    let (s1, h1, b1) = parts(app.post(LIST, Role::Admin, &body).send().await.unwrap()).await;
+    let (s2, h2, b2) = parts(app.post(LIST, Role::Admin, &body).send().await.unwrap()).await;
     assert_eq!(s1, StatusCode::CREATED, "{b1}");
     assert_eq!(s2, StatusCode::CREATED, "{b2}");
     assert_ne!(b1["id"], b2["id"]);
@@ -741,7 +744,7 @@ api_test!(masked_roles_search_names_only, |app| {
         json!({"display_name": "Siti Rahayu", "email": "siti.r@example.com", "phone": "+628111222333"}),
     )
     .await;
-    let count = |role: &'static str, q: &'static str| {
+    let count = |role: Role, q: &'static str| {
         let req = app.get(&format!("/api/v1/stakeholders?q={}", q.replace('+', "%2B")), role);
         async move {
             let (status, _, body) = parts(req.send().await.unwrap()).await;
@@ -750,10 +753,10 @@ api_test!(masked_roles_search_names_only, |app| {
         }
     };
     // An analyst sees e-mail and phone masked, so search must not confirm them.
-    assert_eq!(count("analyst", "siti.r@example.com").await, 0);
-    assert_eq!(count("analyst", "628111222333").await, 0);
-    assert_eq!(count("analyst", "rahayu").await, 1);
+    assert_eq!(count(Role::Analyst, "siti.r@example.com").await, 0);
+    assert_eq!(count(Role::Analyst, "628111222333").await, 0);
+    assert_eq!(count(Role::Analyst, "rahayu").await, 1);
     // Roles that read contact details search them too.
-    assert_eq!(count("agent", "siti.r@example.com").await, 1);
-    assert_eq!(count("admin", "628111222333").await, 1);
+    assert_eq!(count(Role::Agent, "siti.r@example.com").await, 1);
+    assert_eq!(count(Role::Admin, "628111222333").await, 1);
 });

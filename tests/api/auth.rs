@@ -352,7 +352,7 @@ api_test!(stakeholder_role_matrix, |app| {
     }
 });
 
-fn ids(body: &Value) -> Vec<String> {
+fn sorted_ids_of(body: &Value) -> Vec<String> {
     let mut v: Vec<String> = body["data"]
         .as_array()
         .unwrap_or_else(|| panic!("not a list: {body}"))
@@ -380,18 +380,18 @@ api_test!(partners_see_only_their_own_stakeholders, |app| {
 
     // Control: admin sees all three.
     let all = assert_ok(app.get(LIST, Role::Admin).send().await.unwrap(), "admin").await;
-    assert_eq!(ids(&all).len(), 3, "{all}");
+    assert_eq!(sorted_ids_of(&all).len(), 3, "{all}");
 
     let listed = assert_ok(get(LIST.into(), &token_a).await.unwrap(), "A list").await;
-    assert_eq!(ids(&listed), vec![a_id.to_owned()], "{listed}");
+    assert_eq!(sorted_ids_of(&listed), vec![a_id.to_owned()], "{listed}");
     let filtered =
         assert_ok(get(format!("{LIST}?partner_id={PARTNER_B}"), &token_a).await.unwrap(), "A filters B").await;
-    assert_eq!(ids(&filtered), Vec::<String>::new(), "{filtered}");
+    assert_eq!(sorted_ids_of(&filtered), Vec::<String>::new(), "{filtered}");
     assert_eq!(filtered["next_cursor"], Value::Null);
     let own = assert_ok(get(format!("{LIST}?partner_id={PARTNER_A}"), &token_a).await.unwrap(), "A filters A").await;
-    assert_eq!(ids(&own), vec![a_id.to_owned()], "{own}");
+    assert_eq!(sorted_ids_of(&own), vec![a_id.to_owned()], "{own}");
     let searched = assert_ok(get(format!("{LIST}?q=shared"), &token_a).await.unwrap(), "A searches").await;
-    assert_eq!(ids(&searched), vec![a_id.to_owned()], "{searched}");
+    assert_eq!(sorted_ids_of(&searched), vec![a_id.to_owned()], "{searched}");
 
     let got = assert_ok(get(format!("{LIST}/{a_id}"), &token_a).await.unwrap(), "A gets A").await;
     assert_eq!(got["id"], a_id);
@@ -406,7 +406,7 @@ api_test!(partners_see_only_their_own_stakeholders, |app| {
     }
 
     let listed_b = assert_ok(get(LIST.into(), &token_b).await.unwrap(), "B list").await;
-    assert_eq!(ids(&listed_b), vec![b_id.to_owned()], "{listed_b}");
+    assert_eq!(sorted_ids_of(&listed_b), vec![b_id.to_owned()], "{listed_b}");
     let got_b = assert_ok(get(format!("{LIST}/{b_id}"), &token_b).await.unwrap(), "B gets B").await;
     assert_eq!(got_b["id"], b_id);
     assert_problem(get(format!("{LIST}/{a_id}"), &token_b).await.unwrap(), 404).await;
@@ -415,7 +415,7 @@ api_test!(partners_see_only_their_own_stakeholders, |app| {
     // A partner whose id matches nothing sees an empty list.
     let stranger = partner_token(uuid::Uuid::from_u128(0xc));
     let empty = assert_ok(get(LIST.into(), &stranger).await.unwrap(), "stranger").await;
-    assert_eq!(ids(&empty), Vec::<String>::new(), "{empty}");
+    assert_eq!(sorted_ids_of(&empty), Vec::<String>::new(), "{empty}");
 });
 
 api_test!(fields_are_redacted_by_role, |app| {

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::api_test;
-use crate::helpers::{PARTNER_A, PARTNER_B, Role, TestApp, assert_problem, partner_token, parts};
+use crate::helpers::*;
 
 const LIST: &str = "/api/v1/complaints";
 const ACTIONS: [&str; 6] = ["acknowledge", "start", "resolve", "close", "reopen", "assign"];
@@ -30,12 +30,6 @@ fn action_path(id: &Value, action: &str) -> String {
 
 fn stakeholder_complaints(stakeholder: &Value) -> String {
     format!("/api/v1/stakeholders/{}/complaints", stakeholder.as_str().expect("id is a string"))
-}
-
-fn parse_ts(v: &Value) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(v.as_str().unwrap_or_else(|| panic!("not a timestamp: {v}")))
-        .unwrap_or_else(|e| panic!("not RFC 3339 ({e}): {v}"))
-        .with_timezone(&Utc)
 }
 
 /// `due_at - created_at` of a complaint, exactly.
@@ -146,89 +140,14 @@ async fn in_status(app: &TestApp, sid: &Value, status: &str) -> Value {
     c
 }
 
-/// GETs `url` as `role`, expects 200; returns the body.
-async fn fetch(app: &TestApp, url: &str, role: Role) -> Value {
-    let res = app.get(url, role).send().await.unwrap();
-    let (status, _, body) = parts(res).await;
-    assert_eq!(status, StatusCode::OK, "GET {url} as {role}: {body}");
-    body
-}
-
-/// GETs one page of `url` with `query` as `role`; returns (ids, next_cursor, body).
-async fn page(app: &TestApp, url: &str, role: Role, query: &[(&str, &str)]) -> (Vec<String>, Option<String>, Value) {
-    let res = app.get(url, role).query(query).send().await.unwrap();
-    let (status, _, body) = parts(res).await;
-    assert_eq!(status, StatusCode::OK, "GET {url} {query:?} as {role}: {body}");
-    let ids = body["data"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no data array: {body}"))
-        .iter()
-        .map(|r| r["id"].as_str().unwrap().to_owned())
-        .collect();
-    let next = match &body["next_cursor"] {
-        Value::Null => None,
-        Value::String(c) => Some(c.clone()),
-        other => panic!("next_cursor must be a string or null, got {other}"),
-    };
-    (ids, next, body)
-}
-
-/// The ids of the first page of `url` with `query` as admin.
-async fn ids(app: &TestApp, url: &str, query: &[(&str, &str)]) -> Vec<String> {
-    page(app, url, Role::Admin, query).await.0
-}
-
 /// The ids of the first page of `url` with `query` as admin, as a set.
 async fn id_set_of(app: &TestApp, url: &str, query: &[(&str, &str)]) -> HashSet<String> {
     ids(app, url, query).await.into_iter().collect()
 }
 
-fn id_of(v: &Value) -> String {
-    v["id"].as_str().expect("id").to_owned()
-}
-
-fn set_of(complaints: &[&Value]) -> HashSet<String> {
-    complaints.iter().map(|c| id_of(c)).collect()
-}
-
 /// How many complaints the admin sees in total.
 async fn count_all(app: &TestApp) -> usize {
     ids(app, LIST, &[("limit", "200")]).await.len()
-}
-
-/// Every `code` reported for `field` in a 422.
-fn codes_for(problem: &Value, field: &str) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .map(|a| {
-            a.iter().filter(|e| e["field"] == field).filter_map(|e| e["code"].as_str().map(str::to_owned)).collect()
-        })
-        .unwrap_or_default()
-}
-
-fn assert_code(problem: &Value, field: &str, code: &str) {
-    let codes = codes_for(problem, field);
-    assert!(codes.iter().any(|c| c == code), "expected {field}: {code}; got {codes:?} in {problem}");
-}
-
-/// Asserts a 422 whose errors include `field` (with `code` when given); returns the problem.
-async fn assert_422(res: Response, field: &str, code: Option<&str>) -> Value {
-    let problem = assert_problem(res, 422).await;
-    let errors = problem["errors"].as_array().unwrap_or_else(|| panic!("no errors[]: {problem}"));
-    for e in errors {
-        assert!(e["field"].is_string() && e["code"].is_string() && e["message"].is_string(), "{problem}");
-    }
-    match code {
-        Some(code) => assert_code(&problem, field, code),
-        None => assert!(!codes_for(&problem, field).is_empty(), "expected an error on {field}: {problem}"),
-    }
-    problem
-}
-
-/// POSTs `body` as admin, expects a 422 naming `field` (with `code` when given).
-async fn create_422(app: &TestApp, body: Value, field: &str, code: Option<&str>) -> Value {
-    let res = app.post(LIST, Role::Admin, &body).send().await.unwrap();
-    assert_422(res, field, code).await
 }
 
 /// `{id: sla_breached}` over the rows of a list page.
@@ -341,7 +260,7 @@ api_test!(sla_targets_are_configurable, |app| {
 api_test!(create_rejects_status_due_at_and_read_only_fields, |app| {
     let sid = stakeholder(&app, json!({})).await;
     for status in STATUSES {
-        let p = create_422(&app, input(&sid, json!({"status": status})), "status", Some("unknown_field")).await;
+        let p = create_422(&app, LIST, input(&sid, json!({"status": status})), "status", Some("unknown_field")).await;
         assert_eq!(p["errors"].as_array().unwrap().len(), 1, "{p}");
     }
     for (k, v) in [
@@ -359,7 +278,7 @@ api_test!(create_rejects_status_due_at_and_read_only_fields, |app| {
         ("updated_at", json!("2026-01-01T00:00:00Z")),
         ("subjetc", json!("typo")),
     ] {
-        let p = create_422(&app, input(&sid, json!({ k: v })), k, Some("unknown_field")).await;
+        let p = create_422(&app, LIST, input(&sid, json!({ k: v })), k, Some("unknown_field")).await;
         assert_eq!(p["errors"].as_array().unwrap().len(), 1, "{k}: {p}");
     }
     assert_eq!(count_all(&app).await, 0, "no complaint may have been created");
@@ -369,21 +288,22 @@ api_test!(create_validates_every_field_at_once, |app| {
     let sid = stakeholder(&app, json!({})).await;
 
     // Required fields, all reported together.
-    let p = create_422(&app, json!({}), "stakeholder_id", Some("required")).await;
+    let p = create_422(&app, LIST, json!({}), "stakeholder_id", Some("required")).await;
     for field in ["subject", "description", "category", "severity"] {
         assert_code(&p, field, "required");
     }
     for field in ["subject", "description", "category", "severity", "stakeholder_id"] {
         // Absent (a null in `extra` removes the key) and explicitly null.
-        create_422(&app, input(&sid, json!({ field: null })), field, Some("required")).await;
+        create_422(&app, LIST, input(&sid, json!({ field: null })), field, Some("required")).await;
         let mut explicit = input(&sid, json!({}));
         explicit.as_object_mut().unwrap().insert(field.to_owned(), Value::Null);
-        create_422(&app, explicit, field, Some("required")).await;
+        create_422(&app, LIST, explicit, field, Some("required")).await;
     }
 
     // Every rule broken in one body: every field is reported.
     let p = create_422(
         &app,
+        LIST,
         json!({"stakeholder_id": "nope", "subject": "   ", "description": "d".repeat(10_001),
                "category": "food", "severity": "urgent", "channel": "pigeon", "status": "open"}),
         "stakeholder_id",
@@ -398,19 +318,19 @@ api_test!(create_validates_every_field_at_once, |app| {
     assert_code(&p, "status", "unknown_field");
 
     // One by one.
-    create_422(&app, input(&sid, json!({"subject": ""})), "subject", None).await;
-    create_422(&app, input(&sid, json!({"subject": " \t "})), "subject", Some("blank")).await;
-    create_422(&app, input(&sid, json!({"subject": "s".repeat(201)})), "subject", None).await;
-    create_422(&app, input(&sid, json!({"subject": 42})), "subject", Some("type")).await;
-    create_422(&app, input(&sid, json!({"description": ""})), "description", None).await;
-    create_422(&app, input(&sid, json!({"description": "  \n "})), "description", Some("blank")).await;
-    create_422(&app, input(&sid, json!({"description": "d".repeat(10_001)})), "description", None).await;
-    create_422(&app, input(&sid, json!({"category": "food"})), "category", Some("enum")).await;
-    create_422(&app, input(&sid, json!({"category": "Billing"})), "category", Some("enum")).await;
-    create_422(&app, input(&sid, json!({"severity": "urgent"})), "severity", Some("enum")).await;
-    create_422(&app, input(&sid, json!({"severity": 3})), "severity", None).await;
-    create_422(&app, input(&sid, json!({"channel": "pigeon"})), "channel", Some("enum")).await;
-    create_422(&app, input(&sid, json!({"stakeholder_id": "not-a-uuid"})), "stakeholder_id", Some("type")).await;
+    create_422(&app, LIST, input(&sid, json!({"subject": ""})), "subject", None).await;
+    create_422(&app, LIST, input(&sid, json!({"subject": " \t "})), "subject", Some("blank")).await;
+    create_422(&app, LIST, input(&sid, json!({"subject": "s".repeat(201)})), "subject", None).await;
+    create_422(&app, LIST, input(&sid, json!({"subject": 42})), "subject", Some("type")).await;
+    create_422(&app, LIST, input(&sid, json!({"description": ""})), "description", None).await;
+    create_422(&app, LIST, input(&sid, json!({"description": "  \n "})), "description", Some("blank")).await;
+    create_422(&app, LIST, input(&sid, json!({"description": "d".repeat(10_001)})), "description", None).await;
+    create_422(&app, LIST, input(&sid, json!({"category": "food"})), "category", Some("enum")).await;
+    create_422(&app, LIST, input(&sid, json!({"category": "Billing"})), "category", Some("enum")).await;
+    create_422(&app, LIST, input(&sid, json!({"severity": "urgent"})), "severity", Some("enum")).await;
+    create_422(&app, LIST, input(&sid, json!({"severity": 3})), "severity", None).await;
+    create_422(&app, LIST, input(&sid, json!({"channel": "pigeon"})), "channel", Some("enum")).await;
+    create_422(&app, LIST, input(&sid, json!({"stakeholder_id": "not-a-uuid"})), "stakeholder_id", Some("type")).await;
     assert_eq!(count_all(&app).await, 0, "no complaint may have been created");
 
     // The limits themselves are fine.

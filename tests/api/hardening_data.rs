@@ -15,14 +15,14 @@
 
 use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{Duration, Utc};
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::api_test;
-use crate::helpers::{Backend, Role, TestApp, assert_problem, error_fields, parts};
+use crate::helpers::*;
 
 const INTERACTIONS: &str = "/api/v1/interactions";
 const OFFERS: &str = "/api/v1/offers";
@@ -31,16 +31,6 @@ const STAKEHOLDERS: &str = "/api/v1/stakeholders";
 
 fn at(base: &str, id: &Value) -> String {
     format!("{base}/{}", id.as_str().expect("id is a string"))
-}
-
-fn parse_ts(v: &Value) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(v.as_str().unwrap_or_else(|| panic!("not a timestamp: {v}")))
-        .unwrap_or_else(|e| panic!("not RFC 3339 ({e}): {v}"))
-        .with_timezone(&Utc)
-}
-
-fn ts(s: &str) -> DateTime<Utc> {
-    parse_ts(&json!(s))
 }
 
 /// The `code` of `field` in a 422.
@@ -374,13 +364,13 @@ api_test!(a_leap_second_in_a_body_reads_back_as_the_next_second, |app| {
         "interaction",
     )
     .await;
-    assert_eq!(parse_ts(&i["occurred_at"]), ts("2017-01-01T00:00:00Z"), "{i}");
+    assert_eq!(parse_ts(&i["occurred_at"]), instant("2017-01-01T00:00:00Z"), "{i}");
     assert_eq!(i["occurred_at"], get(&app, &at(INTERACTIONS, &i["id"])).await["occurred_at"]);
 
     let o =
         offer(&app, &sid, json!({"valid_from": "2030-06-30T23:59:60.250Z", "valid_until": "2030-07-01T00:00:00.500Z"}))
             .await;
-    assert_eq!(parse_ts(&o["valid_from"]), ts("2030-07-01T00:00:00.250Z"), "{o}");
+    assert_eq!(parse_ts(&o["valid_from"]), instant("2030-07-01T00:00:00.250Z"), "{o}");
     let read = get(&app, &at(OFFERS, &o["id"])).await;
     assert_eq!(read["valid_from"], o["valid_from"]);
     // The cross-field rule compares normalised instants: these two are equal.
@@ -434,7 +424,7 @@ api_test!(the_year_range_is_checked_after_normalising_a_leap_second, |app| {
     assert_eq!(code_of(&p, "valid_until").as_deref(), Some("range"), "{p}");
     // The last storable instant is fine.
     let o = offer(&app, &sid, json!({"valid_until": "9999-12-31T23:59:59.999999Z"})).await;
-    assert_eq!(parse_ts(&o["valid_until"]), ts("9999-12-31T23:59:59.999999Z"));
+    assert_eq!(parse_ts(&o["valid_until"]), instant("9999-12-31T23:59:59.999999Z"));
     let res = app.patch(&at(OFFERS, &o["id"]), Role::Admin, &json!({"valid_until": "9999-12-31T23:59:60Z"}));
     let p = assert_problem(res.send().await.unwrap(), 422).await;
     assert_eq!(error_fields(&p), vec!["valid_until"], "{p}");

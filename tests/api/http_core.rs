@@ -8,22 +8,9 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
 use crate::api_test;
-use crate::helpers::{Role, TestApp, assert_problem, error_fields, parts};
+use crate::helpers::*;
 
 const STAKEHOLDERS: &str = "/api/v1/stakeholders";
-
-/// Percent-encodes every byte outside the unreserved set (RFC 3986).
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
 
 /// Asserts a problem with `status` whose `instance` is `path` and whose
 /// `request_id` equals the `X-Request-Id` response header.

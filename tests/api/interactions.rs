@@ -5,15 +5,13 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use reqwest::{Method, Response, StatusCode};
+use chrono::{Duration, Utc};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::api_test;
-use crate::helpers::{
-    PARTNER_A, PARTNER_B, Role, TestApp, assert_problem, claims, error_fields, partner_token, parts, sign, token,
-};
+use crate::helpers::*;
 
 const LIST: &str = "/api/v1/interactions";
 
@@ -23,16 +21,6 @@ fn path(id: &Value) -> String {
 
 fn timeline(stakeholder: &Value) -> String {
     format!("/api/v1/stakeholders/{}/interactions", stakeholder.as_str().expect("id is a string"))
-}
-
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-fn parse_ts(v: &Value) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(v.as_str().unwrap_or_else(|| panic!("not a timestamp: {v}")))
-        .unwrap_or_else(|e| panic!("not RFC 3339 ({e}): {v}"))
-        .with_timezone(&Utc)
 }
 
 /// A valid `contact` interaction for `stakeholder`, with `extra` merged in
@@ -76,96 +64,6 @@ async fn create(app: &TestApp, stakeholder: &Value, extra: Value) -> Value {
 /// A fresh stakeholder's id.
 async fn stakeholder(app: &TestApp, extra: Value) -> Value {
     app.create_stakeholder(extra).await["id"].clone()
-}
-
-/// Every `code` reported for `field` in a 422.
-fn codes_for(problem: &Value, field: &str) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .map(|a| {
-            a.iter().filter(|e| e["field"] == field).filter_map(|e| e["code"].as_str().map(str::to_owned)).collect()
-        })
-        .unwrap_or_default()
-}
-
-fn assert_code(problem: &Value, field: &str, code: &str) {
-    let codes = codes_for(problem, field);
-    assert!(codes.iter().any(|c| c == code), "expected {field}: {code}; got {codes:?} in {problem}");
-}
-
-/// Asserts a 422 whose errors include `field` with `code`; returns the problem.
-async fn assert_422(res: Response, field: &str, code: &str) -> Value {
-    let problem = assert_problem(res, 422).await;
-    for e in problem["errors"].as_array().unwrap_or_else(|| panic!("no errors[]: {problem}")) {
-        assert!(e["field"].is_string() && e["code"].is_string() && e["message"].is_string(), "{problem}");
-    }
-    assert_code(&problem, field, code);
-    problem
-}
-
-/// POSTs `body` as admin, expects a 422 naming `field` with `code`.
-async fn create_422(app: &TestApp, body: Value, field: &str, code: &str) -> Value {
-    let res = app.post(LIST, Role::Admin, &body).send().await.unwrap();
-    assert_422(res, field, code).await
-}
-
-/// GETs `url` as `role`, expects 200; returns the body.
-async fn fetch(app: &TestApp, url: &str, role: Role) -> Value {
-    let res = app.get(url, role).send().await.unwrap();
-    let (status, _, body) = parts(res).await;
-    assert_eq!(status, StatusCode::OK, "GET {url} as {role}: {body}");
-    body
-}
-
-async fn patch_ok(app: &TestApp, id: &Value, role: Role, patch: Value) -> Value {
-    let res = app.patch(&path(id), role, &patch).send().await.unwrap();
-    let (status, _, body) = parts(res).await;
-    assert_eq!(status, StatusCode::OK, "PATCH {patch} as {role}: {body}");
-    body
-}
-
-/// GETs one page with a bearer token; asserts 200, returns (ids, next_cursor).
-async fn page_with(app: &TestApp, url: &str, bearer: &str) -> (Vec<String>, Option<String>) {
-    let res = app.client.get(app.url(url)).bearer_auth(bearer).send().await.unwrap();
-    let (status, _, body) = parts(res).await;
-    assert_eq!(status, StatusCode::OK, "GET {url}: {body}");
-    let ids = body["data"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no data array: {body}"))
-        .iter()
-        .map(|r| r["id"].as_str().unwrap().to_owned())
-        .collect();
-    let next = match &body["next_cursor"] {
-        Value::Null => None,
-        Value::String(c) => Some(c.clone()),
-        other => panic!("next_cursor must be a string or null, got {other}"),
-    };
-    (ids, next)
-}
-
-/// Ids of `base` (a list URL, maybe with a query) as `role`: one page of up to 200.
-async fn ids_as(app: &TestApp, base: &str, role: Role) -> Vec<String> {
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let (ids, next) = page_with(app, &format!("{base}{sep}limit=200"), &token(role)).await;
-    assert!(next.is_none(), "expected a single page for {base}");
-    ids
-}
-
-async fn ids(app: &TestApp, base: &str) -> Vec<String> {
-    ids_as(app, base, Role::Admin).await
-}
-
-fn id_of(v: &Value) -> String {
-    v["id"].as_str().unwrap().to_owned()
-}
-
-fn sorted(mut v: Vec<String>) -> Vec<String> {
-    v.sort();
-    v
-}
-
-fn etag_of(res: &Response) -> Option<String> {
-    res.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
 // ---------------------------------------------------------------- create
@@ -235,11 +133,11 @@ api_test!(every_enum_value_round_trips, |app| {
     assert_eq!(got["type"], "purchase");
 
     // Unknown enum values are 422 "enum", case-sensitive.
-    let p = create_422(&app, input(&sid, json!({"channel": "fax"})), "channel", "enum").await;
+    let p = create_422(&app, LIST, input(&sid, json!({"channel": "fax"})), "channel", Some("enum")).await;
     assert_eq!(error_fields(&p), vec!["channel"], "{p}");
-    create_422(&app, input(&sid, json!({"direction": "sideways"})), "direction", "enum").await;
-    create_422(&app, input(&sid, json!({"type": "Purchase"})), "type", "enum").await;
-    create_422(&app, input(&sid, json!({"channel": "Email"})), "channel", "enum").await;
+    create_422(&app, LIST, input(&sid, json!({"direction": "sideways"})), "direction", Some("enum")).await;
+    create_422(&app, LIST, input(&sid, json!({"type": "Purchase"})), "type", Some("enum")).await;
+    create_422(&app, LIST, input(&sid, json!({"channel": "Email"})), "channel", Some("enum")).await;
 });
 
 api_test!(occurred_at_defaults_to_now_and_may_not_be_far_in_the_future, |app| {
@@ -254,14 +152,14 @@ api_test!(occurred_at_defaults_to_now_and_may_not_be_far_in_the_future, |app| {
     );
 
     // 4 minutes ahead (clock skew) is fine.
-    let soon = ts(Utc::now() + Duration::minutes(4));
+    let soon = rfc3339(Utc::now() + Duration::minutes(4));
     let got = create(&app, &sid, json!({"occurred_at": soon})).await;
     assert_eq!(parse_ts(&got["occurred_at"]), parse_ts(&json!(soon)));
 
     // More than 5 minutes ahead is not.
     for ahead in [Duration::minutes(6), Duration::days(400)] {
-        let later = ts(Utc::now() + ahead);
-        let p = create_422(&app, input(&sid, json!({"occurred_at": later})), "occurred_at", "range").await;
+        let later = rfc3339(Utc::now() + ahead);
+        let p = create_422(&app, LIST, input(&sid, json!({"occurred_at": later})), "occurred_at", Some("range")).await;
         assert_eq!(error_fields(&p), vec!["occurred_at"], "{p}");
     }
 
@@ -275,23 +173,23 @@ api_test!(occurred_at_defaults_to_now_and_may_not_be_far_in_the_future, |app| {
     assert!(got["occurred_at"].as_str().unwrap().ends_with('Z'), "{got}");
 
     // Not a timestamp: a type error on the field.
-    create_422(&app, input(&sid, json!({"occurred_at": "yesterday"})), "occurred_at", "type").await;
-    create_422(&app, input(&sid, json!({"occurred_at": 1_700_000_000})), "occurred_at", "type").await;
+    create_422(&app, LIST, input(&sid, json!({"occurred_at": "yesterday"})), "occurred_at", Some("type")).await;
+    create_422(&app, LIST, input(&sid, json!({"occurred_at": 1_700_000_000})), "occurred_at", Some("type")).await;
 
-    assert_eq!(ids(&app, &timeline(&sid)).await.len(), 4, "no rejected interaction was stored");
+    assert_eq!(all_ids(&app, &timeline(&sid), &[]).await.len(), 4, "no rejected interaction was stored");
 });
 
 api_test!(amount_is_required_for_purchases_and_forbidden_otherwise, |app| {
     let sid = stakeholder(&app, json!({})).await;
 
     let no_amount = input(&sid, json!({"type": "purchase"}));
-    let p = create_422(&app, no_amount, "amount", "required").await;
+    let p = create_422(&app, LIST, no_amount, "amount", Some("required")).await;
     assert_eq!(error_fields(&p), vec!["amount"], "{p}");
-    create_422(&app, input(&sid, json!({"type": "purchase", "amount": null})), "amount", "required").await;
+    create_422(&app, LIST, input(&sid, json!({"type": "purchase", "amount": null})), "amount", Some("required")).await;
 
     for t in ["contact", "support", "feedback", "visit", "note"] {
         let body = input(&sid, json!({"type": t, "amount": {"amount_minor": 100, "currency": "IDR"}}));
-        let p = create_422(&app, body, "amount", "forbidden").await;
+        let p = create_422(&app, LIST, body, "amount", Some("forbidden")).await;
         assert_eq!(error_fields(&p), vec!["amount"], "{t}: {p}");
     }
 
@@ -306,7 +204,7 @@ api_test!(amount_is_required_for_purchases_and_forbidden_otherwise, |app| {
     let got = create_as(&app, Role::Admin, &purchase(&sid, 9_000_000_000_000)).await;
     assert_eq!(got["amount"]["amount_minor"], 9_000_000_000_000_i64);
 
-    assert_eq!(ids(&app, &timeline(&sid)).await.len(), 3, "no rejected interaction was stored");
+    assert_eq!(all_ids(&app, &timeline(&sid), &[]).await.len(), 3, "no rejected interaction was stored");
 });
 
 api_test!(amount_shape_and_currency_are_validated, |app| {
@@ -319,9 +217,14 @@ api_test!(amount_shape_and_currency_are_validated, |app| {
 
     // Currency: an ISO 4217 code in upper case.
     for bad in ["idr", "XYZ", "Idr", "", "RUPIAH"] {
-        let p =
-            create_422(&app, with_amount(json!({"amount_minor": 100, "currency": bad})), "amount.currency", "currency")
-                .await;
+        let p = create_422(
+            &app,
+            LIST,
+            with_amount(json!({"amount_minor": 100, "currency": bad})),
+            "amount.currency",
+            Some("currency"),
+        )
+        .await;
         assert_eq!(error_fields(&p), vec!["amount.currency"], "{bad}: {p}");
     }
 
@@ -342,7 +245,7 @@ api_test!(amount_shape_and_currency_are_validated, |app| {
         json!(1000),
         json!("1000 IDR"),
     ] {
-        let p = create_422(&app, with_amount(amount.clone()), "amount", "type").await;
+        let p = create_422(&app, LIST, with_amount(amount.clone()), "amount", Some("type")).await;
         assert_eq!(error_fields(&p), vec!["amount"], "{amount}: {p}");
     }
 
@@ -356,16 +259,16 @@ api_test!(amount_shape_and_currency_are_validated, |app| {
     let fields = error_fields(&p);
     assert!(!fields.is_empty() && fields.iter().all(|f| f.starts_with("amount")), "{p}");
 
-    assert!(ids(&app, &timeline(&sid)).await.is_empty(), "no rejected interaction was stored");
+    assert!(all_ids(&app, &timeline(&sid), &[]).await.is_empty(), "no rejected interaction was stored");
 });
 
 api_test!(satisfaction_and_text_lengths_are_bounded, |app| {
     let sid = stakeholder(&app, json!({})).await;
     for s in [0, 6, -1, 100] {
-        let p = create_422(&app, input(&sid, json!({"satisfaction": s})), "satisfaction", "range").await;
+        let p = create_422(&app, LIST, input(&sid, json!({"satisfaction": s})), "satisfaction", Some("range")).await;
         assert_eq!(error_fields(&p), vec!["satisfaction"], "{s}: {p}");
     }
-    create_422(&app, input(&sid, json!({"satisfaction": 4.5})), "satisfaction", "type").await;
+    create_422(&app, LIST, input(&sid, json!({"satisfaction": 4.5})), "satisfaction", Some("type")).await;
     for s in 1..=5 {
         let got = create(&app, &sid, json!({"satisfaction": s})).await;
         assert_eq!(got["satisfaction"], s);
@@ -377,16 +280,16 @@ api_test!(satisfaction_and_text_lengths_are_bounded, |app| {
         let ok = "é".repeat(max);
         let got = create(&app, &sid, json!({ field: ok })).await;
         assert_eq!(got[field], ok.as_str(), "{field} of {max} characters is fine");
-        let p = create_422(&app, input(&sid, json!({ field: "a".repeat(max + 1) })), field, "length").await;
+        let p = create_422(&app, LIST, input(&sid, json!({ field: "a".repeat(max + 1) })), field, Some("length")).await;
         assert_eq!(error_fields(&p), vec![field], "{p}");
     }
-    create_422(&app, input(&sid, json!({"subject": 42})), "subject", "type").await;
+    create_422(&app, LIST, input(&sid, json!({"subject": 42})), "subject", Some("type")).await;
 
     // Empty strings are allowed (no minimum).
     let got = create(&app, &sid, json!({"subject": "", "outcome": ""})).await;
     assert_eq!(got["subject"], "");
 
-    assert_eq!(ids(&app, &timeline(&sid)).await.len(), 5 + 3 + 1);
+    assert_eq!(all_ids(&app, &timeline(&sid), &[]).await.len(), 5 + 3 + 1);
 });
 
 api_test!(a_422_lists_every_invalid_field_at_once, |app| {
@@ -402,7 +305,7 @@ api_test!(a_422_lists_every_invalid_field_at_once, |app| {
     // Type errors, enum errors, unknown fields and rule violations together.
     let body = json!({"stakeholder_id": sid, "channel": "pigeon", "direction": 3, "type": "purchase",
                       "satisfaction": 9, "subject": "s".repeat(201), "colour": "blue",
-                      "occurred_at": ts(Utc::now() + Duration::hours(2))});
+                      "occurred_at": rfc3339(Utc::now() + Duration::hours(2))});
     let res = app.post(LIST, Role::Admin, &body).send().await.unwrap();
     let p = assert_problem(res, 422).await;
     assert_code(&p, "channel", "enum");
@@ -427,28 +330,31 @@ api_test!(a_422_lists_every_invalid_field_at_once, |app| {
     }
 
     // A stakeholder_id that is not a UUID is a type error, not a 404.
-    create_422(&app, input(&sid, json!({"stakeholder_id": "abc"})), "stakeholder_id", "type").await;
-    create_422(&app, input(&sid, json!({"stakeholder_id": null})), "stakeholder_id", "required").await;
+    create_422(&app, LIST, input(&sid, json!({"stakeholder_id": "abc"})), "stakeholder_id", Some("type")).await;
+    create_422(&app, LIST, input(&sid, json!({"stakeholder_id": null})), "stakeholder_id", Some("required")).await;
 
-    assert!(ids(&app, LIST).await.is_empty(), "no rejected interaction was stored");
+    assert!(all_ids(&app, LIST, &[]).await.is_empty(), "no rejected interaction was stored");
 });
 
 api_test!(offer_and_complaint_links_must_reference_existing_records, |app| {
     let sid = stakeholder(&app, json!({})).await;
-    let p = create_422(&app, input(&sid, json!({"offer_id": Uuid::now_v7()})), "offer_id", "reference").await;
+    let p =
+        create_422(&app, LIST, input(&sid, json!({"offer_id": Uuid::now_v7()})), "offer_id", Some("reference")).await;
     assert_eq!(error_fields(&p), vec!["offer_id"], "{p}");
-    let p = create_422(&app, input(&sid, json!({"complaint_id": Uuid::now_v7()})), "complaint_id", "reference").await;
+    let p =
+        create_422(&app, LIST, input(&sid, json!({"complaint_id": Uuid::now_v7()})), "complaint_id", Some("reference"))
+            .await;
     assert_eq!(error_fields(&p), vec!["complaint_id"], "{p}");
     let res = app
         .post(LIST, Role::Admin, &input(&sid, json!({"offer_id": Uuid::now_v7(), "complaint_id": Uuid::now_v7()})))
         .send()
         .await
         .unwrap();
-    let p = assert_422(res, "offer_id", "reference").await;
+    let p = assert_422(res, "offer_id", Some("reference")).await;
     assert_code(&p, "complaint_id", "reference");
     // The stakeholder's own id is not an offer either.
-    create_422(&app, input(&sid, json!({"offer_id": sid})), "offer_id", "reference").await;
-    create_422(&app, input(&sid, json!({"offer_id": "not-a-uuid"})), "offer_id", "type").await;
+    create_422(&app, LIST, input(&sid, json!({"offer_id": sid})), "offer_id", Some("reference")).await;
+    create_422(&app, LIST, input(&sid, json!({"offer_id": "not-a-uuid"})), "offer_id", Some("type")).await;
 
     let got = create(&app, &sid, json!({"offer_id": null, "complaint_id": null})).await;
     assert_eq!(got["offer_id"], Value::Null);
@@ -456,11 +362,11 @@ api_test!(offer_and_complaint_links_must_reference_existing_records, |app| {
 
     // PATCH cannot set a link either.
     let res = app.patch(&path(&got["id"]), Role::Admin, &json!({"offer_id": Uuid::now_v7()})).send().await.unwrap();
-    assert_422(res, "offer_id", "reference").await;
+    assert_422(res, "offer_id", Some("reference")).await;
     let res = app.patch(&path(&got["id"]), Role::Admin, &json!({"complaint_id": Uuid::now_v7()})).send().await.unwrap();
-    assert_422(res, "complaint_id", "reference").await;
+    assert_422(res, "complaint_id", Some("reference")).await;
 
-    assert_eq!(ids(&app, LIST).await, vec![id_of(&got)]);
+    assert_eq!(all_ids(&app, LIST, &[]).await, vec![id_of(&got)]);
 });
 
 api_test!(the_stakeholder_must_exist_and_be_visible, |app| {
@@ -510,7 +416,7 @@ api_test!(the_stakeholder_must_exist_and_be_visible, |app| {
             create_as(&app, role, &input(s, json!({}))).await;
         }
     }
-    assert_eq!(ids(&app, LIST).await.len(), 2 + 9);
+    assert_eq!(all_ids(&app, LIST, &[]).await.len(), 2 + 9);
 });
 
 api_test!(archived_stakeholder_is_409_until_restored, |app| {
@@ -529,7 +435,7 @@ api_test!(archived_stakeholder_is_409_until_restored, |app| {
     assert_problem(res, 409).await;
 
     // Existing interactions stay readable.
-    assert_eq!(ids(&app, &timeline(&sid)).await, vec![id_of(&before)]);
+    assert_eq!(all_ids(&app, &timeline(&sid), &[]).await, vec![id_of(&before)]);
     assert_eq!(fetch(&app, &path(&before["id"]), Role::Admin).await, before);
 
     let res = app
@@ -539,7 +445,7 @@ api_test!(archived_stakeholder_is_409_until_restored, |app| {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let after = create_as(&app, Role::Partner, &input(&sid, json!({}))).await;
-    assert_eq!(sorted(ids(&app, &timeline(&sid)).await), sorted(vec![id_of(&before), id_of(&after)]));
+    assert_eq!(sorted(all_ids(&app, &timeline(&sid), &[]).await), sorted(vec![id_of(&before), id_of(&after)]));
 });
 
 // ---------------------------------------------------------------- roles
@@ -554,7 +460,7 @@ api_test!(roles_decide_who_may_do_what, |app| {
         for reader in Role::ALL {
             assert_eq!(fetch(&app, &path(&got["id"]), reader).await["subject"], role.as_str());
         }
-        let patched = patch_ok(&app, &got["id"], role, json!({"outcome": format!("by {role}")})).await;
+        let patched = patch_ok(&app, &path(&got["id"]), role, json!({"outcome": format!("by {role}")})).await;
         assert_eq!(patched["version"], 2);
         assert_eq!(patched["recorded_by"], format!("{role}-user"), "recorded_by does not change on PATCH");
         made.push(patched);
@@ -568,7 +474,7 @@ api_test!(roles_decide_who_may_do_what, |app| {
     assert_problem(res, 403).await;
     let res = app.delete(&path(id), Role::Analyst).send().await.unwrap();
     assert_problem(res, 403).await;
-    assert_eq!(ids_as(&app, LIST, Role::Analyst).await.len(), 3);
+    assert_eq!(all_ids_as(&app, LIST, Role::Analyst, &[]).await.len(), 3);
 
     // Agent: no DELETE.
     let res = app.delete(&path(id), Role::Agent).send().await.unwrap();
@@ -588,14 +494,14 @@ api_test!(roles_decide_who_may_do_what, |app| {
         assert_eq!(fetch(&app, &path(&m["id"]), Role::Admin).await, *m);
     }
     assert_eq!(fetch(&app, &path(&own["id"]), Role::Admin).await, own);
-    assert_eq!(ids(&app, LIST).await.len(), 4);
+    assert_eq!(all_ids(&app, LIST, &[]).await.len(), 4);
 
     // Manager and admin delete.
     for (role, m) in [(Role::Manager, &made[0]), (Role::Admin, &made[1])] {
         let res = app.delete(&path(&m["id"]), role).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::NO_CONTENT, "DELETE as {role}");
     }
-    assert_eq!(ids(&app, LIST).await.len(), 2);
+    assert_eq!(all_ids(&app, LIST, &[]).await.len(), 2);
 
     // No token: 401.
     let res = app.client.get(app.url(LIST)).send().await.unwrap();
@@ -612,13 +518,20 @@ api_test!(partners_see_only_interactions_of_their_stakeholders, |app| {
     let ib = create(&app, &b, json!({})).await;
     let inone = create(&app, &none, json!({})).await;
 
-    assert_eq!(ids_as(&app, LIST, Role::Partner).await, vec![id_of(&ia)]);
-    assert_eq!(sorted(ids_as(&app, LIST, Role::Admin).await), sorted(vec![id_of(&ia), id_of(&ib), id_of(&inone)]));
-    let (b_ids, _) = page_with(&app, LIST, &partner_token(PARTNER_B)).await;
+    assert_eq!(all_ids_as(&app, LIST, Role::Partner, &[]).await, vec![id_of(&ia)]);
+    assert_eq!(
+        sorted(all_ids_as(&app, LIST, Role::Admin, &[]).await),
+        sorted(vec![id_of(&ia), id_of(&ib), id_of(&inone)])
+    );
+    let (b_ids, _, _) = page_with_token(&app, LIST, &partner_token(PARTNER_B), &[]).await;
     assert_eq!(b_ids, vec![id_of(&ib)]);
 
     // Filtering on another's stakeholder shows nothing.
-    assert!(ids_as(&app, &format!("{LIST}?stakeholder_id={}", b.as_str().unwrap()), Role::Partner).await.is_empty());
+    assert!(
+        all_ids_as(&app, &format!("{LIST}?stakeholder_id={}", b.as_str().unwrap()), Role::Partner, &[])
+            .await
+            .is_empty()
+    );
 
     // GET of another's: 404, same as a missing one.
     assert_eq!(fetch(&app, &path(&ia["id"]), Role::Partner).await, ia);
@@ -628,7 +541,7 @@ api_test!(partners_see_only_interactions_of_their_stakeholders, |app| {
     }
 
     // Timelines: own visible, others 404.
-    assert_eq!(ids_as(&app, &timeline(&a), Role::Partner).await, vec![id_of(&ia)]);
+    assert_eq!(all_ids_as(&app, &timeline(&a), Role::Partner, &[]).await, vec![id_of(&ia)]);
     for other in [&b, &none] {
         let res = app.get(&timeline(other), Role::Partner).send().await.unwrap();
         assert_problem(res, 404).await;
@@ -687,29 +600,29 @@ api_test!(patch_is_a_json_merge_patch, |app| {
     assert_eq!(fetch(&app, &path(id), Role::Admin).await, p2);
 
     // An empty patch or one with the same values keeps the version.
-    let same = patch_ok(&app, id, Role::Admin, json!({})).await;
+    let same = patch_ok(&app, &path(id), Role::Admin, json!({})).await;
     assert_eq!(same, p2);
-    let same = patch_ok(&app, id, Role::Admin, json!({"subject": "Call back", "stakeholder_id": sid})).await;
+    let same = patch_ok(&app, &path(id), Role::Admin, json!({"subject": "Call back", "stakeholder_id": sid})).await;
     assert_eq!(same["version"], 3);
 
     // Validation applies to the patched document.
     let res = app.patch(&path(id), Role::Admin, &json!({"satisfaction": 6, "colour": "red"})).send().await.unwrap();
-    let p = assert_422(res, "satisfaction", "range").await;
+    let p = assert_422(res, "satisfaction", Some("range")).await;
     assert_code(&p, "colour", "unknown_field");
     let res = app.patch(&path(id), Role::Admin, &json!({"version": 9})).send().await.unwrap();
-    assert_422(res, "version", "unknown_field").await;
+    assert_422(res, "version", Some("unknown_field")).await;
     let res = app.patch(&path(id), Role::Admin, &json!({"channel": null})).send().await.unwrap();
-    assert_422(res, "channel", "required").await;
+    assert_422(res, "channel", Some("required")).await;
     let res = app.patch(&path(id), Role::Admin, &json!({"type": null})).send().await.unwrap();
-    let p = assert_422(res, "type", "required").await;
+    let p = assert_422(res, "type", Some("required")).await;
     assert_eq!(error_fields(&p), vec!["type"], "the wire name, not the Rust one: {p}");
     let res = app.patch(&path(id), Role::Admin, &json!({"type": "Unknown"})).send().await.unwrap();
-    assert_422(res, "type", "enum").await;
+    assert_422(res, "type", Some("enum")).await;
     let res = app.patch(&path(id), Role::Admin, &json!({"subject": "x".repeat(201)})).send().await.unwrap();
-    assert_422(res, "subject", "length").await;
-    let later = ts(Utc::now() + Duration::minutes(30));
+    assert_422(res, "subject", Some("length")).await;
+    let later = rfc3339(Utc::now() + Duration::minutes(30));
     let res = app.patch(&path(id), Role::Admin, &json!({"occurred_at": later})).send().await.unwrap();
-    assert_422(res, "occurred_at", "range").await;
+    assert_422(res, "occurred_at", Some("range")).await;
     let res = app.patch(&path(id), Role::Admin, &json!({"subject": "a\u{0}b"})).send().await.unwrap();
     assert_problem(res, 422).await;
 
@@ -732,13 +645,13 @@ api_test!(patch_cannot_move_an_interaction_to_another_stakeholder, |app| {
     let other = stakeholder(&app, json!({})).await;
     let got = create(&app, &sid, json!({})).await;
     let res = app.patch(&path(&got["id"]), Role::Admin, &json!({"stakeholder_id": other})).send().await.unwrap();
-    let p = assert_422(res, "stakeholder_id", "immutable").await;
+    let p = assert_422(res, "stakeholder_id", Some("immutable")).await;
     assert_eq!(error_fields(&p), vec!["stakeholder_id"], "{p}");
     let res =
         app.patch(&path(&got["id"]), Role::Admin, &json!({"stakeholder_id": Uuid::now_v7()})).send().await.unwrap();
-    assert_422(res, "stakeholder_id", "immutable").await;
+    assert_422(res, "stakeholder_id", Some("immutable")).await;
     assert_eq!(fetch(&app, &path(&got["id"]), Role::Admin).await, got);
-    assert!(ids(&app, &timeline(&other)).await.is_empty());
+    assert!(all_ids(&app, &timeline(&other), &[]).await.is_empty());
 });
 
 api_test!(patch_keeps_the_amount_rule, |app| {
@@ -748,41 +661,46 @@ api_test!(patch_keeps_the_amount_rule, |app| {
 
     // purchase → contact without clearing the amount.
     let res = app.patch(&path(id), Role::Agent, &json!({"type": "contact"})).send().await.unwrap();
-    let p = assert_422(res, "amount", "forbidden").await;
+    let p = assert_422(res, "amount", Some("forbidden")).await;
     assert_eq!(error_fields(&p), vec!["amount"], "{p}");
     // Clearing the amount of a purchase.
     let res = app.patch(&path(id), Role::Agent, &json!({"amount": null})).send().await.unwrap();
-    assert_422(res, "amount", "required").await;
+    assert_422(res, "amount", Some("required")).await;
     // Bad currency in a patch.
     let res = app.patch(&path(id), Role::Agent, &json!({"amount": {"currency": "idr"}})).send().await.unwrap();
-    assert_422(res, "amount.currency", "currency").await;
+    assert_422(res, "amount.currency", Some("currency")).await;
     assert_eq!(fetch(&app, &path(id), Role::Admin).await, buy);
 
     // Nested merge: only the currency changes.
-    let p = patch_ok(&app, id, Role::Agent, json!({"amount": {"currency": "USD"}})).await;
+    let p = patch_ok(&app, &path(id), Role::Agent, json!({"amount": {"currency": "USD"}})).await;
     assert_eq!(p["amount"], json!({"amount_minor": 50_000, "currency": "USD"}));
-    let p = patch_ok(&app, id, Role::Agent, json!({"amount": {"amount_minor": 75_000, "currency": "IDR"}})).await;
+    let p =
+        patch_ok(&app, &path(id), Role::Agent, json!({"amount": {"amount_minor": 75_000, "currency": "IDR"}})).await;
     assert_eq!(p["amount"], json!({"amount_minor": 75_000, "currency": "IDR"}));
     assert_eq!(p["version"], 3);
 
     // Both together: fine.
-    let p = patch_ok(&app, id, Role::Agent, json!({"type": "contact", "amount": null})).await;
+    let p = patch_ok(&app, &path(id), Role::Agent, json!({"type": "contact", "amount": null})).await;
     assert_eq!(p["type"], "contact");
     assert_eq!(p["amount"], Value::Null);
     assert_eq!(p["version"], 4);
 
     // contact → purchase needs an amount.
     let res = app.patch(&path(id), Role::Agent, &json!({"type": "purchase"})).send().await.unwrap();
-    assert_422(res, "amount", "required").await;
+    assert_422(res, "amount", Some("required")).await;
     let res = app
         .patch(&path(id), Role::Agent, &json!({"amount": {"amount_minor": 1, "currency": "IDR"}}))
         .send()
         .await
         .unwrap();
-    assert_422(res, "amount", "forbidden").await;
-    let p =
-        patch_ok(&app, id, Role::Agent, json!({"type": "purchase", "amount": {"amount_minor": 1, "currency": "IDR"}}))
-            .await;
+    assert_422(res, "amount", Some("forbidden")).await;
+    let p = patch_ok(
+        &app,
+        &path(id),
+        Role::Agent,
+        json!({"type": "purchase", "amount": {"amount_minor": 1, "currency": "IDR"}}),
+    )
+    .await;
     assert_eq!(p["type"], "purchase");
     assert_eq!(p["amount"], json!({"amount_minor": 1, "currency": "IDR"}));
     assert_eq!(fetch(&app, &path(id), Role::Analyst).await, p);
@@ -848,8 +766,8 @@ api_test!(delete_removes_the_interaction, |app| {
     assert_problem(res, 404).await;
     let res = app.delete(&path(&gone["id"]), Role::Admin).send().await.unwrap();
     assert_problem(res, 404).await;
-    assert_eq!(ids(&app, LIST).await, vec![id_of(&keep)]);
-    assert_eq!(ids(&app, &timeline(&sid)).await, vec![id_of(&keep)]);
+    assert_eq!(all_ids(&app, LIST, &[]).await, vec![id_of(&keep)]);
+    assert_eq!(all_ids(&app, &timeline(&sid), &[]).await, vec![id_of(&keep)]);
 
     let res = app.delete(&format!("{LIST}/{}", Uuid::now_v7()), Role::Admin).send().await.unwrap();
     assert_problem(res, 404).await;
@@ -882,13 +800,22 @@ api_test!(lists_sort_by_occurred_at_newest_first_by_default, |app| {
     assert_eq!(body["data"][0]["type"], "contact");
 
     let newest_first = vec![b.clone(), d.clone(), a.clone(), c.clone()];
-    assert_eq!(ids(&app, LIST).await, newest_first);
-    assert_eq!(ids(&app, &format!("{LIST}?sort=-occurred_at")).await, newest_first);
-    assert_eq!(ids(&app, &timeline(&sid)).await, newest_first);
-    assert_eq!(ids(&app, &format!("{LIST}?sort=occurred_at")).await, vec![c.clone(), a.clone(), d.clone(), b.clone()]);
-    assert_eq!(ids(&app, &format!("{LIST}?sort=created_at")).await, vec![a.clone(), b.clone(), c.clone(), d.clone()]);
-    assert_eq!(ids(&app, &format!("{LIST}?sort=-created_at")).await, vec![d.clone(), c.clone(), b.clone(), a.clone()]);
-    assert_eq!(ids(&app, &format!("{}?sort=occurred_at", timeline(&sid))).await, vec![c, a, d, b]);
+    assert_eq!(all_ids(&app, LIST, &[]).await, newest_first);
+    assert_eq!(all_ids(&app, &format!("{LIST}?sort=-occurred_at"), &[]).await, newest_first);
+    assert_eq!(all_ids(&app, &timeline(&sid), &[]).await, newest_first);
+    assert_eq!(
+        all_ids(&app, &format!("{LIST}?sort=occurred_at"), &[]).await,
+        vec![c.clone(), a.clone(), d.clone(), b.clone()]
+    );
+    assert_eq!(
+        all_ids(&app, &format!("{LIST}?sort=created_at"), &[]).await,
+        vec![a.clone(), b.clone(), c.clone(), d.clone()]
+    );
+    assert_eq!(
+        all_ids(&app, &format!("{LIST}?sort=-created_at"), &[]).await,
+        vec![d.clone(), c.clone(), b.clone(), a.clone()]
+    );
+    assert_eq!(all_ids(&app, &format!("{}?sort=occurred_at", timeline(&sid)), &[]).await, vec![c, a, d, b]);
 
     for bad in ["updated_at", "subject", "-", "occurred_at,created_at", "+occurred_at", "OCCURRED_AT"] {
         let res = app.get(&format!("{LIST}?sort={bad}"), Role::Admin).send().await.unwrap();
@@ -934,40 +861,53 @@ api_test!(lists_filter_by_every_field, |app| {
     let sid = |v: &Value| v.as_str().unwrap().to_owned();
 
     let q = |query: &str| format!("{LIST}?{query}");
-    assert_eq!(ids(&app, &q(&format!("stakeholder_id={}", sid(&s1)))).await, vec![x2.clone(), x1.clone()]);
-    assert_eq!(ids(&app, &q(&format!("stakeholder_id={}", sid(&s2)))).await, vec![x4.clone(), x3.clone()]);
-    assert!(ids(&app, &q(&format!("stakeholder_id={}", Uuid::now_v7()))).await.is_empty());
-    assert_eq!(ids(&app, &q("channel=email")).await, vec![x3.clone(), x1.clone()]);
-    assert_eq!(ids(&app, &q("channel=in_store")).await, vec![x2.clone()]);
-    assert!(ids(&app, &q("channel=letter")).await.is_empty());
-    assert_eq!(ids(&app, &q("direction=inbound")).await, vec![x2.clone(), x1.clone()]);
-    assert_eq!(ids(&app, &q("direction=outbound")).await, vec![x4.clone(), x3.clone()]);
-    assert_eq!(ids(&app, &q("type=purchase")).await, vec![x2.clone()]);
-    assert_eq!(ids(&app, &q("type=feedback")).await, vec![x4.clone()]);
-    assert!(ids(&app, &q("type=visit")).await.is_empty());
+    assert_eq!(all_ids(&app, &q(&format!("stakeholder_id={}", sid(&s1))), &[]).await, vec![x2.clone(), x1.clone()]);
+    assert_eq!(all_ids(&app, &q(&format!("stakeholder_id={}", sid(&s2))), &[]).await, vec![x4.clone(), x3.clone()]);
+    assert!(all_ids(&app, &q(&format!("stakeholder_id={}", Uuid::now_v7())), &[]).await.is_empty());
+    assert_eq!(all_ids(&app, &q("channel=email"), &[]).await, vec![x3.clone(), x1.clone()]);
+    assert_eq!(all_ids(&app, &q("channel=in_store"), &[]).await, vec![x2.clone()]);
+    assert!(all_ids(&app, &q("channel=letter"), &[]).await.is_empty());
+    assert_eq!(all_ids(&app, &q("direction=inbound"), &[]).await, vec![x2.clone(), x1.clone()]);
+    assert_eq!(all_ids(&app, &q("direction=outbound"), &[]).await, vec![x4.clone(), x3.clone()]);
+    assert_eq!(all_ids(&app, &q("type=purchase"), &[]).await, vec![x2.clone()]);
+    assert_eq!(all_ids(&app, &q("type=feedback"), &[]).await, vec![x4.clone()]);
+    assert!(all_ids(&app, &q("type=visit"), &[]).await.is_empty());
 
     // occurred_after is inclusive, occurred_before exclusive.
-    assert_eq!(ids(&app, &q("occurred_after=2025-01-02T10:00:00Z")).await, vec![x4.clone(), x3.clone(), x2.clone()]);
-    assert_eq!(ids(&app, &q("occurred_after=2025-01-02T10:00:01Z")).await, vec![x4.clone(), x3.clone()]);
-    assert_eq!(ids(&app, &q("occurred_before=2025-01-03T10:00:00Z")).await, vec![x2.clone(), x1.clone()]);
-    assert_eq!(ids(&app, &q("occurred_before=2025-01-03T10:00:01Z")).await, vec![x3.clone(), x2.clone(), x1.clone()]);
     assert_eq!(
-        ids(&app, &q("occurred_after=2025-01-02T10:00:00Z&occurred_before=2025-01-04T10:00:00Z")).await,
+        all_ids(&app, &q("occurred_after=2025-01-02T10:00:00Z"), &[]).await,
+        vec![x4.clone(), x3.clone(), x2.clone()]
+    );
+    assert_eq!(all_ids(&app, &q("occurred_after=2025-01-02T10:00:01Z"), &[]).await, vec![x4.clone(), x3.clone()]);
+    assert_eq!(all_ids(&app, &q("occurred_before=2025-01-03T10:00:00Z"), &[]).await, vec![x2.clone(), x1.clone()]);
+    assert_eq!(
+        all_ids(&app, &q("occurred_before=2025-01-03T10:00:01Z"), &[]).await,
+        vec![x3.clone(), x2.clone(), x1.clone()]
+    );
+    assert_eq!(
+        all_ids(&app, &q("occurred_after=2025-01-02T10:00:00Z&occurred_before=2025-01-04T10:00:00Z"), &[]).await,
         vec![x3.clone(), x2.clone()]
     );
-    assert!(ids(&app, &q("occurred_after=2025-01-04T10:00:00Z&occurred_before=2025-01-04T10:00:00Z")).await.is_empty());
+    assert!(
+        all_ids(&app, &q("occurred_after=2025-01-04T10:00:00Z&occurred_before=2025-01-04T10:00:00Z"), &[])
+            .await
+            .is_empty()
+    );
     // Other offsets mean the same instant (`+` percent-encoded).
-    assert_eq!(ids(&app, &q("occurred_after=2025-01-03T17:00:00%2B07:00")).await, vec![x4.clone(), x3.clone()]);
+    assert_eq!(
+        all_ids(&app, &q("occurred_after=2025-01-03T17:00:00%2B07:00"), &[]).await,
+        vec![x4.clone(), x3.clone()]
+    );
 
     // Combined.
-    assert_eq!(ids(&app, &q(&format!("stakeholder_id={}&channel=email", sid(&s2)))).await, vec![x3.clone()]);
-    assert_eq!(ids(&app, &q("channel=email&direction=inbound&type=support")).await, vec![x1.clone()]);
-    assert!(ids(&app, &q("channel=email&type=purchase")).await.is_empty());
+    assert_eq!(all_ids(&app, &q(&format!("stakeholder_id={}&channel=email", sid(&s2))), &[]).await, vec![x3.clone()]);
+    assert_eq!(all_ids(&app, &q("channel=email&direction=inbound&type=support"), &[]).await, vec![x1.clone()]);
+    assert!(all_ids(&app, &q("channel=email&type=purchase"), &[]).await.is_empty());
 
     // The same filters on the timeline.
-    assert_eq!(ids(&app, &format!("{}?channel=email", timeline(&s2))).await, vec![x3.clone()]);
-    assert_eq!(ids(&app, &format!("{}?occurred_before=2025-01-02T10:00:00Z", timeline(&s1))).await, vec![x1]);
-    assert_eq!(ids(&app, &format!("{}?type=feedback", timeline(&s1))).await, Vec::<String>::new());
+    assert_eq!(all_ids(&app, &format!("{}?channel=email", timeline(&s2)), &[]).await, vec![x3.clone()]);
+    assert_eq!(all_ids(&app, &format!("{}?occurred_before=2025-01-02T10:00:00Z", timeline(&s1)), &[]).await, vec![x1]);
+    assert_eq!(all_ids(&app, &format!("{}?type=feedback", timeline(&s1)), &[]).await, Vec::<String>::new());
 
     // Bad filter values: 400.
     for bad in [
@@ -1004,7 +944,7 @@ api_test!(timeline_lists_one_stakeholder_and_is_404_when_unknown, |app| {
     create(&app, &s2, json!({})).await;
 
     for role in [Role::Admin, Role::Manager, Role::Agent, Role::Analyst] {
-        assert_eq!(ids_as(&app, &timeline(&s1), role).await, vec![id_of(&mine2), id_of(&mine)]);
+        assert_eq!(all_ids_as(&app, &timeline(&s1), role, &[]).await, vec![id_of(&mine2), id_of(&mine)]);
     }
     let res = app.get(&timeline(&empty), Role::Admin).send().await.unwrap();
     let (status, _, body) = parts(res).await;
@@ -1019,7 +959,7 @@ api_test!(timeline_lists_one_stakeholder_and_is_404_when_unknown, |app| {
     // An archived stakeholder's timeline stays readable.
     let res = app.delete(&format!("/api/v1/stakeholders/{}", s1.as_str().unwrap()), Role::Admin).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(ids(&app, &timeline(&s1)).await.len(), 2);
+    assert_eq!(all_ids(&app, &timeline(&s1), &[]).await.len(), 2);
 });
 
 /// Walks every page of `base` with `limit`, calling `between` after each
@@ -1030,28 +970,16 @@ async fn walk(app: &TestApp, base: &str, limit: u32, mut between: impl AsyncFnMu
     let mut url = format!("{base}{sep}limit={limit}");
     for n in 0.. {
         assert!(n < 50, "too many pages for {base}");
-        let (ids, next) = page_with(app, &url, &token(Role::Admin)).await;
+        let (ids, next, _) = page(app, &url, Role::Admin, &[]).await;
         assert!(ids.len() <= limit as usize, "page longer than limit: {ids:?}");
         out.extend(ids);
         between(n).await;
         match next {
-            Some(c) => url = format!("{base}{sep}limit={limit}&cursor={}", urlencode(&c)),
+            Some(c) => url = format!("{base}{sep}limit={limit}&cursor={}", enc(&c)),
             None => break,
         }
     }
     out
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 fn assert_each_once(walked: &[String], expected: &[String], what: &str) {
@@ -1084,17 +1012,17 @@ api_test!(cursor_walk_returns_each_row_exactly_once, |app| {
         let mut walked = Vec::new();
         let mut url = format!("{base}&limit=5");
         loop {
-            let (ids, next) = page_with(&app, &url, &token(Role::Admin)).await;
+            let (ids, next, _) = page(&app, &url, Role::Admin, &[]).await;
             sizes.push(ids.len());
             walked.extend(ids);
             match next {
-                Some(c) => url = format!("{base}&limit=5&cursor={}", urlencode(&c)),
+                Some(c) => url = format!("{base}&limit=5&cursor={}", enc(&c)),
                 None => break,
             }
         }
         assert_eq!(sizes, vec![5, 5, 2], "{sort}");
         assert_each_once(&walked, &rows, sort);
-        assert_eq!(walked, ids(&app, &base).await, "{sort}: pages follow the single-page order");
+        assert_eq!(walked, all_ids(&app, &base, &[]).await, "{sort}: pages follow the single-page order");
 
         // With inserts between pages (older, tied and newer occurred_at values).
         let (sid, rows) = twelve(&app).await;
@@ -1112,13 +1040,13 @@ api_test!(cursor_walk_returns_each_row_exactly_once, |app| {
 
         // The timeline pages the same way.
         let walked = walk(&app, &format!("{}?sort={sort}", timeline(&sid)), 5, async |_| {}).await;
-        assert_eq!(walked, ids(&app, &format!("{}?sort={sort}", timeline(&sid))).await, "{sort}");
+        assert_eq!(walked, all_ids(&app, &format!("{}?sort={sort}", timeline(&sid)), &[]).await, "{sort}");
         assert_each_once(&walked, &rows, sort);
     }
 
     // A cursor belongs to its sort; a damaged cursor is a 400.
-    let (_, next) = page_with(&app, &format!("{LIST}?limit=5&sort=occurred_at"), &token(Role::Admin)).await;
-    let cursor = urlencode(&next.expect("a next page"));
+    let (_, next, _) = page(&app, &format!("{LIST}?limit=5&sort=occurred_at"), Role::Admin, &[]).await;
+    let cursor = enc(&next.expect("a next page"));
     let res = app.get(&format!("{LIST}?limit=5&sort=created_at&cursor={cursor}"), Role::Admin).send().await.unwrap();
     assert_problem(res, 400).await;
     let res = app.get(&format!("{LIST}?limit=5&sort=occurred_at&cursor={cursor}x"), Role::Admin).send().await.unwrap();
@@ -1132,16 +1060,16 @@ api_test!(default_limit_is_50, |app| {
     for i in 0..51 {
         create(&app, &sid, json!({"subject": format!("n{i}")})).await;
     }
-    let (first, next) = page_with(&app, LIST, &token(Role::Admin)).await;
+    let (first, next, _) = page(&app, LIST, Role::Admin, &[]).await;
     assert_eq!(first.len(), 50);
     let next = next.expect("a second page");
-    let (rest, last) = page_with(&app, &format!("{LIST}?cursor={}", urlencode(&next)), &token(Role::Admin)).await;
+    let (rest, last, _) = page(&app, &format!("{LIST}?cursor={}", enc(&next)), Role::Admin, &[]).await;
     assert_eq!(rest.len(), 1);
     assert!(last.is_none());
     assert!(!first.contains(&rest[0]));
-    let (one, _) = page_with(&app, &format!("{LIST}?limit=1"), &token(Role::Admin)).await;
+    let (one, _, _) = page(&app, &format!("{LIST}?limit=1"), Role::Admin, &[]).await;
     assert_eq!(one.len(), 1);
-    let (all, none) = page_with(&app, &format!("{LIST}?limit=200"), &token(Role::Admin)).await;
+    let (all, none, _) = page(&app, &format!("{LIST}?limit=200"), Role::Admin, &[]).await;
     assert_eq!(all.len(), 51);
     assert!(none.is_none());
 });
@@ -1167,12 +1095,12 @@ api_test!(idempotency_key_replays_the_first_response, |app| {
     assert_eq!(headers.get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
     assert_eq!(again, first);
     assert_eq!(headers["location"].to_str().unwrap(), format!("/api/v1/interactions/{}", id_of(&first)));
-    assert_eq!(ids(&app, LIST).await, vec![id_of(&first)], "one row only");
+    assert_eq!(all_ids(&app, LIST, &[]).await, vec![id_of(&first)], "one row only");
 
     // Same key, different body: 422, nothing created.
     let res = send(Role::Agent, purchase(&sid, 4300), "pos-7-receipt-1").await;
     assert_problem(res, 422).await;
-    assert_eq!(ids(&app, LIST).await.len(), 1);
+    assert_eq!(all_ids(&app, LIST, &[]).await.len(), 1);
 
     // Same key, another caller: independent.
     let res = send(Role::Manager, body.clone(), "pos-7-receipt-1").await;
@@ -1191,7 +1119,7 @@ api_test!(idempotency_key_replays_the_first_response, |app| {
     // Without a key: a new row each time.
     create_as(&app, Role::Agent, &body).await;
     create_as(&app, Role::Agent, &body).await;
-    assert_eq!(ids(&app, LIST).await.len(), 5);
+    assert_eq!(all_ids(&app, LIST, &[]).await.len(), 5);
 });
 
 // ---------------------------------------------------------------- hostile strings
@@ -1210,7 +1138,7 @@ api_test!(hostile_strings_round_trip_and_nul_is_rejected, |app| {
     let res = app.get(&format!("{LIST}?limit=200"), Role::Admin).send().await.unwrap();
     let (_, _, list) = parts(res).await;
     assert_eq!(list["data"][0], got);
-    let patched = patch_ok(&app, &got["id"], Role::Admin, json!({"outcome": subject})).await;
+    let patched = patch_ok(&app, &path(&got["id"]), Role::Admin, json!({"outcome": subject})).await;
     assert_eq!(patched["outcome"], subject);
 
     // NUL cannot be stored: 422 on the field, nothing created.
@@ -1223,7 +1151,7 @@ api_test!(hostile_strings_round_trip_and_nul_is_rejected, |app| {
     bad["amount"]["currency"] = json!("ID\u{0}");
     let res = app.post(LIST, Role::Admin, &bad).send().await.unwrap();
     assert_problem(res, 422).await;
-    assert_eq!(ids(&app, LIST).await, vec![id_of(&got)]);
+    assert_eq!(all_ids(&app, LIST, &[]).await, vec![id_of(&got)]);
 });
 
 api_test!(idempotent_replay_never_crosses_partners, |app| {

@@ -4,15 +4,13 @@
 //! isolation, lists (sorts, filters, keyset pagination, the stakeholder's
 //! offers), links from interactions and `Idempotency-Key`.
 
-use std::collections::HashSet;
-
-use chrono::{DateTime, Duration, SecondsFormat, SubsecRound, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::api_test;
-use crate::helpers::{PARTNER_A, PARTNER_B, Role, TestApp, assert_problem, partner_token, parts};
+use crate::helpers::*;
 
 const LIST: &str = "/api/v1/offers";
 const ACTIONS: [&str; 4] = ["send", "accept", "decline", "withdraw"];
@@ -27,17 +25,6 @@ fn action_path(id: &Value, action: &str) -> String {
 
 fn stakeholder_offers(stakeholder: &Value) -> String {
     format!("/api/v1/stakeholders/{}/offers", stakeholder.as_str().expect("id is a string"))
-}
-
-/// RFC 3339 with whole seconds.
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-fn parse_ts(v: &Value) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(v.as_str().unwrap_or_else(|| panic!("not a timestamp: {v}")))
-        .unwrap_or_else(|e| panic!("not RFC 3339 ({e}): {v}"))
-        .with_timezone(&Utc)
 }
 
 /// A valid offer for `stakeholder` with `extra` merged in (a `null` in `extra` removes the key).
@@ -94,85 +81,6 @@ async fn act_409(app: &TestApp, offer: &Value, action: &str, current: &str) {
     assert_eq!(p["detail"], format!("cannot {action} an offer whose status is {current}"), "{action}: {p}");
 }
 
-/// GETs `url` as `role`, expects 200; returns the body.
-async fn fetch(app: &TestApp, url: &str, role: Role) -> Value {
-    let res = app.get(url, role).send().await.unwrap();
-    let (status, _, body) = parts(res).await;
-    assert_eq!(status, StatusCode::OK, "GET {url} as {role}: {body}");
-    body
-}
-
-/// GETs one page of `url` with `query` as `role`; returns (ids, next_cursor, body).
-async fn page(app: &TestApp, url: &str, role: Role, query: &[(&str, &str)]) -> (Vec<String>, Option<String>, Value) {
-    let res = app.get(url, role).query(query).send().await.unwrap();
-    let (status, _, body) = parts(res).await;
-    assert_eq!(status, StatusCode::OK, "GET {url} {query:?} as {role}: {body}");
-    let ids = body["data"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no data array: {body}"))
-        .iter()
-        .map(|r| r["id"].as_str().unwrap().to_owned())
-        .collect();
-    let next = match &body["next_cursor"] {
-        Value::Null => None,
-        Value::String(c) => Some(c.clone()),
-        other => panic!("next_cursor must be a string or null, got {other}"),
-    };
-    (ids, next, body)
-}
-
-/// The ids of the first page of `url` with `query` as admin.
-async fn ids(app: &TestApp, url: &str, query: &[(&str, &str)]) -> Vec<String> {
-    page(app, url, Role::Admin, query).await.0
-}
-
-fn id_of(v: &Value) -> String {
-    v["id"].as_str().expect("id").to_owned()
-}
-
-fn id_set(ids: &[String]) -> HashSet<String> {
-    ids.iter().cloned().collect()
-}
-
-fn set_of(offers: &[&Value]) -> HashSet<String> {
-    offers.iter().map(|o| id_of(o)).collect()
-}
-
-/// Every `code` reported for `field` in a 422.
-fn codes_for(problem: &Value, field: &str) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .map(|a| {
-            a.iter().filter(|e| e["field"] == field).filter_map(|e| e["code"].as_str().map(str::to_owned)).collect()
-        })
-        .unwrap_or_default()
-}
-
-fn assert_code(problem: &Value, field: &str, code: &str) {
-    let codes = codes_for(problem, field);
-    assert!(codes.iter().any(|c| c == code), "expected {field}: {code}; got {codes:?} in {problem}");
-}
-
-/// Asserts a 422 whose errors include `field` (with `code` when given); returns the problem.
-async fn assert_422(res: Response, field: &str, code: Option<&str>) -> Value {
-    let problem = assert_problem(res, 422).await;
-    let errors = problem["errors"].as_array().unwrap_or_else(|| panic!("no errors[]: {problem}"));
-    for e in errors {
-        assert!(e["field"].is_string() && e["code"].is_string() && e["message"].is_string(), "{problem}");
-    }
-    match code {
-        Some(code) => assert_code(&problem, field, code),
-        None => assert!(!codes_for(&problem, field).is_empty(), "expected an error on {field}: {problem}"),
-    }
-    problem
-}
-
-/// POSTs `body` as admin, expects a 422 naming `field` (with `code` when given).
-async fn create_422(app: &TestApp, body: Value, field: &str, code: Option<&str>) -> Value {
-    let res = app.post(LIST, Role::Admin, &body).send().await.unwrap();
-    assert_422(res, field, code).await
-}
-
 /// How many offers the admin sees in total.
 async fn count_all(app: &TestApp) -> usize {
     ids(app, LIST, &[("limit", "200")]).await.len()
@@ -182,7 +90,7 @@ async fn count_all(app: &TestApp) -> usize {
 /// that moment has passed: the offer then reads as `expired`.
 async fn expired_offer(app: &TestApp, sid: &Value) -> Value {
     let until = Utc::now().trunc_subsecs(0) + Duration::seconds(3);
-    let offer = create(app, sid, json!({"title": "Short-lived", "valid_until": ts(until)})).await;
+    let offer = create(app, sid, json!({"title": "Short-lived", "valid_until": rfc3339(until)})).await;
     let sent = act_ok(app, &offer, "send", Role::Agent).await;
     assert_eq!(sent["status"], "sent", "{sent}");
     let wait = (until - Utc::now()).to_std().unwrap_or_default() + std::time::Duration::from_millis(500);
@@ -200,7 +108,7 @@ api_test!(create_returns_201_draft_with_location_etag_and_created_by, |app| {
         &sid,
         json!({"title": "  Gold membership, first year  ", "description": "Twelve months of gold",
                "product_category": "membership", "discount_percent": 20,
-               "valid_from": ts(from), "valid_until": ts(until)}),
+               "valid_from": rfc3339(from), "valid_until": rfc3339(until)}),
     );
     let res = app.post(LIST, Role::Agent, &body).send().await.unwrap();
     let (status, headers, got) = parts(res).await;
@@ -244,7 +152,7 @@ api_test!(create_returns_201_draft_with_location_etag_and_created_by, |app| {
 api_test!(create_rejects_status_and_read_only_fields, |app| {
     let sid = stakeholder(&app, json!({})).await;
     for status in ["draft", "sent", "accepted"] {
-        let p = create_422(&app, input(&sid, json!({"status": status})), "status", Some("unknown_field")).await;
+        let p = create_422(&app, LIST, input(&sid, json!({"status": status})), "status", Some("unknown_field")).await;
         assert_eq!(p["errors"].as_array().unwrap().len(), 1, "{p}");
     }
     for (k, v) in [
@@ -256,7 +164,7 @@ api_test!(create_rejects_status_and_read_only_fields, |app| {
         ("created_at", json!("2026-01-01T00:00:00Z")),
         ("titel", json!("typo")),
     ] {
-        create_422(&app, input(&sid, json!({ k: v })), k, Some("unknown_field")).await;
+        create_422(&app, LIST, input(&sid, json!({ k: v })), k, Some("unknown_field")).await;
     }
     assert_eq!(count_all(&app).await, 0, "no offer may have been created");
 });
@@ -267,11 +175,12 @@ api_test!(create_validates_every_field_at_once, |app| {
     // Every rule broken in one body: every field is reported.
     let p = create_422(
         &app,
+        LIST,
         input(
             &sid,
             json!({"title": "   ", "description": "d".repeat(10_001), "product_category": "c".repeat(51),
                    "price": {"amount_minor": -1, "currency": "IDR"}, "discount_percent": 101,
-                   "valid_from": ts(t), "valid_until": ts(t)}),
+                   "valid_from": rfc3339(t), "valid_until": rfc3339(t)}),
         ),
         "title",
         None,
@@ -282,40 +191,62 @@ api_test!(create_validates_every_field_at_once, |app| {
     }
 
     // Required fields.
-    let p = create_422(&app, json!({}), "stakeholder_id", Some("required")).await;
+    let p = create_422(&app, LIST, json!({}), "stakeholder_id", Some("required")).await;
     assert_code(&p, "title", "required");
     assert_code(&p, "price", "required");
 
     // One by one.
-    create_422(&app, input(&sid, json!({"title": ""})), "title", None).await;
-    create_422(&app, input(&sid, json!({"title": "t".repeat(201)})), "title", None).await;
-    create_422(&app, input(&sid, json!({"title": " \t "})), "title", Some("blank")).await;
-    create_422(&app, input(&sid, json!({"discount_percent": -1})), "discount_percent", None).await;
-    create_422(&app, input(&sid, json!({"discount_percent": 101})), "discount_percent", None).await;
-    create_422(&app, input(&sid, json!({"discount_percent": 12.5})), "discount_percent", Some("type")).await;
+    create_422(&app, LIST, input(&sid, json!({"title": ""})), "title", None).await;
+    create_422(&app, LIST, input(&sid, json!({"title": "t".repeat(201)})), "title", None).await;
+    create_422(&app, LIST, input(&sid, json!({"title": " \t "})), "title", Some("blank")).await;
+    create_422(&app, LIST, input(&sid, json!({"discount_percent": -1})), "discount_percent", None).await;
+    create_422(&app, LIST, input(&sid, json!({"discount_percent": 101})), "discount_percent", None).await;
+    create_422(&app, LIST, input(&sid, json!({"discount_percent": 12.5})), "discount_percent", Some("type")).await;
     create_422(
         &app,
+        LIST,
         input(&sid, json!({"price": {"amount_minor": -100, "currency": "IDR"}})),
         "price.amount_minor",
         None,
     )
     .await;
-    create_422(&app, input(&sid, json!({"price": {"amount_minor": 100, "currency": "idr"}})), "price.currency", None)
-        .await;
-    create_422(&app, input(&sid, json!({"price": {"amount_minor": 100, "currency": "XYZ"}})), "price.currency", None)
-        .await;
-    create_422(&app, input(&sid, json!({"price": {"amount_minor": 1.5, "currency": "IDR"}})), "price", None).await;
-    create_422(&app, input(&sid, json!({"price": 1000})), "price", Some("type")).await;
-    create_422(&app, input(&sid, json!({"stakeholder_id": "not-a-uuid"})), "stakeholder_id", Some("type")).await;
-    create_422(&app, input(&sid, json!({"valid_from": "tomorrow"})), "valid_from", Some("type")).await;
     create_422(
         &app,
-        input(&sid, json!({"valid_from": ts(t), "valid_until": ts(t - Duration::hours(1))})),
+        LIST,
+        input(&sid, json!({"price": {"amount_minor": 100, "currency": "idr"}})),
+        "price.currency",
+        None,
+    )
+    .await;
+    create_422(
+        &app,
+        LIST,
+        input(&sid, json!({"price": {"amount_minor": 100, "currency": "XYZ"}})),
+        "price.currency",
+        None,
+    )
+    .await;
+    create_422(&app, LIST, input(&sid, json!({"price": {"amount_minor": 1.5, "currency": "IDR"}})), "price", None)
+        .await;
+    create_422(&app, LIST, input(&sid, json!({"price": 1000})), "price", Some("type")).await;
+    create_422(&app, LIST, input(&sid, json!({"stakeholder_id": "not-a-uuid"})), "stakeholder_id", Some("type")).await;
+    create_422(&app, LIST, input(&sid, json!({"valid_from": "tomorrow"})), "valid_from", Some("type")).await;
+    create_422(
+        &app,
+        LIST,
+        input(&sid, json!({"valid_from": rfc3339(t), "valid_until": rfc3339(t - Duration::hours(1))})),
         "valid_until",
         None,
     )
     .await;
-    create_422(&app, input(&sid, json!({"valid_from": ts(t), "valid_until": ts(t)})), "valid_until", None).await;
+    create_422(
+        &app,
+        LIST,
+        input(&sid, json!({"valid_from": rfc3339(t), "valid_until": rfc3339(t)})),
+        "valid_until",
+        None,
+    )
+    .await;
     assert_eq!(count_all(&app).await, 0, "no offer may have been created");
 
     // The limits themselves are fine.
@@ -324,7 +255,7 @@ api_test!(create_validates_every_field_at_once, |app| {
         &sid,
         json!({"title": "t".repeat(200), "description": "d".repeat(10_000), "product_category": "c".repeat(50),
                "price": {"amount_minor": 0, "currency": "EUR"}, "discount_percent": 100,
-               "valid_from": ts(t), "valid_until": ts(t + Duration::seconds(1))}),
+               "valid_from": rfc3339(t), "valid_until": rfc3339(t + Duration::seconds(1))}),
     )
     .await;
     assert_eq!(ok["discount_percent"], 100);
@@ -332,8 +263,8 @@ api_test!(create_validates_every_field_at_once, |app| {
     let zero = create(&app, &sid, json!({"discount_percent": 0})).await;
     assert_eq!(zero["discount_percent"], 0);
     // Open ends are allowed on either side.
-    create(&app, &sid, json!({"valid_from": ts(t)})).await;
-    create(&app, &sid, json!({"valid_until": ts(t)})).await;
+    create(&app, &sid, json!({"valid_from": rfc3339(t)})).await;
+    create(&app, &sid, json!({"valid_until": rfc3339(t)})).await;
 });
 
 api_test!(create_requires_a_visible_unarchived_stakeholder, |app| {
@@ -505,7 +436,9 @@ api_test!(actions_honour_if_match, |app| {
 api_test!(accept_and_decline_before_valid_from_are_409, |app| {
     let sid = stakeholder(&app, json!({})).await;
     let from = Utc::now().trunc_subsecs(0) + Duration::days(3);
-    let offer = create(&app, &sid, json!({"valid_from": ts(from), "valid_until": ts(from + Duration::days(7))})).await;
+    let offer =
+        create(&app, &sid, json!({"valid_from": rfc3339(from), "valid_until": rfc3339(from + Duration::days(7))}))
+            .await;
     // Sending ahead of the window is fine.
     let sent = act_ok(&app, &offer, "send", Role::Agent).await;
     assert_eq!(sent["status"], "sent");
@@ -522,7 +455,7 @@ api_test!(accept_and_decline_before_valid_from_are_409, |app| {
     assert_eq!(act_ok(&app, &offer, "withdraw", Role::Agent).await["status"], "withdrawn");
 
     // An open window (valid_from in the past) accepts.
-    let open = create(&app, &sid, json!({"valid_from": ts(Utc::now() - Duration::days(1))})).await;
+    let open = create(&app, &sid, json!({"valid_from": rfc3339(Utc::now() - Duration::days(1))})).await;
     act_ok(&app, &open, "send", Role::Agent).await;
     assert_eq!(act_ok(&app, &open, "accept", Role::Agent).await["status"], "accepted");
 });
@@ -533,7 +466,7 @@ api_test!(send_after_valid_until_is_409, |app| {
     let offer = create(
         &app,
         &sid,
-        json!({"valid_from": ts(now - Duration::days(10)), "valid_until": ts(now - Duration::days(1))}),
+        json!({"valid_from": rfc3339(now - Duration::days(10)), "valid_until": rfc3339(now - Duration::days(1))}),
     )
     .await;
     // A draft past its window is still a draft.
@@ -547,7 +480,7 @@ api_test!(send_after_valid_until_is_409, |app| {
     assert_eq!(read["version"], 1);
     // Its dates can be fixed while it is a draft, and then it can be sent.
     let res = app
-        .patch(&path(&offer["id"]), Role::Agent, &json!({"valid_until": ts(now + Duration::days(5))}))
+        .patch(&path(&offer["id"]), Role::Agent, &json!({"valid_until": rfc3339(now + Duration::days(5))}))
         .send()
         .await
         .unwrap();
@@ -557,7 +490,8 @@ api_test!(send_after_valid_until_is_409, |app| {
 
 api_test!(sent_offer_past_valid_until_reads_as_expired, |app| {
     let sid = stakeholder(&app, json!({})).await;
-    let live = create(&app, &sid, json!({"title": "Live", "valid_until": ts(Utc::now() + Duration::days(5))})).await;
+    let live =
+        create(&app, &sid, json!({"title": "Live", "valid_until": rfc3339(Utc::now() + Duration::days(5))})).await;
     act_ok(&app, &live, "send", Role::Agent).await;
     let open = create(&app, &sid, json!({"title": "Open ended"})).await;
     act_ok(&app, &open, "send", Role::Agent).await;
@@ -632,7 +566,7 @@ api_test!(patch_edits_drafts_only, |app| {
         .patch(
             &path(&offer["id"]),
             Role::Agent,
-            &json!({"valid_from": ts(t), "valid_until": ts(t - Duration::days(1))}),
+            &json!({"valid_from": rfc3339(t), "valid_until": rfc3339(t - Duration::days(1))}),
         )
         .send()
         .await
@@ -950,20 +884,30 @@ api_test!(valid_at_filters_by_the_validity_window_with_open_ends, |app| {
     let now = Utc::now().trunc_subsecs(0);
     let d = Duration::days;
     let undated = create(&app, &sid, json!({"title": "Undated"})).await;
-    let past =
-        create(&app, &sid, json!({"title": "Past", "valid_from": ts(now - d(10)), "valid_until": ts(now - d(5))}))
-            .await;
-    let current =
-        create(&app, &sid, json!({"title": "Now", "valid_from": ts(now - d(1)), "valid_until": ts(now + d(1))})).await;
-    let future =
-        create(&app, &sid, json!({"title": "Future", "valid_from": ts(now + d(5)), "valid_until": ts(now + d(10))}))
-            .await;
-    let until_only = create(&app, &sid, json!({"title": "Until only", "valid_until": ts(now + d(2))})).await;
-    let from_only = create(&app, &sid, json!({"title": "From only", "valid_from": ts(now + d(3))})).await;
+    let past = create(
+        &app,
+        &sid,
+        json!({"title": "Past", "valid_from": rfc3339(now - d(10)), "valid_until": rfc3339(now - d(5))}),
+    )
+    .await;
+    let current = create(
+        &app,
+        &sid,
+        json!({"title": "Now", "valid_from": rfc3339(now - d(1)), "valid_until": rfc3339(now + d(1))}),
+    )
+    .await;
+    let future = create(
+        &app,
+        &sid,
+        json!({"title": "Future", "valid_from": rfc3339(now + d(5)), "valid_until": rfc3339(now + d(10))}),
+    )
+    .await;
+    let until_only = create(&app, &sid, json!({"title": "Until only", "valid_until": rfc3339(now + d(2))})).await;
+    let from_only = create(&app, &sid, json!({"title": "From only", "valid_from": rfc3339(now + d(3))})).await;
 
     let at = |t: DateTime<Utc>| {
         let app = &app;
-        async move { id_set(&ids(app, LIST, &[("valid_at", &ts(t))]).await) }
+        async move { id_set(&ids(app, LIST, &[("valid_at", &rfc3339(t))]).await) }
     };
     assert_eq!(at(now).await, set_of(&[&undated, &current, &until_only]));
     assert_eq!(at(now - d(7)).await, set_of(&[&undated, &past, &until_only]));
@@ -977,7 +921,7 @@ api_test!(valid_at_filters_by_the_validity_window_with_open_ends, |app| {
     assert!(!at(now - d(5)).await.contains(&id_of(&past)));
     assert!(at(now - d(10)).await.contains(&id_of(&past)));
     // Also on the stakeholder's list.
-    let got = id_set(&ids(&app, &stakeholder_offers(&sid), &[("valid_at", &ts(now))]).await);
+    let got = id_set(&ids(&app, &stakeholder_offers(&sid), &[("valid_at", &rfc3339(now))]).await);
     assert_eq!(got, set_of(&[&undated, &current, &until_only]));
 });
 
@@ -1133,7 +1077,7 @@ api_test!(idempotency_key_replays_create, |app| {
 
 api_test!(no_304_while_a_sent_offer_can_still_expire, |app| {
     let s = app.create_stakeholder(json!({})).await;
-    let offer = create(&app, &s["id"], json!({"valid_until": ts(Utc::now() + Duration::days(1))})).await;
+    let offer = create(&app, &s["id"], json!({"valid_until": rfc3339(Utc::now() + Duration::days(1))})).await;
     let res = app.req(Method::POST, &action_path(&offer["id"], "send"), Role::Agent).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     // Its status is computed from the clock, so "2" cannot vouch for it: always a full answer.

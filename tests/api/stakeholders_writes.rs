@@ -1,11 +1,11 @@
 //! Stakeholder writes: validation, uniqueness, references, merge patch,
 //! ETags and concurrency, archive/restore, sensitive data, consent history.
 
-use reqwest::{Response, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::api_test;
-use crate::helpers::{Role, TestApp, assert_problem, error_fields, minimal_stakeholder, parts};
+use crate::helpers::*;
 
 const COLLECTION: &str = "/api/v1/stakeholders";
 
@@ -31,57 +31,12 @@ fn fields(problem: &Value) -> Vec<String> {
     f
 }
 
-/// Every `code` reported for `field` in a 422.
-fn codes_for(problem: &Value, field: &str) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .map(|a| {
-            a.iter().filter(|e| e["field"] == field).filter_map(|e| e["code"].as_str().map(str::to_owned)).collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Asserts `field` is reported with `code`.
-fn assert_code(problem: &Value, field: &str, code: &str) {
-    let codes = codes_for(problem, field);
-    assert!(codes.iter().any(|c| c == code), "expected {field}: {code}; got {codes:?} in {problem}");
-}
-
-/// POSTs `body` as admin and expects a 422; returns the problem.
-async fn create_422(app: &TestApp, body: Value) -> Value {
-    let res = app.post(COLLECTION, Role::Admin, &body).send().await.unwrap();
-    let problem = assert_problem(res, 422).await;
-    assert!(problem["errors"].as_array().is_some_and(|e| !e.is_empty()), "{problem}");
-    for e in problem["errors"].as_array().unwrap() {
-        assert!(e["field"].is_string() && e["code"].is_string() && e["message"].is_string(), "{e}");
-    }
-    problem
-}
-
-/// GET as `role`, expecting 200; returns the body.
-async fn fetch(app: &TestApp, id: &Value, role: Role) -> Value {
-    let (status, _, body) = parts(app.get(&path(id), role).send().await.unwrap()).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
-}
-
 /// Ids in a list response (all pages are small here).
 async fn list_ids(app: &TestApp, query: &str) -> Vec<Value> {
     let res = app.get(&format!("{COLLECTION}{query}"), Role::Admin).send().await.unwrap();
     let (status, _, body) = parts(res).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["data"].as_array().expect("data array").iter().map(|s| s["id"].clone()).collect()
-}
-
-fn etag_of(res: &Response) -> Option<String> {
-    res.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_owned)
-}
-
-async fn patch_ok(app: &TestApp, id: &Value, role: Role, patch: Value) -> Value {
-    let res = app.patch(&path(id), role, &patch).send().await.unwrap();
-    let (status, _, body) = parts(res).await;
-    assert_eq!(status, StatusCode::OK, "PATCH {patch}: {body}");
-    body
 }
 
 async fn consent_history(app: &TestApp, id: &Value, role: Role) -> Vec<Value> {
@@ -95,7 +50,7 @@ async fn consent_history(app: &TestApp, id: &Value, role: Role) -> Vec<Value> {
 // ---------------------------------------------------------------- validation
 
 api_test!(create_reports_missing_required_fields, |app| {
-    let p = create_422(&app, json!({})).await;
+    let p = create_422_any(&app, COLLECTION, json!({})).await;
     for f in ["kind", "entity_type", "display_name"] {
         assert_code(&p, f, "required");
     }
@@ -103,22 +58,27 @@ api_test!(create_reports_missing_required_fields, |app| {
     assert_eq!(p["instance"], COLLECTION);
 
     // Only the missing one is reported when the others are there.
-    let p = create_422(&app, json!({"kind": "customer", "entity_type": "person"})).await;
+    let p = create_422_any(&app, COLLECTION, json!({"kind": "customer", "entity_type": "person"})).await;
     assert_eq!(fields(&p), vec!["display_name"]);
     assert_code(&p, "display_name", "required");
 });
 
 api_test!(create_rejects_unknown_enum_values, |app| {
-    let p = create_422(&app, body_with(json!({"kind": "nope", "entity_type": "robot", "lifecycle_stage": "sleeping"})))
-        .await;
+    let p = create_422_any(
+        &app,
+        COLLECTION,
+        body_with(json!({"kind": "nope", "entity_type": "robot", "lifecycle_stage": "sleeping"})),
+    )
+    .await;
     assert_code(&p, "kind", "enum");
     assert_code(&p, "entity_type", "enum");
     assert_code(&p, "lifecycle_stage", "enum");
 });
 
 api_test!(create_rejects_wrong_types, |app| {
-    let p = create_422(
+    let p = create_422_any(
         &app,
+        COLLECTION,
         body_with(json!({"display_name": 42, "household_size": "three", "tags": "vip",
                          "consents": {"marketing_email": "yes"}, "organization_id": "not-a-uuid"})),
     )
@@ -131,8 +91,9 @@ api_test!(create_rejects_wrong_types, |app| {
 });
 
 api_test!(create_rejects_unknown_and_read_only_fields, |app| {
-    let p = create_422(
+    let p = create_422_any(
         &app,
+        COLLECTION,
         body_with(json!({"colour": "blue", "id": "0192f0c4-7d1e-7c3a-9d7e-3b1f2a4c5d6e",
                          "version": 7, "created_at": "2026-01-01T00:00:00Z"})),
     )
@@ -144,8 +105,9 @@ api_test!(create_rejects_unknown_and_read_only_fields, |app| {
 });
 
 api_test!(create_rejects_bad_contact_details, |app| {
-    let p = create_422(
+    let p = create_422_any(
         &app,
+        COLLECTION,
         body_with(json!({"email": "not-an-email", "phone": "call me maybe",
                          "address": {"city": "Bandung", "country": "XX"}})),
     )
@@ -154,37 +116,37 @@ api_test!(create_rejects_bad_contact_details, |app| {
     assert!(!codes_for(&p, "phone").is_empty(), "{p}");
     assert!(!codes_for(&p, "address.country").is_empty(), "{p}");
 
-    let p = create_422(&app, body_with(json!({"address": {"country": "Indonesia"}}))).await;
+    let p = create_422_any(&app, COLLECTION, body_with(json!({"address": {"country": "Indonesia"}}))).await;
     assert_eq!(fields(&p), vec!["address.country"], "{p}");
 
     // Too short to be a number, or letters inside.
     for phone in ["123", "+62 812 abc 7890", "+1234567890123456"] {
-        let p = create_422(&app, body_with(json!({ "phone": phone }))).await;
+        let p = create_422_any(&app, COLLECTION, body_with(json!({ "phone": phone }))).await;
         assert_eq!(fields(&p), vec!["phone"], "{phone}: {p}");
     }
 });
 
 api_test!(create_checks_ranges_lists_and_blank_names, |app| {
     for size in [0, 51] {
-        let p = create_422(&app, body_with(json!({ "household_size": size }))).await;
+        let p = create_422_any(&app, COLLECTION, body_with(json!({ "household_size": size }))).await;
         assert_eq!(fields(&p), vec!["household_size"], "{size}: {p}");
         assert_code(&p, "household_size", "range");
     }
     let many: Vec<String> = (0..51).map(|i| format!("t{i}")).collect();
-    let p = create_422(&app, body_with(json!({ "tags": many }))).await;
+    let p = create_422_any(&app, COLLECTION, body_with(json!({ "tags": many }))).await;
     assert_eq!(fields(&p), vec!["tags"], "{p}");
 
-    let p = create_422(&app, body_with(json!({ "tags": ["ok", "x".repeat(51)] }))).await;
+    let p = create_422_any(&app, COLLECTION, body_with(json!({ "tags": ["ok", "x".repeat(51)] }))).await;
     assert_eq!(fields(&p), vec!["tags"], "{p}");
 
-    let p = create_422(&app, body_with(json!({ "display_name": "   " }))).await;
+    let p = create_422_any(&app, COLLECTION, body_with(json!({ "display_name": "   " }))).await;
     assert_eq!(fields(&p), vec!["display_name"], "{p}");
 
-    let p = create_422(&app, body_with(json!({ "display_name": "" }))).await;
+    let p = create_422_any(&app, COLLECTION, body_with(json!({ "display_name": "" }))).await;
     assert_eq!(fields(&p), vec!["display_name"], "{p}");
 
     let future = (chrono::Utc::now().date_naive() + chrono::Days::new(2)).to_string();
-    let p = create_422(&app, body_with(json!({ "birth_date": future }))).await;
+    let p = create_422_any(&app, COLLECTION, body_with(json!({ "birth_date": future }))).await;
     assert_eq!(fields(&p), vec!["birth_date"], "{p}");
 
     // The boundaries themselves are fine.
@@ -199,8 +161,9 @@ api_test!(create_checks_ranges_lists_and_blank_names, |app| {
 });
 
 api_test!(create_rejects_person_only_fields_on_an_organization, |app| {
-    let p = create_422(
+    let p = create_422_any(
         &app,
+        COLLECTION,
         json!({"kind": "supplier", "entity_type": "organization", "display_name": "PT Maju",
                "birth_date": "1990-01-01", "occupation": "farmer", "education_level": "phd",
                "household_size": 3}),
@@ -220,8 +183,9 @@ api_test!(create_rejects_person_only_fields_on_an_organization, |app| {
 });
 
 api_test!(create_lists_every_problem_at_once_and_creates_nothing, |app| {
-    let p = create_422(
+    let p = create_422_any(
         &app,
+        COLLECTION,
         json!({"kind": "nope", "entity_type": "person", "display_name": "Five Problems",
                "email": "bad", "phone": "x", "household_size": 0, "colour": "red"}),
     )
@@ -259,7 +223,7 @@ api_test!(duplicate_email_is_409_case_insensitively_even_when_archived, |app| {
     let other = app.create_stakeholder(json!({"email": "other@example.com"})).await;
     let res = app.patch(&path(&other["id"]), Role::Admin, &json!({"email": "Dup@example.com"})).send().await.unwrap();
     assert_problem(res, 409).await;
-    assert_eq!(fetch(&app, &other["id"], Role::Admin).await["email"], "other@example.com");
+    assert_eq!(fetch(&app, &path(&other["id"]), Role::Admin).await["email"], "other@example.com");
 });
 
 // ---------------------------------------------------------------- organization_id
@@ -272,10 +236,11 @@ api_test!(organization_id_must_name_an_organization, |app| {
     let employee = app.create_stakeholder(json!({ "organization_id": org["id"] })).await;
     assert_eq!(employee["organization_id"], org["id"]);
 
-    let p = create_422(&app, body_with(json!({ "organization_id": employee["id"] }))).await;
+    let p = create_422_any(&app, COLLECTION, body_with(json!({ "organization_id": employee["id"] }))).await;
     assert_eq!(fields(&p), vec!["organization_id"], "{p}");
 
-    let p = create_422(&app, body_with(json!({ "organization_id": uuid::Uuid::now_v7().to_string() }))).await;
+    let p = create_422_any(&app, COLLECTION, body_with(json!({ "organization_id": uuid::Uuid::now_v7().to_string() })))
+        .await;
     assert_eq!(fields(&p), vec!["organization_id"], "{p}");
 
     // Same rule on PATCH; nothing changes.
@@ -286,7 +251,7 @@ api_test!(organization_id_must_name_an_organization, |app| {
         .unwrap();
     let p = assert_problem(res, 422).await;
     assert_eq!(fields(&p), vec!["organization_id"], "{p}");
-    let now = fetch(&app, &employee["id"], Role::Admin).await;
+    let now = fetch(&app, &path(&employee["id"]), Role::Admin).await;
     assert_eq!(now["organization_id"], org["id"]);
     assert_eq!(now["version"], 1);
 
@@ -318,27 +283,27 @@ api_test!(patch_is_a_merge_patch, |app| {
     }
 
     // Nested address patch keeps the siblings.
-    let p2 = patch_ok(&app, id, Role::Admin, json!({"address": {"city": "Jakarta"}})).await;
+    let p2 = patch_ok(&app, &path(id), Role::Admin, json!({"address": {"city": "Jakarta"}})).await;
     assert_eq!(
         p2["address"],
         json!({"line1": "Jl. Merdeka 1", "line2": "Blok C", "city": "Jakarta",
                "region": null, "postal_code": "40111", "country": "ID"})
     );
     // null inside the object removes only that member.
-    let p3 = patch_ok(&app, id, Role::Admin, json!({"address": {"line2": null}})).await;
+    let p3 = patch_ok(&app, &path(id), Role::Admin, json!({"address": {"line2": null}})).await;
     assert_eq!(p3["address"]["line2"], Value::Null);
     assert_eq!(p3["address"]["line1"], "Jl. Merdeka 1");
     assert_eq!(p3["address"]["city"], "Jakarta");
     assert_eq!(p3["version"], 4);
 
     // Arrays are replaced as a whole.
-    let p4 = patch_ok(&app, id, Role::Admin, json!({"tags": ["c"]})).await;
+    let p4 = patch_ok(&app, &path(id), Role::Admin, json!({"tags": ["c"]})).await;
     assert_eq!(p4["tags"], json!(["c"]));
     assert_eq!(list_ids(&app, "?tag=a").await.len(), 0);
     assert_eq!(list_ids(&app, "?tag=c").await, vec![id.clone()]);
 
     // null clears optional fields.
-    let p5 = patch_ok(&app, id, Role::Admin, json!({"segment": null, "phone": null, "address": null})).await;
+    let p5 = patch_ok(&app, &path(id), Role::Admin, json!({"segment": null, "phone": null, "address": null})).await;
     for f in ["segment", "phone", "address"] {
         assert_eq!(p5[f], Value::Null, "{f} not cleared: {p5}");
     }
@@ -357,7 +322,7 @@ api_test!(patch_is_a_merge_patch, |app| {
     assert_eq!(status, StatusCode::OK, "{p6}");
     assert_eq!(p6["segment"], "silver");
 
-    let got = fetch(&app, id, Role::Admin).await;
+    let got = fetch(&app, &path(id), Role::Admin).await;
     assert_eq!(got, p6);
 });
 
@@ -378,7 +343,7 @@ api_test!(patch_null_on_required_field_is_422_and_changes_nothing, |app| {
     let p = assert_problem(res, 422).await;
     assert_code(&p, "version", "unknown_field");
 
-    let got = fetch(&app, id, Role::Admin).await;
+    let got = fetch(&app, &path(id), Role::Admin).await;
     assert_eq!(got, s);
 });
 
@@ -402,20 +367,20 @@ api_test!(patch_without_change_keeps_the_version, |app| {
     assert_eq!(headers["etag"].to_str().unwrap(), "\"1\"");
     assert_eq!(body["version"], 1);
     assert_eq!(body["updated_at"], s["updated_at"]);
-    let empty = patch_ok(&app, id, Role::Admin, json!({})).await;
+    let empty = patch_ok(&app, &path(id), Role::Admin, json!({})).await;
     assert_eq!(empty, s);
 });
 
 api_test!(patch_merges_consents_per_key, |app| {
     let s = app.create_stakeholder(json!({"consents": {"marketing_email": true, "marketing_sms": true}})).await;
     let id = &s["id"];
-    let p = patch_ok(&app, id, Role::Agent, json!({"consents": {"profiling": true}})).await;
+    let p = patch_ok(&app, &path(id), Role::Agent, json!({"consents": {"profiling": true}})).await;
     assert_eq!(
         p["consents"],
         json!({"marketing_email": true, "marketing_sms": true, "marketing_phone": false,
                "profiling": true, "sensitive_data": false})
     );
-    let p = patch_ok(&app, id, Role::Agent, json!({"consents": {"marketing_sms": false}})).await;
+    let p = patch_ok(&app, &path(id), Role::Agent, json!({"consents": {"marketing_sms": false}})).await;
     assert_eq!(p["consents"]["marketing_email"], true);
     assert_eq!(p["consents"]["marketing_sms"], false);
     assert_eq!(p["consents"]["profiling"], true);
@@ -450,7 +415,7 @@ api_test!(etags_drive_conditional_requests, |app| {
     let res =
         app.patch(&url, Role::Admin, &json!({"segment": "two"})).header("if-match", "\"1\"").send().await.unwrap();
     assert_problem(res, 412).await;
-    let now = fetch(&app, id, Role::Admin).await;
+    let now = fetch(&app, &path(id), Role::Admin).await;
     assert_eq!(now["segment"], "one");
     assert_eq!(now["version"], 2);
 
@@ -460,7 +425,7 @@ api_test!(etags_drive_conditional_requests, |app| {
 
     let res = app.delete(&url, Role::Manager).header("if-match", "\"2\"").send().await.unwrap();
     assert_problem(res, 412).await;
-    let now = fetch(&app, id, Role::Admin).await;
+    let now = fetch(&app, &path(id), Role::Admin).await;
     assert_eq!(now["archived_at"], Value::Null);
     assert_eq!(now["version"], 3);
 
@@ -498,7 +463,7 @@ api_test!(concurrent_conditional_patches_have_one_winner, |app| {
     assert_eq!(stale, 9);
     let (i, body) = &winners[0];
     assert_eq!(body["version"], 2);
-    let now = fetch(&app, &s["id"], Role::Admin).await;
+    let now = fetch(&app, &path(&s["id"]), Role::Admin).await;
     assert_eq!(now["version"], 2);
     assert_eq!(now["segment"], format!("seg-{i}"));
 });
@@ -538,7 +503,7 @@ api_test!(concurrent_unconditional_patches_never_fail_badly, |app| {
     versions.sort();
     let expected: Vec<i64> = (2..2 + versions.len() as i64).collect();
     assert_eq!(versions, expected, "each success is its own version");
-    let now = fetch(&app, &s["id"], Role::Admin).await;
+    let now = fetch(&app, &path(&s["id"]), Role::Admin).await;
     assert_eq!(now["version"], 1 + versions.len() as i64);
     assert_eq!(now["segment"], last.1, "the last writer's segment stays");
 });
@@ -553,7 +518,7 @@ api_test!(archive_and_restore, |app| {
     // Agents may not archive.
     let res = app.delete(&path(id), Role::Agent).send().await.unwrap();
     assert_problem(res, 403).await;
-    assert_eq!(fetch(&app, id, Role::Admin).await["archived_at"], Value::Null);
+    assert_eq!(fetch(&app, &path(id), Role::Admin).await["archived_at"], Value::Null);
 
     let res = app.delete(&path(id), Role::Manager).send().await.unwrap();
     let (status, headers, archived) = parts(res).await;
@@ -565,7 +530,7 @@ api_test!(archive_and_restore, |app| {
     assert_eq!(list_ids(&app, "").await, vec![keep["id"].clone()]);
     let all = list_ids(&app, "?include_archived=true").await;
     assert!(all.contains(id) && all.contains(&keep["id"]), "{all:?}");
-    assert_eq!(fetch(&app, id, Role::Agent).await["archived_at"], archived["archived_at"]);
+    assert_eq!(fetch(&app, &path(id), Role::Agent).await["archived_at"], archived["archived_at"]);
 
     // Archiving again changes nothing.
     let res = app.delete(&path(id), Role::Admin).send().await.unwrap();
@@ -584,7 +549,7 @@ api_test!(archive_and_restore, |app| {
     let res = app.req(reqwest::Method::POST, &format!("{}/restore", path(id)), Role::Manager).send().await.unwrap();
     let p = assert_problem(res, 409).await;
     assert!(p["detail"].as_str().unwrap().contains("not archived"), "{p}");
-    assert_eq!(fetch(&app, id, Role::Admin).await["version"], 3);
+    assert_eq!(fetch(&app, &path(id), Role::Admin).await["version"], 3);
 });
 
 // ---------------------------------------------------------------- sensitive data
@@ -604,7 +569,7 @@ api_test!(only_admin_and_manager_may_set_sensitive_fields, |app| {
     let s = app.create_stakeholder(json!({})).await;
     let res = app.patch(&path(&s["id"]), Role::Agent, &json!({"income_band": "low"})).send().await.unwrap();
     assert_problem(res, 403).await;
-    assert_eq!(fetch(&app, &s["id"], Role::Admin).await["version"], 1);
+    assert_eq!(fetch(&app, &path(&s["id"]), Role::Admin).await["version"], 1);
 
     // A manager may.
     let res =
@@ -612,20 +577,24 @@ api_test!(only_admin_and_manager_may_set_sensitive_fields, |app| {
     let (status, _, body) = parts(res).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["income_band"], "upper_middle");
-    assert_eq!(fetch(&app, &body["id"], Role::Agent).await["income_band"], Value::Null);
+    assert_eq!(fetch(&app, &path(&body["id"]), Role::Agent).await["income_band"], Value::Null);
 
     // An agent's PATCH leaves the fields it cannot see alone.
-    let p = patch_ok(&app, &body["id"], Role::Agent, json!({"segment": "gold"})).await;
+    let p = patch_ok(&app, &path(&body["id"]), Role::Agent, json!({"segment": "gold"})).await;
     assert_eq!(p["income_band"], Value::Null);
-    assert_eq!(fetch(&app, &body["id"], Role::Manager).await["income_band"], "upper_middle");
+    assert_eq!(fetch(&app, &path(&body["id"]), Role::Manager).await["income_band"], "upper_middle");
 });
 
 api_test!(sensitive_needs_consent_and_goes_with_it, |app| {
-    let p = create_422(&app, body_with(json!({"sensitive": {"health_notes": "asthma"}}))).await;
+    let p = create_422_any(&app, COLLECTION, body_with(json!({"sensitive": {"health_notes": "asthma"}}))).await;
     assert_eq!(fields(&p), vec!["sensitive"], "{p}");
     assert_code(&p, "sensitive", "consent_required");
-    let p = create_422(&app, body_with(json!({"sensitive": {"beliefs": "x"}, "consents": {"sensitive_data": false}})))
-        .await;
+    let p = create_422_any(
+        &app,
+        COLLECTION,
+        body_with(json!({"sensitive": {"beliefs": "x"}, "consents": {"sensitive_data": false}})),
+    )
+    .await;
     assert_code(&p, "sensitive", "consent_required");
     assert!(list_ids(&app, "?include_archived=true").await.is_empty());
 
@@ -635,19 +604,19 @@ api_test!(sensitive_needs_consent_and_goes_with_it, |app| {
         .await;
     let id = &s["id"];
     assert_eq!(s["sensitive"]["health_notes"], "asthma");
-    assert_eq!(fetch(&app, id, Role::Admin).await["sensitive"]["health_notes"], "asthma");
-    assert_eq!(fetch(&app, id, Role::Manager).await["sensitive"]["health_notes"], "asthma");
-    assert_eq!(fetch(&app, id, Role::Agent).await["sensitive"], Value::Null);
+    assert_eq!(fetch(&app, &path(id), Role::Admin).await["sensitive"]["health_notes"], "asthma");
+    assert_eq!(fetch(&app, &path(id), Role::Manager).await["sensitive"]["health_notes"], "asthma");
+    assert_eq!(fetch(&app, &path(id), Role::Agent).await["sensitive"], Value::Null);
 
     // Withdrawing the consent erases the data ...
-    let p = patch_ok(&app, id, Role::Admin, json!({"consents": {"sensitive_data": false}})).await;
+    let p = patch_ok(&app, &path(id), Role::Admin, json!({"consents": {"sensitive_data": false}})).await;
     assert_eq!(p["sensitive"], Value::Null);
     assert_eq!(p["consents"]["sensitive_data"], false);
     // ... for good: granting it again does not bring it back.
-    let p = patch_ok(&app, id, Role::Admin, json!({"consents": {"sensitive_data": true}})).await;
+    let p = patch_ok(&app, &path(id), Role::Admin, json!({"consents": {"sensitive_data": true}})).await;
     assert_eq!(p["consents"]["sensitive_data"], true);
     assert_eq!(p["sensitive"], Value::Null);
-    assert_eq!(fetch(&app, id, Role::Admin).await["sensitive"], Value::Null);
+    assert_eq!(fetch(&app, &path(id), Role::Admin).await["sensitive"], Value::Null);
 });
 
 // ---------------------------------------------------------------- consent history
@@ -666,7 +635,7 @@ api_test!(consent_changes_are_recorded, |app| {
     assert_eq!(h[0]["changed_by"], "admin-user");
     assert!(h[0]["id"].is_string() && h[0]["changed_at"].is_string());
 
-    patch_ok(&app, id, Role::Agent, json!({"consents": {"marketing_email": false, "profiling": true}})).await;
+    patch_ok(&app, &path(id), Role::Agent, json!({"consents": {"marketing_email": false, "profiling": true}})).await;
     let h = consent_history(&app, id, Role::Admin).await;
     assert_eq!(h.len(), 3, "{h:?}");
     assert_eq!(h[0]["changed_by"], "admin-user", "oldest first");
@@ -683,8 +652,13 @@ api_test!(consent_changes_are_recorded, |app| {
     assert_eq!(profiling["changed_by"], "agent-user");
 
     // Restating the current consents, or changing something else, records nothing.
-    patch_ok(&app, id, Role::Agent, json!({"consents": {"marketing_email": false, "profiling": true}, "segment": "x"}))
-        .await;
+    patch_ok(
+        &app,
+        &path(id),
+        Role::Agent,
+        json!({"consents": {"marketing_email": false, "profiling": true}, "segment": "x"}),
+    )
+    .await;
     assert_eq!(consent_history(&app, id, Role::Admin).await.len(), 3);
 
     // The owning partner may read it; another partner cannot tell it exists.

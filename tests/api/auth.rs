@@ -55,7 +55,7 @@ fn read_fixture(name: &str) -> Vec<u8> {
 
 api_test!(missing_or_malformed_bearer_tokens_are_401, |app| {
     // Control: the same route answers 200 to a good token.
-    assert_ok(list_with_token(&app, &token("admin")).await, "valid token").await;
+    assert_ok(list_with_token(&app, &token(Role::Admin)).await, "valid token").await;
 
     assert_unauthorized(list_with_authorization(&app, None).await, "no header").await;
     let basic = format!("Basic {}", URL_SAFE_NO_PAD.encode("admin:password"));
@@ -65,41 +65,41 @@ api_test!(missing_or_malformed_bearer_tokens_are_401, |app| {
     assert_unauthorized(list_with_token(&app, "garbage").await, "garbage").await;
     assert_unauthorized(list_with_token(&app, "not.a.jwt").await, "three garbage parts").await;
     // A valid token sent with the wrong scheme is still refused.
-    let wrong_scheme = format!("Token {}", token("admin"));
+    let wrong_scheme = format!("Token {}", token(Role::Admin));
     assert_unauthorized(list_with_authorization(&app, Some(&wrong_scheme)).await, "Token scheme").await;
 });
 
 api_test!(bad_signature_expired_and_not_yet_valid_tokens_are_401, |app| {
     let other =
-        sign_with(&claims("admin", "admin-user"), JwtAlgorithm::Hs256, &SigningKey::Secret(OTHER_SECRET.into()));
+        sign_with(&claims(Role::Admin, "admin-user"), JwtAlgorithm::Hs256, &SigningKey::Secret(OTHER_SECRET.into()));
     assert_unauthorized(list_with_token(&app, &other).await, "other secret").await;
 
     // A valid token with its payload swapped for another role: signature no longer matches.
-    let good = token("analyst");
+    let good = token(Role::Analyst);
     let mut segments: Vec<&str> = good.split('.').collect();
-    let forged_payload = b64(&serde_json::to_value(claims("admin", "analyst-user")).unwrap());
+    let forged_payload = b64(&serde_json::to_value(claims(Role::Admin, "analyst-user")).unwrap());
     segments[1] = &forged_payload;
     assert_unauthorized(list_with_token(&app, &segments.join(".")).await, "tampered payload").await;
 
-    let mut expired = claims("admin", "admin-user");
+    let mut expired = claims(Role::Admin, "admin-user");
     expired.exp = now() - 600;
     expired.nbf = Some(now() - 3600);
     expired.iat = Some(now() - 3600);
     assert_unauthorized(list_with_token(&app, &sign(expired)).await, "expired").await;
 
-    let mut future = claims("admin", "admin-user");
+    let mut future = claims(Role::Admin, "admin-user");
     future.nbf = Some(now() + 600);
     assert_unauthorized(list_with_token(&app, &sign(future)).await, "nbf in future").await;
 
     // Within the 30 s leeway both are still accepted.
-    let mut just_expired = claims("admin", "admin-user");
+    let mut just_expired = claims(Role::Admin, "admin-user");
     just_expired.exp = now() - 5;
     assert_ok(list_with_token(&app, &sign(just_expired)).await, "exp within leeway").await;
 });
 
 api_test!(alg_none_token_is_401, |app| {
     let header = json!({"alg": "none", "typ": "JWT"});
-    let body = serde_json::to_value(claims("admin", "admin-user")).unwrap();
+    let body = serde_json::to_value(claims(Role::Admin, "admin-user")).unwrap();
     let unsigned = format!("{}.{}.", b64(&header), b64(&body));
     assert_unauthorized(list_with_token(&app, &unsigned).await, "alg none").await;
     // Also with the signature part dropped altogether and with "None" spelling.
@@ -115,7 +115,7 @@ api_test!(issuer_and_audience_are_checked_when_configured, |app| {
         TestApp::spawn_with(app.backend, &[("CRM_JWT_ISSUER", "https://idp.example"), ("CRM_JWT_AUDIENCE", "crm-api")])
             .await;
     let with = |iss: Option<&str>, aud: Option<&str>| {
-        let mut c = claims("admin", "admin-user");
+        let mut c = claims(Role::Admin, "admin-user");
         c.iss = iss.map(str::to_owned);
         c.aud = aud.map(|a| Audience::One(a.to_owned()));
         sign(c)
@@ -152,7 +152,7 @@ api_test!(rs256_app_accepts_rs256_and_rejects_algorithm_confusion, |app| {
         &[("CRM_JWT_PUBLIC_KEY_FILE", public.as_str()), ("CRM_JWT_ALGORITHM", "RS256")],
     )
     .await;
-    let c = claims("admin", "admin-user");
+    let c = claims(Role::Admin, "admin-user");
     let good = sign_with(&c, JwtAlgorithm::Rs256, &SigningKey::PrivatePem(read_fixture("rs256_private.pem")));
     assert_ok(list_with_token(&rs, &good).await, "RS256 token").await;
 
@@ -175,7 +175,7 @@ api_test!(es256_app_accepts_es256_and_rejects_algorithm_confusion, |app| {
         &[("CRM_JWT_PUBLIC_KEY_FILE", public.as_str()), ("CRM_JWT_ALGORITHM", "ES256")],
     )
     .await;
-    let c = claims("manager", "manager-user");
+    let c = claims(Role::Manager, "manager-user");
     let good = sign_with(&c, JwtAlgorithm::Es256, &SigningKey::PrivatePem(read_fixture("es256_private.pem")));
     assert_ok(list_with_token(&es, &good).await, "ES256 token").await;
 
@@ -207,13 +207,13 @@ api_test!(missing_or_unknown_role_or_bad_partner_id_is_403, |app| {
     let id = target["id"].as_str().unwrap();
     let one = format!("{LIST}/{id}");
 
-    let mut no_role = claims("admin", "someone");
+    let mut no_role = claims(Role::Admin, "someone");
     no_role.role = None;
-    let root = claims("root", "root-user");
-    let empty_role = claims("", "someone");
-    let upper = claims("ADMIN", "someone");
-    let partner_without_id = claims("partner", "partner-x");
-    let mut partner_bad_id = claims("partner", "partner-x");
+    let root = claims_with_role_str("root", "root-user");
+    let empty_role = claims_with_role_str("", "someone");
+    let upper = claims_with_role_str("ADMIN", "someone");
+    let partner_without_id = claims(Role::Partner, "partner-x");
+    let mut partner_bad_id = claims(Role::Partner, "partner-x");
     partner_bad_id.partner_id = Some("not-a-uuid".into());
 
     let cases: [(&str, Claims); 6] = [
@@ -241,7 +241,7 @@ api_test!(missing_or_unknown_role_or_bad_partner_id_is_403, |app| {
     }
 
     // Nothing was written by any of them.
-    let res = app.get(&format!("{LIST}?include_archived=true"), "admin").send().await.unwrap();
+    let res = app.get(&format!("{LIST}?include_archived=true"), Role::Admin).send().await.unwrap();
     let body = assert_ok(res, "admin list").await;
     assert_eq!(body["data"].as_array().unwrap().len(), 1, "{body}");
     assert_eq!(body["data"][0]["version"], 1, "{body}");
@@ -262,17 +262,16 @@ enum Op {
 const OPS: [Op; 7] = [Op::Create, Op::List, Op::Get, Op::Patch, Op::Archive, Op::Restore, Op::ConsentHistory];
 
 /// API.md's role table for stakeholders.
-fn allowed(role: &str, op: Op) -> bool {
+fn allowed(role: Role, op: Op) -> bool {
     match role {
-        "admin" | "manager" => true,
-        "agent" => !matches!(op, Op::Archive | Op::Restore),
-        "analyst" | "partner" => matches!(op, Op::List | Op::Get | Op::ConsentHistory),
-        other => panic!("unknown role {other}"),
+        Role::Admin | Role::Manager => true,
+        Role::Agent => !matches!(op, Op::Archive | Op::Restore),
+        Role::Analyst | Role::Partner => matches!(op, Op::List | Op::Get | Op::ConsentHistory),
     }
 }
 
 api_test!(stakeholder_role_matrix, |app| {
-    for role in ["admin", "manager", "agent", "analyst", "partner"] {
+    for role in Role::ALL {
         for op in OPS {
             let what = format!("{role} {op:?}");
             // A fresh target per case, shared with PARTNER_A so the partner token may see it.
@@ -285,10 +284,10 @@ api_test!(stakeholder_role_matrix, |app| {
             let id = target["id"].as_str().unwrap().to_owned();
             let one = format!("{LIST}/{id}");
             if op == Op::Restore {
-                let res = app.delete(&one, "admin").send().await.unwrap();
+                let res = app.delete(&one, Role::Admin).send().await.unwrap();
                 assert_ok(res, "archive before restore").await;
             }
-            let before = assert_ok(app.get(&one, "admin").send().await.unwrap(), "before").await;
+            let before = assert_ok(app.get(&one, Role::Admin).send().await.unwrap(), "before").await;
 
             let req = match op {
                 Op::Create => app.post(
@@ -310,7 +309,7 @@ api_test!(stakeholder_role_matrix, |app| {
                 let problem = assert_problem(res, 403).await;
                 assert_eq!(problem["status"], 403, "{what}");
                 // A refused write changed nothing.
-                let after = assert_ok(app.get(&one, "admin").send().await.unwrap(), "after").await;
+                let after = assert_ok(app.get(&one, Role::Admin).send().await.unwrap(), "after").await;
                 assert_eq!(after["version"], before["version"], "{what}: {after}");
                 assert_eq!(after["archived_at"], before["archived_at"], "{what}");
                 assert_eq!(after["segment"], before["segment"], "{what}");
@@ -353,7 +352,7 @@ api_test!(stakeholder_role_matrix, |app| {
     }
 });
 
-fn ids(body: &Value) -> Vec<String> {
+fn sorted_ids_of(body: &Value) -> Vec<String> {
     let mut v: Vec<String> = body["data"]
         .as_array()
         .unwrap_or_else(|| panic!("not a list: {body}"))
@@ -380,19 +379,19 @@ api_test!(partners_see_only_their_own_stakeholders, |app| {
     let get = |path: String, t: &str| app.client.get(app.url(&path)).bearer_auth(t.to_owned()).send();
 
     // Control: admin sees all three.
-    let all = assert_ok(app.get(LIST, "admin").send().await.unwrap(), "admin").await;
-    assert_eq!(ids(&all).len(), 3, "{all}");
+    let all = assert_ok(app.get(LIST, Role::Admin).send().await.unwrap(), "admin").await;
+    assert_eq!(sorted_ids_of(&all).len(), 3, "{all}");
 
     let listed = assert_ok(get(LIST.into(), &token_a).await.unwrap(), "A list").await;
-    assert_eq!(ids(&listed), vec![a_id.to_owned()], "{listed}");
+    assert_eq!(sorted_ids_of(&listed), vec![a_id.to_owned()], "{listed}");
     let filtered =
         assert_ok(get(format!("{LIST}?partner_id={PARTNER_B}"), &token_a).await.unwrap(), "A filters B").await;
-    assert_eq!(ids(&filtered), Vec::<String>::new(), "{filtered}");
+    assert_eq!(sorted_ids_of(&filtered), Vec::<String>::new(), "{filtered}");
     assert_eq!(filtered["next_cursor"], Value::Null);
     let own = assert_ok(get(format!("{LIST}?partner_id={PARTNER_A}"), &token_a).await.unwrap(), "A filters A").await;
-    assert_eq!(ids(&own), vec![a_id.to_owned()], "{own}");
+    assert_eq!(sorted_ids_of(&own), vec![a_id.to_owned()], "{own}");
     let searched = assert_ok(get(format!("{LIST}?q=shared"), &token_a).await.unwrap(), "A searches").await;
-    assert_eq!(ids(&searched), vec![a_id.to_owned()], "{searched}");
+    assert_eq!(sorted_ids_of(&searched), vec![a_id.to_owned()], "{searched}");
 
     let got = assert_ok(get(format!("{LIST}/{a_id}"), &token_a).await.unwrap(), "A gets A").await;
     assert_eq!(got["id"], a_id);
@@ -407,7 +406,7 @@ api_test!(partners_see_only_their_own_stakeholders, |app| {
     }
 
     let listed_b = assert_ok(get(LIST.into(), &token_b).await.unwrap(), "B list").await;
-    assert_eq!(ids(&listed_b), vec![b_id.to_owned()], "{listed_b}");
+    assert_eq!(sorted_ids_of(&listed_b), vec![b_id.to_owned()], "{listed_b}");
     let got_b = assert_ok(get(format!("{LIST}/{b_id}"), &token_b).await.unwrap(), "B gets B").await;
     assert_eq!(got_b["id"], b_id);
     assert_problem(get(format!("{LIST}/{a_id}"), &token_b).await.unwrap(), 404).await;
@@ -416,7 +415,7 @@ api_test!(partners_see_only_their_own_stakeholders, |app| {
     // A partner whose id matches nothing sees an empty list.
     let stranger = partner_token(uuid::Uuid::from_u128(0xc));
     let empty = assert_ok(get(LIST.into(), &stranger).await.unwrap(), "stranger").await;
-    assert_eq!(ids(&empty), Vec::<String>::new(), "{empty}");
+    assert_eq!(sorted_ids_of(&empty), Vec::<String>::new(), "{empty}");
 });
 
 api_test!(fields_are_redacted_by_role, |app| {
@@ -438,9 +437,9 @@ api_test!(fields_are_redacted_by_role, |app| {
                               "region": "Jawa Barat", "postal_code": "40111", "country": "ID"});
     let sensitive = json!({"health_notes": "asthma", "beliefs": "private", "other": null});
 
-    for role in ["admin", "manager", "agent", "analyst", "partner"] {
-        let one = assert_ok(app.get(&format!("{LIST}/{id}"), role).send().await.unwrap(), role).await;
-        let list = assert_ok(app.get(LIST, role).send().await.unwrap(), role).await;
+    for role in Role::ALL {
+        let one = assert_ok(app.get(&format!("{LIST}/{id}"), role).send().await.unwrap(), role.as_str()).await;
+        let list = assert_ok(app.get(LIST, role).send().await.unwrap(), role.as_str()).await;
         let listed = list["data"]
             .as_array()
             .unwrap()
@@ -454,7 +453,7 @@ api_test!(fields_are_redacted_by_role, |app| {
             assert_eq!(s["display_name"], "Jane Doe", "{what}");
             assert_eq!(s["consents"]["sensitive_data"], true, "{what}");
             match role {
-                "admin" | "manager" => {
+                Role::Admin | Role::Manager => {
                     assert_eq!(s["sensitive"], sensitive, "{what}: {s}");
                     assert_eq!(s["income_band"], "high", "{what}: {s}");
                 }
@@ -463,7 +462,7 @@ api_test!(fields_are_redacted_by_role, |app| {
                     assert_eq!(s["income_band"], Value::Null, "{what}: {s}");
                 }
             }
-            if role == "analyst" {
+            if role == Role::Analyst {
                 assert_eq!(s["email"], "j***@example.com", "{what}: {s}");
                 assert_eq!(s["phone"], "************90", "{what}: {s}");
                 let address = &s["address"];
@@ -483,7 +482,7 @@ api_test!(fields_are_redacted_by_role, |app| {
                 assert_eq!(s["phone"], "+6281234567890", "{what}: {s}");
                 assert_eq!(s["address"], full_address, "{what}: {s}");
             }
-            if role == "agent" || role == "partner" {
+            if role == Role::Agent || role == Role::Partner {
                 let text = s.to_string();
                 assert!(!text.contains("asthma"), "{what}: {text}");
                 assert!(!text.contains("private"), "{what}: {text}");
@@ -494,16 +493,16 @@ api_test!(fields_are_redacted_by_role, |app| {
 
 api_test!(audience_arrays_and_empty_subjects, |app| {
     let app2 = TestApp::spawn_with(app.backend, &[("CRM_JWT_AUDIENCE", "crm-api")]).await;
-    let mut c = claims("admin", "admin-user");
+    let mut c = claims(Role::Admin, "admin-user");
     c.aud = Some(Audience::Many(vec!["other".into(), "crm-api".into()]));
     assert_ok(list_with_token(&app2, &sign(c.clone())).await, "aud array containing ours").await;
     c.aud = Some(Audience::Many(vec!["other".into()]));
     assert_unauthorized(list_with_token(&app2, &sign(c)).await, "aud array without ours").await;
     // Without a configured audience, an array aud is simply accepted.
-    let mut c = claims("admin", "admin-user");
+    let mut c = claims(Role::Admin, "admin-user");
     c.aud = Some(Audience::Many(vec!["a".into(), "b".into()]));
     assert_ok(list_with_token(&app, &sign(c)).await, "aud array, none configured").await;
     // Every action is attributed to sub: an empty one is refused.
-    assert_unauthorized(list_with_token(&app, &sign(claims("admin", ""))).await, "empty sub").await;
-    assert_unauthorized(list_with_token(&app, &sign(claims("admin", "   "))).await, "blank sub").await;
+    assert_unauthorized(list_with_token(&app, &sign(claims(Role::Admin, ""))).await, "empty sub").await;
+    assert_unauthorized(list_with_token(&app, &sign(claims(Role::Admin, "   "))).await, "blank sub").await;
 });

@@ -15,14 +15,14 @@
 
 use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{Duration, Utc};
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::api_test;
-use crate::helpers::{Backend, TestApp, assert_problem, error_fields, parts};
+use crate::helpers::*;
 
 const INTERACTIONS: &str = "/api/v1/interactions";
 const OFFERS: &str = "/api/v1/offers";
@@ -31,16 +31,6 @@ const STAKEHOLDERS: &str = "/api/v1/stakeholders";
 
 fn at(base: &str, id: &Value) -> String {
     format!("{base}/{}", id.as_str().expect("id is a string"))
-}
-
-fn parse_ts(v: &Value) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(v.as_str().unwrap_or_else(|| panic!("not a timestamp: {v}")))
-        .unwrap_or_else(|e| panic!("not RFC 3339 ({e}): {v}"))
-        .with_timezone(&Utc)
-}
-
-fn ts(s: &str) -> DateTime<Utc> {
-    parse_ts(&json!(s))
 }
 
 /// The `code` of `field` in a 422.
@@ -65,7 +55,7 @@ async fn ok(res: reqwest::Response, what: &str) -> Value {
 }
 
 async fn get(app: &TestApp, path: &str) -> Value {
-    ok(app.get(path, "admin").send().await.unwrap(), path).await
+    ok(app.get(path, Role::Admin).send().await.unwrap(), path).await
 }
 
 async fn stakeholder(app: &TestApp) -> Value {
@@ -81,14 +71,14 @@ async fn offer(app: &TestApp, sid: &Value, extra: Value) -> Value {
     let mut body = json!({"stakeholder_id": sid, "title": "Gold membership",
                           "price": {"amount_minor": 1_500_000, "currency": "IDR"}});
     merge(&mut body, extra);
-    created(app.post(OFFERS, "admin", &body).send().await.unwrap(), "create offer").await
+    created(app.post(OFFERS, Role::Admin, &body).send().await.unwrap(), "create offer").await
 }
 
 async fn complaint(app: &TestApp, sid: &Value, extra: Value) -> Value {
     let mut body = json!({"stakeholder_id": sid, "subject": "Parcel arrived damaged",
                           "description": "The box was crushed.", "category": "delivery", "severity": "high"});
     merge(&mut body, extra);
-    created(app.post(COMPLAINTS, "admin", &body).send().await.unwrap(), "create complaint").await
+    created(app.post(COMPLAINTS, Role::Admin, &body).send().await.unwrap(), "create complaint").await
 }
 
 fn interaction_body(sid: &Value, extra: Value) -> Value {
@@ -106,7 +96,7 @@ fn merge(body: &mut Value, extra: Value) {
 
 async fn act(app: &TestApp, id: &Value, action: &str, body: Option<Value>) -> Value {
     let url = format!("{}/{action}", at(COMPLAINTS, id));
-    let req = app.req(Method::POST, &url, "admin");
+    let req = app.req(Method::POST, &url, Role::Admin);
     let req = match body {
         Some(b) => req.json(&b),
         None => req,
@@ -200,7 +190,7 @@ api_test!(linking_to_an_offer_deleted_concurrently_is_422_on_offer_id, |app| {
     assert_eq!(raw.exec(&format!("DELETE FROM offers WHERE id = {}", quoted(&draft["id"]))).unwrap(), 1);
     let body = interaction_body(&sid, json!({"offer_id": draft["id"]}));
     let link = tokio::spawn({
-        let (client, url, token) = (app.client.clone(), app.url(INTERACTIONS), crate::helpers::token("agent"));
+        let (client, url, token) = (app.client.clone(), app.url(INTERACTIONS), crate::helpers::token(Role::Agent));
         async move { client.post(url).bearer_auth(token).json(&body).send().await.unwrap() }
     });
     until_blocked(&app).await;
@@ -215,14 +205,14 @@ api_test!(linking_to_an_offer_deleted_concurrently_is_422_on_offer_id, |app| {
 api_test!(linking_a_patch_to_an_offer_deleted_concurrently_is_422_on_offer_id, |app| {
     let sid = stakeholder(&app).await;
     let draft = offer(&app, &sid, json!({})).await;
-    let i =
-        created(app.post(INTERACTIONS, "agent", &interaction_body(&sid, json!({}))).send().await.unwrap(), "i").await;
+    let i = created(app.post(INTERACTIONS, Role::Agent, &interaction_body(&sid, json!({}))).send().await.unwrap(), "i")
+        .await;
     let mut raw = Raw::open(&app);
     raw.begin();
     raw.exec(&format!("DELETE FROM offers WHERE id = {}", quoted(&draft["id"]))).unwrap();
     let patch = tokio::spawn({
         let (client, url, token) =
-            (app.client.clone(), app.url(&at(INTERACTIONS, &i["id"])), crate::helpers::token("agent"));
+            (app.client.clone(), app.url(&at(INTERACTIONS, &i["id"])), crate::helpers::token(Role::Agent));
         let body = json!({"offer_id": draft["id"]});
         async move { client.patch(url).bearer_auth(token).json(&body).send().await.unwrap() }
     });
@@ -251,7 +241,7 @@ api_test!(deleting_an_offer_linked_concurrently_is_409, |app| {
     raw.exec(&insert).unwrap();
     let delete = tokio::spawn({
         let (client, url, token) =
-            (app.client.clone(), app.url(&at(OFFERS, &draft["id"])), crate::helpers::token("admin"));
+            (app.client.clone(), app.url(&at(OFFERS, &draft["id"])), crate::helpers::token(Role::Admin));
         async move { client.delete(url).bearer_auth(token).send().await.unwrap() }
     });
     until_blocked(&app).await;
@@ -318,7 +308,7 @@ api_test!(delete_vs_concurrent_links_never_both_succeed, |app| {
         let mut links = Vec::new();
         for n in 0..20 {
             let body = interaction_body(&sid, json!({"offer_id": draft["id"], "complaint_id": complaint["id"]}));
-            let (client, url, token) = (app.client.clone(), app.url(INTERACTIONS), crate::helpers::token("agent"));
+            let (client, url, token) = (app.client.clone(), app.url(INTERACTIONS), crate::helpers::token(Role::Agent));
             links.push(tokio::spawn(async move {
                 if n % 2 == 1 {
                     tokio::time::sleep(StdDuration::from_millis(2)).await;
@@ -331,7 +321,7 @@ api_test!(delete_vs_concurrent_links_never_both_succeed, |app| {
                 tokio::task::yield_now().await;
             }
         }
-        let delete = app.delete(&at(OFFERS, &draft["id"]), "admin").send().await.unwrap();
+        let delete = app.delete(&at(OFFERS, &draft["id"]), Role::Admin).send().await.unwrap();
         let (delete_status, _, delete_body) = parts(delete).await;
         let mut linked = 0;
         for l in links {
@@ -347,7 +337,7 @@ api_test!(delete_vs_concurrent_links_never_both_succeed, |app| {
         match delete_status.as_u16() {
             204 | 200 => {
                 assert_eq!(linked, 0, "round {round}: the offer was deleted yet {linked} interactions link to it");
-                assert_problem(app.get(&at(OFFERS, &draft["id"]), "admin").send().await.unwrap(), 404).await;
+                assert_problem(app.get(&at(OFFERS, &draft["id"]), Role::Admin).send().await.unwrap(), 404).await;
             }
             409 => assert_eq!(get(&app, &at(OFFERS, &draft["id"])).await["status"], "draft"),
             other => panic!("round {round}: delete answered {other}: {delete_body}"),
@@ -367,27 +357,27 @@ api_test!(delete_vs_concurrent_links_never_both_succeed, |app| {
 api_test!(a_leap_second_in_a_body_reads_back_as_the_next_second, |app| {
     let sid = stakeholder(&app).await;
     let i = created(
-        app.post(INTERACTIONS, "agent", &interaction_body(&sid, json!({"occurred_at": "2016-12-31T23:59:60Z"})))
+        app.post(INTERACTIONS, Role::Agent, &interaction_body(&sid, json!({"occurred_at": "2016-12-31T23:59:60Z"})))
             .send()
             .await
             .unwrap(),
         "interaction",
     )
     .await;
-    assert_eq!(parse_ts(&i["occurred_at"]), ts("2017-01-01T00:00:00Z"), "{i}");
+    assert_eq!(parse_ts(&i["occurred_at"]), instant("2017-01-01T00:00:00Z"), "{i}");
     assert_eq!(i["occurred_at"], get(&app, &at(INTERACTIONS, &i["id"])).await["occurred_at"]);
 
     let o =
         offer(&app, &sid, json!({"valid_from": "2030-06-30T23:59:60.250Z", "valid_until": "2030-07-01T00:00:00.500Z"}))
             .await;
-    assert_eq!(parse_ts(&o["valid_from"]), ts("2030-07-01T00:00:00.250Z"), "{o}");
+    assert_eq!(parse_ts(&o["valid_from"]), instant("2030-07-01T00:00:00.250Z"), "{o}");
     let read = get(&app, &at(OFFERS, &o["id"])).await;
     assert_eq!(read["valid_from"], o["valid_from"]);
     // The cross-field rule compares normalised instants: these two are equal.
     let res = app
         .post(
             OFFERS,
-            "admin",
+            Role::Admin,
             &json!({"stakeholder_id": sid, "title": "T", "price": {"amount_minor": 1, "currency": "IDR"},
                     "valid_from": "2030-07-01T00:00:00.500Z", "valid_until": "2030-06-30T23:59:60.500Z"}),
         )
@@ -398,7 +388,7 @@ api_test!(a_leap_second_in_a_body_reads_back_as_the_next_second, |app| {
     assert_eq!(error_fields(&p), vec!["valid_until"], "equal once normalised: {p}");
 
     // PATCH with the same leap second changes nothing.
-    let res = app.patch(&at(INTERACTIONS, &i["id"]), "agent", &json!({"occurred_at": "2016-12-31T23:59:60Z"}));
+    let res = app.patch(&at(INTERACTIONS, &i["id"]), Role::Agent, &json!({"occurred_at": "2016-12-31T23:59:60Z"}));
     let patched = ok(res.send().await.unwrap(), "patch").await;
     assert_eq!(patched["version"], 1, "{patched}");
 });
@@ -408,12 +398,12 @@ api_test!(a_leap_second_in_a_query_means_the_next_second, |app| {
     let mut ids = Vec::new();
     for t in ["2016-12-31T23:59:59.999999Z", "2016-12-31T23:59:60Z", "2017-01-01T00:00:00.000001Z"] {
         let body = interaction_body(&sid, json!({"occurred_at": t}));
-        ids.push(created(app.post(INTERACTIONS, "agent", &body).send().await.unwrap(), t).await["id"].clone());
+        ids.push(created(app.post(INTERACTIONS, Role::Agent, &body).send().await.unwrap(), t).await["id"].clone());
     }
     let found = |q: &'static str| {
         let app = &app;
         async move {
-            let res = app.get(&format!("{INTERACTIONS}?{q}&sort=occurred_at"), "admin").send().await.unwrap();
+            let res = app.get(&format!("{INTERACTIONS}?{q}&sort=occurred_at"), Role::Admin).send().await.unwrap();
             let body = ok(res, q).await;
             body["data"].as_array().unwrap().iter().map(|i| i["id"].clone()).collect::<Vec<_>>()
         }
@@ -429,13 +419,13 @@ api_test!(the_year_range_is_checked_after_normalising_a_leap_second, |app| {
     let sid = stakeholder(&app).await;
     let body = json!({"stakeholder_id": sid, "title": "T", "price": {"amount_minor": 1, "currency": "IDR"},
                       "valid_until": "9999-12-31T23:59:60.999999Z"});
-    let p = assert_problem(app.post(OFFERS, "admin", &body).send().await.unwrap(), 422).await;
+    let p = assert_problem(app.post(OFFERS, Role::Admin, &body).send().await.unwrap(), 422).await;
     assert_eq!(error_fields(&p), vec!["valid_until"], "{p}");
     assert_eq!(code_of(&p, "valid_until").as_deref(), Some("range"), "{p}");
     // The last storable instant is fine.
     let o = offer(&app, &sid, json!({"valid_until": "9999-12-31T23:59:59.999999Z"})).await;
-    assert_eq!(parse_ts(&o["valid_until"]), ts("9999-12-31T23:59:59.999999Z"));
-    let res = app.patch(&at(OFFERS, &o["id"]), "admin", &json!({"valid_until": "9999-12-31T23:59:60Z"}));
+    assert_eq!(parse_ts(&o["valid_until"]), instant("9999-12-31T23:59:59.999999Z"));
+    let res = app.patch(&at(OFFERS, &o["id"]), Role::Admin, &json!({"valid_until": "9999-12-31T23:59:60Z"}));
     let p = assert_problem(res.send().await.unwrap(), 422).await;
     assert_eq!(error_fields(&p), vec!["valid_until"], "{p}");
 
@@ -447,10 +437,10 @@ api_test!(the_year_range_is_checked_after_normalising_a_leap_second, |app| {
     ] {
         // As a filter bound it is the last storable instant (nothing lies beyond).
         for t in ["9999-12-31T23:59:60.999999Z", "9999-12-31T23:59:60Z", "9999-12-31T20:00:00-05:00"] {
-            let res = app.get(path, "admin").query(&[(name, t)]).send().await.unwrap();
+            let res = app.get(path, Role::Admin).query(&[(name, t)]).send().await.unwrap();
             assert_eq!(res.status(), 200, "{name}={t}");
         }
-        let res = app.get(path, "admin").query(&[(name, "0001-01-01T00:38:01+22:29")]).send().await.unwrap();
+        let res = app.get(path, Role::Admin).query(&[(name, "0001-01-01T00:38:01+22:29")]).send().await.unwrap();
         assert_eq!(res.status(), 200, "{name} a day before year 1");
     }
 });
@@ -467,7 +457,7 @@ api_test!(a_late_resolved_complaint_keeps_its_breach_when_severity_is_lowered, |
     let resolved = act(&app, &c["id"], "resolve", Some(json!({"resolution": "Refunded"}))).await;
     assert_eq!(resolved["sla_breached"], true, "{resolved}");
 
-    let res = app.patch(&at(COMPLAINTS, &c["id"]), "agent", &json!({"severity": "low"})).send().await.unwrap();
+    let res = app.patch(&at(COMPLAINTS, &c["id"]), Role::Agent, &json!({"severity": "low"})).send().await.unwrap();
     let got = ok(res, "patch severity").await;
     assert_eq!(got["severity"], "low");
     assert_eq!(got["version"], resolved["version"].as_i64().unwrap() + 1, "the change itself is recorded");
@@ -482,7 +472,7 @@ api_test!(a_late_resolved_complaint_keeps_its_breach_when_severity_is_lowered, |
     // Closed is not editable at all; reopened it is unresolved but past due: still frozen.
     act(&app, &c["id"], "close", None).await;
     act(&app, &c["id"], "reopen", None).await;
-    let res = app.patch(&at(COMPLAINTS, &c["id"]), "agent", &json!({"severity": "medium"})).send().await.unwrap();
+    let res = app.patch(&at(COMPLAINTS, &c["id"]), Role::Agent, &json!({"severity": "medium"})).send().await.unwrap();
     let got = ok(res, "patch after reopen").await;
     assert_eq!(got["due_at"], c["due_at"]);
     assert_eq!(got["sla_breached"], true);
@@ -494,7 +484,7 @@ api_test!(an_overdue_open_complaint_keeps_its_due_at, |app| {
     let c = complaint(&app, &sid, json!({"severity": "critical"})).await;
     let wait = (parse_ts(&c["due_at"]) - Utc::now()).to_std().unwrap_or_default() + StdDuration::from_millis(200);
     tokio::time::sleep(wait).await;
-    let res = app.patch(&at(COMPLAINTS, &c["id"]), "agent", &json!({"severity": "low"})).send().await.unwrap();
+    let res = app.patch(&at(COMPLAINTS, &c["id"]), Role::Agent, &json!({"severity": "low"})).send().await.unwrap();
     let got = ok(res, "patch").await;
     assert_eq!(got["due_at"], c["due_at"]);
     assert_eq!(got["sla_breached"], true);
@@ -507,7 +497,7 @@ api_test!(an_unresolved_complaint_not_yet_due_gets_a_new_due_at, |app| {
         for step in status_steps {
             act(&app, &c["id"], step, None).await;
         }
-        let res = app.patch(&at(COMPLAINTS, &c["id"]), "agent", &json!({"severity": "low"})).send().await.unwrap();
+        let res = app.patch(&at(COMPLAINTS, &c["id"]), Role::Agent, &json!({"severity": "low"})).send().await.unwrap();
         let got = ok(res, "patch").await;
         assert_eq!(parse_ts(&got["due_at"]) - parse_ts(&got["created_at"]), Duration::days(7), "{got}");
         assert_eq!(got["sla_breached"], false);
@@ -516,7 +506,7 @@ api_test!(an_unresolved_complaint_not_yet_due_gets_a_new_due_at, |app| {
     let c = complaint(&app, &sid, json!({"severity": "high"})).await;
     act(&app, &c["id"], "start", None).await;
     act(&app, &c["id"], "resolve", Some(json!({"resolution": "Fixed"}))).await;
-    let res = app.patch(&at(COMPLAINTS, &c["id"]), "agent", &json!({"severity": "critical"})).send().await.unwrap();
+    let res = app.patch(&at(COMPLAINTS, &c["id"]), Role::Agent, &json!({"severity": "critical"})).send().await.unwrap();
     let got = ok(res, "patch resolved").await;
     assert_eq!(got["severity"], "critical");
     assert_eq!(got["due_at"], c["due_at"]);
@@ -531,8 +521,8 @@ api_test!(names_need_a_visible_character_and_no_control_characters, |app| {
     let sid = stakeholder(&app).await;
     let o = offer(&app, &sid, json!({})).await;
     let c = complaint(&app, &sid, json!({})).await;
-    let i =
-        created(app.post(INTERACTIONS, "agent", &interaction_body(&sid, json!({}))).send().await.unwrap(), "i").await;
+    let i = created(app.post(INTERACTIONS, Role::Agent, &interaction_body(&sid, json!({}))).send().await.unwrap(), "i")
+        .await;
     // (collection, field, the rest of a valid body, an existing record, whether the name is required)
     let targets = [
         (STAKEHOLDERS, "display_name", json!({"kind": "customer", "entity_type": "person"}), sid.clone(), true),
@@ -563,27 +553,27 @@ api_test!(names_need_a_visible_character_and_no_control_characters, |app| {
             for v in values.iter() {
                 let mut create = body.clone();
                 create[*field] = json!(v);
-                let p = assert_problem(app.post(base, "admin", &create).send().await.unwrap(), 422).await;
+                let p = assert_problem(app.post(base, Role::Admin, &create).send().await.unwrap(), 422).await;
                 assert_eq!(code_of(&p, field).as_deref(), Some(*code), "POST {base} {field}={v:?}: {p}");
-                let res = app.patch(&at(base, id), "admin", &json!({ *field: v })).send().await.unwrap();
+                let res = app.patch(&at(base, id), Role::Admin, &json!({ *field: v })).send().await.unwrap();
                 let p = assert_problem(res, 422).await;
                 assert_eq!(code_of(&p, field).as_deref(), Some(*code), "PATCH {base} {field}={v:?}: {p}");
             }
         }
         // Printable names from any script are fine, including inner spaces and emoji.
         for v in ["Siti Rahayu", "Zoë Ødegård", "山田 太郎", "😀", "Ā\u{0301}"] {
-            let res = app.patch(&at(base, id), "admin", &json!({ *field: v })).send().await.unwrap();
+            let res = app.patch(&at(base, id), Role::Admin, &json!({ *field: v })).send().await.unwrap();
             assert_eq!(ok(res, v).await[*field], *v);
         }
     }
     // Every invalid field at once.
     let body = json!({"kind": "customer", "entity_type": "person", "display_name": "a\u{0}b\n",
                       "email": "not-an-email", "household_size": 0});
-    let p = assert_problem(app.post(STAKEHOLDERS, "admin", &body).send().await.unwrap(), 422).await;
+    let p = assert_problem(app.post(STAKEHOLDERS, Role::Admin, &body).send().await.unwrap(), 422).await;
     assert_eq!(error_fields(&p), vec!["display_name"], "NUL is reported alone, as before: {p}");
     let body = json!({"kind": "customer", "entity_type": "person", "display_name": "a\nb",
                       "email": "not-an-email", "household_size": 0});
-    let p = assert_problem(app.post(STAKEHOLDERS, "admin", &body).send().await.unwrap(), 422).await;
+    let p = assert_problem(app.post(STAKEHOLDERS, Role::Admin, &body).send().await.unwrap(), 422).await;
     assert_eq!(error_fields(&p), vec!["display_name", "email", "household_size"], "{p}");
 });
 
@@ -593,7 +583,7 @@ api_test!(organization_cycles_are_422, |app| {
     let c = organization(&app, "C").await;
     let patch_org = |id: Value, org: Value| {
         let app = &app;
-        async move { app.patch(&at(STAKEHOLDERS, &id), "admin", &json!({"organization_id": org})).send().await.unwrap() }
+        async move { app.patch(&at(STAKEHOLDERS, &id), Role::Admin, &json!({"organization_id": org})).send().await.unwrap() }
     };
     // Self.
     let p = assert_problem(patch_org(a.clone(), a.clone()).await, 422).await;
@@ -616,7 +606,7 @@ api_test!(organization_cycles_are_422, |app| {
     let res = app
         .patch(
             &at(STAKEHOLDERS, &d),
-            "admin",
+            Role::Admin,
             &json!({"organization_id": b, "display_name": " ", "segment": "x".repeat(51)}),
         )
         .send()
@@ -628,6 +618,6 @@ api_test!(organization_cycles_are_422, |app| {
     // On create, a bad reference is reported together with the other fields too.
     let body = json!({"kind": "customer", "entity_type": "person", "display_name": "\t",
                       "organization_id": Uuid::now_v7()});
-    let p = assert_problem(app.post(STAKEHOLDERS, "admin", &body).send().await.unwrap(), 422).await;
+    let p = assert_problem(app.post(STAKEHOLDERS, Role::Admin, &body).send().await.unwrap(), 422).await;
     assert_eq!(error_fields(&p), vec!["display_name", "organization_id"], "{p}");
 });

@@ -8,22 +8,9 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
 use crate::api_test;
-use crate::helpers::{TestApp, assert_problem, error_fields, parts};
+use crate::helpers::*;
 
 const STAKEHOLDERS: &str = "/api/v1/stakeholders";
-
-/// Percent-encodes every byte outside the unreserved set (RFC 3986).
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
 
 /// Asserts a problem with `status` whose `instance` is `path` and whose
 /// `request_id` equals the `X-Request-Id` response header.
@@ -61,7 +48,7 @@ fn request_id_of(res: &Response) -> String {
 
 api_test!(unknown_route_is_404_problem, |app| {
     for path in ["/api/v1/nope", "/nope", "/api/v2/stakeholders"] {
-        let res = app.get(path, "admin").send().await.unwrap();
+        let res = app.get(path, Role::Admin).send().await.unwrap();
         problem_at(res, 404, path).await;
     }
     // Without a token as well: an unknown route is not a 401.
@@ -71,63 +58,61 @@ api_test!(unknown_route_is_404_problem, |app| {
 
 api_test!(wrong_method_is_405_with_allow, |app| {
     for method in [Method::PUT, Method::DELETE] {
-        let res = app.req(method.clone(), STAKEHOLDERS, "admin").send().await.unwrap();
+        let res = app.req(method.clone(), STAKEHOLDERS, Role::Admin).send().await.unwrap();
         assert_eq!(allow_set(&res), set(&["GET", "HEAD", "POST"]), "{method}");
         problem_at(res, 405, STAKEHOLDERS).await;
     }
 
     let id = app.create_stakeholder(json!({})).await["id"].as_str().unwrap().to_owned();
     let path = format!("{STAKEHOLDERS}/{id}");
-    let res = app.req(Method::PUT, &path, "admin").send().await.unwrap();
+    let res = app.req(Method::PUT, &path, Role::Admin).send().await.unwrap();
     assert_eq!(allow_set(&res), set(&["GET", "HEAD", "PATCH", "DELETE"]));
     problem_at(res, 405, &path).await;
 
     let path = format!("{STAKEHOLDERS}/{id}/restore");
-    let res = app.get(&path, "admin").send().await.unwrap();
+    let res = app.get(&path, Role::Admin).send().await.unwrap();
     assert_eq!(allow_set(&res), set(&["POST"]));
     problem_at(res, 405, &path).await;
 });
 
 api_test!(trailing_slash_is_not_a_contradictory_405, |app| {
-    // `/api/v1/stakeholders/` is not a route: 404 (or served as the collection),
-    // never a 405 whose `Allow` names the very method that was used.
+    // `/api/v1/stakeholders/` is not a route (no trailing-slash normalisation):
+    // a 404 problem, never a 405 whose `Allow` names the very method that was used.
     let path = format!("{STAKEHOLDERS}/");
-    let res = app.get(&path, "admin").send().await.unwrap();
+    let res = app.get(&path, Role::Admin).send().await.unwrap();
     let status = res.status();
     let allow = allow_set(&res);
-    assert!(status == StatusCode::NOT_FOUND || status == StatusCode::OK, "GET {path}: {status}, Allow: {allow:?}");
-    if status == StatusCode::NOT_FOUND {
-        problem_at(res, 404, &path).await;
-    }
+    assert_eq!(status, StatusCode::NOT_FOUND, "GET {path}: {status}, Allow: {allow:?}");
+    problem_at(res, 404, &path).await;
 });
 
 api_test!(body_over_configured_limit_is_413, |app| {
     let small = TestApp::spawn_with(app.backend, &[("CRM_BODY_LIMIT", "1KiB")]).await;
     let body = json!({"kind": "customer", "entity_type": "person", "display_name": "Big",
                       "preferences": {"blob": "x".repeat(2048)}});
-    let res = small.post(STAKEHOLDERS, "admin", &body).send().await.unwrap();
+    let res = small.post(STAKEHOLDERS, Role::Admin, &body).send().await.unwrap();
     problem_at(res, 413, STAKEHOLDERS).await;
 
     // A body under the limit still works on that app.
     let res = small
-        .post(STAKEHOLDERS, "admin", &json!({"kind": "customer", "entity_type": "person", "display_name": "Small"}))
+        .post(STAKEHOLDERS, Role::Admin, &json!({"kind": "customer", "entity_type": "person", "display_name": "Small"}))
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
 
     // The default app accepts 2 KiB but not more than 1 MiB.
-    let res = app.post(STAKEHOLDERS, "admin", &body).send().await.unwrap();
+    let res = app.post(STAKEHOLDERS, Role::Admin, &body).send().await.unwrap();
     assert_ne!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let huge = json!({"kind": "customer", "entity_type": "person", "display_name": "Huge",
                       "preferences": {"blob": "x".repeat(1024 * 1024 + 100)}});
-    let res = app.post(STAKEHOLDERS, "admin", &huge).send().await.unwrap();
+    let res = app.post(STAKEHOLDERS, Role::Admin, &huge).send().await.unwrap();
     problem_at(res, 413, STAKEHOLDERS).await;
 });
 
 api_test!(non_json_content_type_is_415, |app| {
     let res = app
-        .req(Method::POST, STAKEHOLDERS, "admin")
+        .req(Method::POST, STAKEHOLDERS, Role::Admin)
         .header("content-type", "text/plain")
         .body(r#"{"kind":"customer","entity_type":"person","display_name":"X"}"#)
         .send()
@@ -148,7 +133,7 @@ api_test!(malformed_and_non_object_json_is_400, |app| {
         "",
     ] {
         let res = app
-            .req(Method::POST, STAKEHOLDERS, "admin")
+            .req(Method::POST, STAKEHOLDERS, Role::Admin)
             .header("content-type", "application/json")
             .body(raw)
             .send()
@@ -164,7 +149,7 @@ api_test!(malformed_and_non_object_json_is_400, |app| {
     let path = format!("{STAKEHOLDERS}/{id}");
     for raw in ["{", "[1,2]", "7"] {
         let res = app
-            .req(Method::PATCH, &path, "admin")
+            .req(Method::PATCH, &path, Role::Admin)
             .header("content-type", "application/merge-patch+json")
             .body(raw)
             .send()
@@ -178,7 +163,7 @@ api_test!(merge_patch_content_type_is_accepted, |app| {
     let id = app.create_stakeholder(json!({"segment": "gold"})).await["id"].as_str().unwrap().to_owned();
     let path = format!("{STAKEHOLDERS}/{id}");
     let res = app
-        .req(Method::PATCH, &path, "admin")
+        .req(Method::PATCH, &path, Role::Admin)
         .header("content-type", "application/merge-patch+json")
         .body(r#"{"display_name": "Patched", "segment": null}"#)
         .send()
@@ -192,7 +177,7 @@ api_test!(merge_patch_content_type_is_accepted, |app| {
 
     // Not JSON at all is still refused on PATCH.
     let res = app
-        .req(Method::PATCH, &path, "admin")
+        .req(Method::PATCH, &path, Role::Admin)
         .header("content-type", "text/plain")
         .body(r#"{"display_name": "Nope"}"#)
         .send()
@@ -223,13 +208,13 @@ api_test!(bad_query_parameters_are_400, |app| {
         "updated_since=yesterday",
         "include_archived=maybe",
     ] {
-        let res = app.get(&format!("{STAKEHOLDERS}?{query}"), "admin").send().await.unwrap();
+        let res = app.get(&format!("{STAKEHOLDERS}?{query}"), Role::Admin).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "?{query}");
         problem_at(res, 400, STAKEHOLDERS).await;
     }
     // The boundaries themselves are fine.
     for query in ["limit=1", "limit=200", "sort=-display_name", "sort=updated_at"] {
-        let res = app.get(&format!("{STAKEHOLDERS}?{query}"), "admin").send().await.unwrap();
+        let res = app.get(&format!("{STAKEHOLDERS}?{query}"), Role::Admin).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::OK, "?{query}");
     }
 });
@@ -238,32 +223,35 @@ api_test!(cursor_from_another_sort_is_400, |app| {
     for name in ["Alpha", "Beta", "Gamma"] {
         app.create_stakeholder(json!({"display_name": name})).await;
     }
-    let res = app.get(&format!("{STAKEHOLDERS}?limit=1&sort=display_name"), "admin").send().await.unwrap();
+    let res = app.get(&format!("{STAKEHOLDERS}?limit=1&sort=display_name"), Role::Admin).send().await.unwrap();
     let (status, _, page) = parts(res).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     let cursor = page["next_cursor"].as_str().expect("a next cursor").to_owned();
 
     // Same sort: fine.
-    let res =
-        app.get(&format!("{STAKEHOLDERS}?limit=1&sort=display_name&cursor={cursor}"), "admin").send().await.unwrap();
+    let res = app
+        .get(&format!("{STAKEHOLDERS}?limit=1&sort=display_name&cursor={cursor}"), Role::Admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
 
     for other in ["", "&sort=-display_name", "&sort=created_at"] {
-        let res = app.get(&format!("{STAKEHOLDERS}?limit=1&cursor={cursor}{other}"), "admin").send().await.unwrap();
+        let res = app.get(&format!("{STAKEHOLDERS}?limit=1&cursor={cursor}{other}"), Role::Admin).send().await.unwrap();
         problem_at(res, 400, STAKEHOLDERS).await;
     }
 });
 
 api_test!(bad_uuid_in_path_is_400, |app| {
     let path = format!("{STAKEHOLDERS}/not-a-uuid");
-    let res = app.get(&path, "admin").send().await.unwrap();
+    let res = app.get(&path, Role::Admin).send().await.unwrap();
     problem_at(res, 400, &path).await;
-    let res = app.patch(&path, "admin", &json!({"display_name": "X"})).send().await.unwrap();
+    let res = app.patch(&path, Role::Admin, &json!({"display_name": "X"})).send().await.unwrap();
     problem_at(res, 400, &path).await;
-    let res = app.delete(&path, "admin").send().await.unwrap();
+    let res = app.delete(&path, Role::Admin).send().await.unwrap();
     problem_at(res, 400, &path).await;
     let path = format!("{STAKEHOLDERS}/123/consent-history");
-    let res = app.get(&path, "admin").send().await.unwrap();
+    let res = app.get(&path, Role::Admin).send().await.unwrap();
     problem_at(res, 400, &path).await;
 });
 
@@ -272,10 +260,10 @@ api_test!(bad_uuid_in_path_is_400, |app| {
 
 api_test!(request_id_is_echoed_or_generated, |app| {
     // Echoed on success and on error.
-    let res = app.get(STAKEHOLDERS, "admin").header("x-request-id", "req-123").send().await.unwrap();
+    let res = app.get(STAKEHOLDERS, Role::Admin).header("x-request-id", "req-123").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(request_id_of(&res), "req-123");
-    let res = app.get("/api/v1/nope", "admin").header("x-request-id", "req-456").send().await.unwrap();
+    let res = app.get("/api/v1/nope", Role::Admin).header("x-request-id", "req-456").send().await.unwrap();
     assert_eq!(request_id_of(&res), "req-456");
     let body = problem_at(res, 404, "/api/v1/nope").await;
     assert_eq!(body["request_id"], "req-456");
@@ -283,7 +271,7 @@ api_test!(request_id_is_echoed_or_generated, |app| {
     // Generated otherwise: present, non-empty, different per request.
     let mut seen = BTreeSet::new();
     for path in [STAKEHOLDERS, STAKEHOLDERS, "/api/v1/nope", "/health/live"] {
-        let res = app.get(path, "admin").send().await.unwrap();
+        let res = app.get(path, Role::Admin).send().await.unwrap();
         let id = request_id_of(&res);
         assert!(!id.is_empty(), "{path}");
         assert!(seen.insert(id), "request ids repeat");
@@ -296,14 +284,14 @@ api_test!(request_id_is_echoed_or_generated, |app| {
 
 api_test!(unsafe_request_ids_are_replaced, |app| {
     let long = "a".repeat(200);
-    let res = app.get(STAKEHOLDERS, "admin").header("x-request-id", long.as_str()).send().await.unwrap();
+    let res = app.get(STAKEHOLDERS, Role::Admin).header("x-request-id", long.as_str()).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let id = request_id_of(&res);
     assert!(!id.is_empty());
     assert_ne!(id, long);
 
     let non_ascii = HeaderValue::from_bytes("caf\u{e9}-\u{1f980}".as_bytes()).unwrap();
-    let res = app.get(STAKEHOLDERS, "admin").header("x-request-id", non_ascii.clone()).send().await.unwrap();
+    let res = app.get(STAKEHOLDERS, Role::Admin).header("x-request-id", non_ascii.clone()).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let value = res.headers().get("x-request-id").expect("X-Request-Id");
     assert_ne!(value, &non_ascii);
@@ -311,7 +299,7 @@ api_test!(unsafe_request_ids_are_replaced, |app| {
     assert!(!id.is_empty());
 
     // With spaces (not safe to log as one token): replaced too.
-    let res = app.get(STAKEHOLDERS, "admin").header("x-request-id", "a b").send().await.unwrap();
+    let res = app.get(STAKEHOLDERS, Role::Admin).header("x-request-id", "a b").send().await.unwrap();
     assert_ne!(request_id_of(&res), "a b");
 });
 
@@ -331,9 +319,9 @@ api_test!(health_endpoints_answer, |app| {
 });
 
 api_test!(metrics_count_requests_by_route, |app| {
-    let res = app.get(STAKEHOLDERS, "admin").send().await.unwrap();
+    let res = app.get(STAKEHOLDERS, Role::Admin).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let res = app.get(&format!("{STAKEHOLDERS}?limit=0"), "admin").send().await.unwrap();
+    let res = app.get(&format!("{STAKEHOLDERS}?limit=0"), Role::Admin).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 
     let res = app.client.get(app.url("/metrics")).send().await.unwrap();
@@ -359,7 +347,7 @@ api_test!(metrics_count_requests_by_route, |app| {
     );
     assert!(text.lines().any(|l| l.starts_with("db_pool_connections")), "{text}");
     // Path parameters do not explode the label space.
-    let res = app.get(&format!("{STAKEHOLDERS}/{}", uuid::Uuid::now_v7()), "admin").send().await.unwrap();
+    let res = app.get(&format!("{STAKEHOLDERS}/{}", uuid::Uuid::now_v7()), Role::Admin).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(text.contains(r#"route="/api/v1/stakeholders/{id}""#), "{text}");
@@ -408,7 +396,7 @@ api_test!(hostile_filter_values_never_5xx, |app| {
     ];
     for filter in ["segment", "owner_id", "tag", "q"] {
         for (value, expected) in values {
-            let res = app.get(&format!("{STAKEHOLDERS}?{filter}={}", enc(value)), "admin").send().await.unwrap();
+            let res = app.get(&format!("{STAKEHOLDERS}?{filter}={}", enc(value)), Role::Admin).send().await.unwrap();
             let status = res.status().as_u16();
             let shown: String = value.chars().take(20).collect();
             assert_eq!(status, expected, "{filter}={shown:?}");
@@ -433,14 +421,14 @@ api_test!(search_wildcards_match_literally, |app| {
         body["data"].as_array().unwrap().iter().map(|s| s["display_name"].as_str().unwrap().to_owned()).collect()
     };
     for (q, expected) in [("%", &pure), ("_", &under), ("\\", &back), ("0%", &pure), ("e_c", &under)] {
-        let res = app.get(&format!("{STAKEHOLDERS}?q={}", enc(q)), "admin").send().await.unwrap();
+        let res = app.get(&format!("{STAKEHOLDERS}?q={}", enc(q)), Role::Admin).send().await.unwrap();
         let (status, _, body) = parts(res).await;
         assert_eq!(status, StatusCode::OK, "q={q}: {body}");
         let expected_name = expected["display_name"].as_str().unwrap();
         assert_eq!(names(&body), set(&[expected_name]), "q={q}");
     }
     // Case-insensitive.
-    let res = app.get(&format!("{STAKEHOLDERS}?q=PURE"), "admin").send().await.unwrap();
+    let res = app.get(&format!("{STAKEHOLDERS}?q=PURE"), Role::Admin).send().await.unwrap();
     let (_, _, body) = parts(res).await;
     assert_eq!(names(&body), set(&["100% Pure"]));
 });
@@ -450,7 +438,11 @@ api_test!(search_wildcards_match_literally, |app| {
 
 api_test!(nul_in_body_is_422, |app| {
     let res = app
-        .post(STAKEHOLDERS, "admin", &json!({"kind": "customer", "entity_type": "person", "display_name": "a\u{0}b"}))
+        .post(
+            STAKEHOLDERS,
+            Role::Admin,
+            &json!({"kind": "customer", "entity_type": "person", "display_name": "a\u{0}b"}),
+        )
         .send()
         .await
         .unwrap();
@@ -462,7 +454,7 @@ api_test!(nul_in_body_is_422, |app| {
     let res = app
         .post(
             STAKEHOLDERS,
-            "admin",
+            Role::Admin,
             &json!({"kind": "customer", "entity_type": "person", "display_name": "ok", "tags": ["x\u{0}"]}),
         )
         .send()
@@ -471,14 +463,15 @@ api_test!(nul_in_body_is_422, |app| {
     let body = problem_at(res, 422, STAKEHOLDERS).await;
     let fields = error_fields(&body);
     assert!(fields.iter().any(|f| f.starts_with("tags")), "{body}");
-    let (_, _, list) = parts(app.get(STAKEHOLDERS, "admin").send().await.unwrap()).await;
+    let (_, _, list) = parts(app.get(STAKEHOLDERS, Role::Admin).send().await.unwrap()).await;
     assert_eq!(list["data"], json!([]));
 
     // `preferences` is free-form JSON, kept as JSON text: NUL survives there, escaped.
     let prefs = json!({"k\u{0}": "v\u{0}", "n": [{"x": "\u{0}"}]});
     let s = app.create_stakeholder(json!({"preferences": prefs})).await;
     let (_, _, back) =
-        parts(app.get(&format!("{STAKEHOLDERS}/{}", s["id"].as_str().unwrap()), "admin").send().await.unwrap()).await;
+        parts(app.get(&format!("{STAKEHOLDERS}/{}", s["id"].as_str().unwrap()), Role::Admin).send().await.unwrap())
+            .await;
     assert_eq!(back["preferences"], prefs);
 });
 
@@ -486,7 +479,7 @@ api_test!(overlong_display_name_is_422, |app| {
     let res = app
         .post(
             STAKEHOLDERS,
-            "admin",
+            Role::Admin,
             &json!({"kind": "customer", "entity_type": "person", "display_name": "n".repeat(5000)}),
         )
         .send()
@@ -499,7 +492,7 @@ api_test!(overlong_display_name_is_422, |app| {
     let res = app
         .post(
             STAKEHOLDERS,
-            "admin",
+            Role::Admin,
             &json!({"kind": "customer", "entity_type": "person", "display_name": "\u{1f980}".repeat(200)}),
         )
         .send()
@@ -517,7 +510,7 @@ api_test!(unicode_round_trips_unchanged, |app| {
         .await;
     assert_eq!(created["display_name"], name);
     let id = created["id"].as_str().unwrap();
-    let res = app.get(&format!("{STAKEHOLDERS}/{id}"), "admin").send().await.unwrap();
+    let res = app.get(&format!("{STAKEHOLDERS}/{id}"), Role::Admin).send().await.unwrap();
     let (status, _, got) = parts(res).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(got["display_name"], name);
@@ -531,7 +524,7 @@ api_test!(unicode_round_trips_unchanged, |app| {
         format!("tag={}", enc("\u{202e}rtl")),
         format!("q={}", enc("\u{1f980} kr\u{e4}")),
     ] {
-        let res = app.get(&format!("{STAKEHOLDERS}?{query}"), "admin").send().await.unwrap();
+        let res = app.get(&format!("{STAKEHOLDERS}?{query}"), Role::Admin).send().await.unwrap();
         let (status, _, body) = parts(res).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body["data"].as_array().unwrap().len(), 1, "{query}: {body}");
@@ -547,7 +540,7 @@ api_test!(deeply_nested_preferences_never_500, |app| {
         let res = app
             .post(
                 STAKEHOLDERS,
-                "admin",
+                Role::Admin,
                 &json!({"kind": "customer", "entity_type": "person",
                         "display_name": format!("Deep {depth}"), "preferences": nested}),
             )
@@ -558,11 +551,11 @@ api_test!(deeply_nested_preferences_never_500, |app| {
         assert!(matches!(status.as_u16(), 201 | 400 | 422), "depth {depth}: {status} {body}");
         if status == StatusCode::CREATED {
             let id = body["id"].as_str().unwrap();
-            let res = app.get(&format!("{STAKEHOLDERS}/{id}"), "admin").send().await.unwrap();
+            let res = app.get(&format!("{STAKEHOLDERS}/{id}"), Role::Admin).send().await.unwrap();
             let (status, _, got) = parts(res).await;
             assert_eq!(status, StatusCode::OK, "depth {depth}: {got}");
             assert_eq!(got["preferences"], body["preferences"]);
-            let res = app.get(STAKEHOLDERS, "admin").send().await.unwrap();
+            let res = app.get(STAKEHOLDERS, Role::Admin).send().await.unwrap();
             assert_eq!(res.status(), StatusCode::OK);
         }
     }
@@ -572,7 +565,7 @@ api_test!(oversized_preferences_is_422, |app| {
     let res = app
         .post(
             STAKEHOLDERS,
-            "admin",
+            Role::Admin,
             &json!({"kind": "customer", "entity_type": "person", "display_name": "Prefs",
                     "preferences": {"blob": "p".repeat(17 * 1024)}}),
         )
@@ -586,7 +579,7 @@ api_test!(oversized_preferences_is_422, |app| {
     let res = app
         .post(
             STAKEHOLDERS,
-            "admin",
+            Role::Admin,
             &json!({"kind": "customer", "entity_type": "person", "display_name": "Prefs",
                     "preferences": {"blob": "p".repeat(15 * 1024)}}),
         )
@@ -626,11 +619,11 @@ api_test!(cors_allows_only_configured_origins, |app| {
         problem_at(res, status, STAKEHOLDERS).await;
     }
     // A plain request from another origin: served, but without the header a browser needs.
-    let res = cors.get(STAKEHOLDERS, "admin").header("origin", "https://evil.example").send().await.unwrap();
+    let res = cors.get(STAKEHOLDERS, Role::Admin).header("origin", "https://evil.example").send().await.unwrap();
     assert!(res.headers().get("access-control-allow-origin").is_none(), "{:?}", res.headers());
 
     // An actual request from the allowed origin gets the header (and exposed headers).
-    let res = cors.get(STAKEHOLDERS, "admin").header("origin", "https://app.example").send().await.unwrap();
+    let res = cors.get(STAKEHOLDERS, Role::Admin).header("origin", "https://app.example").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["access-control-allow-origin"], "https://app.example");
     let exposed = res.headers()["access-control-expose-headers"].to_str().unwrap().to_lowercase();
@@ -651,15 +644,15 @@ api_test!(cors_allows_only_configured_origins, |app| {
 api_test!(head_is_get_without_a_body, |app| {
     let s = app.create_stakeholder(serde_json::json!({})).await;
     let path = format!("{STAKEHOLDERS}/{}", s["id"].as_str().unwrap());
-    let res = app.req(Method::HEAD, &path, "agent").send().await.unwrap();
+    let res = app.req(Method::HEAD, &path, Role::Agent).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["etag"], "\"1\"");
     assert!(res.headers().contains_key("x-request-id"));
     assert!(res.bytes().await.unwrap().is_empty(), "no body on HEAD");
-    let res = app.req(Method::HEAD, STAKEHOLDERS, "agent").send().await.unwrap();
+    let res = app.req(Method::HEAD, STAKEHOLDERS, Role::Agent).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     // A HEAD on a route that has no GET is still a 405.
-    let res = app.req(Method::HEAD, &format!("{path}/restore"), "admin").send().await.unwrap();
+    let res = app.req(Method::HEAD, &format!("{path}/restore"), Role::Admin).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
     // Unauthenticated HEAD: 401, no body.
     let res = app.client.head(app.url(&path)).send().await.unwrap();
@@ -674,7 +667,7 @@ api_test!(out_of_range_timestamps_are_client_errors, |app| {
         let res = app
             .post(
                 "/api/v1/offers",
-                "agent",
+                Role::Agent,
                 &json!({"stakeholder_id": sid, "title": "t", "price": {"amount_minor": 1, "currency": "IDR"},
                         "valid_from": when}),
             )
@@ -686,7 +679,7 @@ api_test!(out_of_range_timestamps_are_client_errors, |app| {
         let res = app
             .post(
                 "/api/v1/interactions",
-                "agent",
+                Role::Agent,
                 &json!({"stakeholder_id": sid, "channel": "chat", "direction": "inbound", "type": "note",
                         "occurred_at": when}),
             )
@@ -701,17 +694,17 @@ api_test!(out_of_range_timestamps_are_client_errors, |app| {
             "/api/v1/complaints?opened_after=",
         ] {
             let url = format!("{path}{}", when.replace('+', "%2B"));
-            assert_problem(app.get(&url, "admin").send().await.unwrap(), 400).await;
+            assert_problem(app.get(&url, Role::Admin).send().await.unwrap(), 400).await;
         }
     }
     let res = app
-        .patch(&format!("{STAKEHOLDERS}/{sid}"), "agent", &json!({"birth_date": "-5000-01-01"}))
+        .patch(&format!("{STAKEHOLDERS}/{sid}"), Role::Agent, &json!({"birth_date": "-5000-01-01"}))
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 422);
     let res = app
-        .patch(&format!("{STAKEHOLDERS}/{sid}"), "agent", &json!({"birth_date": "1899-12-31"}))
+        .patch(&format!("{STAKEHOLDERS}/{sid}"), Role::Agent, &json!({"birth_date": "1899-12-31"}))
         .send()
         .await
         .unwrap();
@@ -722,6 +715,6 @@ api_test!(a_cursor_with_nul_is_a_bad_cursor, |app| {
     use base64::Engine;
     let raw = json!({"s": "display_name", "k": "a\u{0}b", "i": uuid::Uuid::nil()}).to_string();
     let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
-    let res = app.get(&format!("{STAKEHOLDERS}?sort=display_name&cursor={cursor}"), "admin").send().await.unwrap();
+    let res = app.get(&format!("{STAKEHOLDERS}?sort=display_name&cursor={cursor}"), Role::Admin).send().await.unwrap();
     assert_problem(res, 400).await;
 });

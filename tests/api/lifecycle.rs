@@ -131,13 +131,13 @@ api_test!(every_write_leaves_an_audit_event_without_values, |app| {
     let s = app.create_stakeholder(serde_json::json!({"email": "audit@example.com"})).await;
     let id = s["id"].as_str().unwrap();
     let res = app
-        .patch(&format!("/api/v1/stakeholders/{id}"), "agent", &serde_json::json!({"segment": "gold"}))
+        .patch(&format!("/api/v1/stakeholders/{id}"), Role::Agent, &serde_json::json!({"segment": "gold"}))
         .header("X-Request-Id", "audit-req-1")
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    app.delete(&format!("/api/v1/stakeholders/{id}"), "manager").send().await.unwrap();
+    app.delete(&format!("/api/v1/stakeholders/{id}"), Role::Manager).send().await.unwrap();
 
     let pool = crm_api::db::connect(&app.database_url, crm_api::db::PoolOptions::command(1)).unwrap();
     let mut conn = pool.get().unwrap();
@@ -158,7 +158,7 @@ api_test!(every_write_leaves_an_audit_event_without_values, |app| {
 /// PostgreSQL only: drop the app's database under it; readiness turns 503 (and does not hang).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_is_503_when_the_database_is_gone() {
-    let Ok(base) = std::env::var("CRM_TEST_DATABASE_URL") else {
+    let Some(base) = postgres_url_or_skip(module_path!(), "readiness_is_503_when_the_database_is_gone") else {
         return;
     };
     let app = TestApp::spawn(Backend::Postgres).await;
@@ -169,7 +169,7 @@ async fn readiness_is_503_when_the_database_is_gone() {
     diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut admin).unwrap();
     let res = app.client.get(app.url("/health/ready")).send().await.unwrap();
     assert_problem(res, 503).await;
-    let res = app.get("/api/v1/stakeholders", "admin").send().await.unwrap();
+    let res = app.get("/api/v1/stakeholders", Role::Admin).send().await.unwrap();
     let body = assert_problem(res, 503).await;
     assert!(!body.to_string().contains("crm_test_"), "no internals in the problem: {body}");
     // Bring it back (empty), so the pool's background reconnects succeed and stop.
@@ -209,18 +209,18 @@ api_test!(seeded_data_reads_back_through_the_api, |app| {
         ("/api/v1/offers?limit=200", 40),
         ("/api/v1/complaints?limit=200", 40),
     ] {
-        let (status, _, body) = parts(app.get(path, "admin").send().await.unwrap()).await;
+        let (status, _, body) = parts(app.get(path, Role::Admin).send().await.unwrap()).await;
         assert_eq!(status, 200, "{path}: {body}");
         let data = body["data"].as_array().unwrap();
         assert_eq!(data.len(), expected, "{path}");
         let first = data[0]["id"].as_str().unwrap();
         let one = path.split('?').next().unwrap();
-        let res = app.get(&format!("{one}/{first}"), "admin").send().await.unwrap();
+        let res = app.get(&format!("{one}/{first}"), Role::Admin).send().await.unwrap();
         assert_eq!(res.status(), 200, "{one}/{first}");
     }
     let first_id = ids.lines().next().unwrap();
     let (status, _, s) =
-        parts(app.get(&format!("/api/v1/stakeholders/{first_id}"), "analyst").send().await.unwrap()).await;
+        parts(app.get(&format!("/api/v1/stakeholders/{first_id}"), Role::Analyst).send().await.unwrap()).await;
     assert_eq!(status, 200);
     assert!(s["email"].as_str().unwrap().contains("***@"), "masked for analysts: {s}");
 
@@ -233,8 +233,8 @@ api_test!(seeded_data_reads_back_through_the_api, |app| {
         b["data"].as_array().unwrap().iter().map(|s| s["display_name"].as_str().unwrap().to_owned()).collect()
     };
     let path = "/api/v1/stakeholders?limit=200&sort=created_at";
-    let (_, _, a) = parts(app.get(path, "admin").send().await.unwrap()).await;
-    let (_, _, b) = parts(other.get(path, "admin").send().await.unwrap()).await;
+    let (_, _, a) = parts(app.get(path, Role::Admin).send().await.unwrap()).await;
+    let (_, _, b) = parts(other.get(path, Role::Admin).send().await.unwrap()).await;
     assert_eq!(names(a), names(b));
 });
 

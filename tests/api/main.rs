@@ -1,4 +1,7 @@
-//! Black-box HTTP tests: one binary, every module below.
+//! Black-box HTTP tests: one binary, every module below. `helpers`,
+//! `offers`, `complaints` and `interactions` are folders whose `mod.rs`
+//! declares their parts (the resources' tests by behaviour: create, edits,
+//! lifecycle, roles, lists, …).
 
 mod helpers;
 

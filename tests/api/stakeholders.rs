@@ -9,7 +9,7 @@ api_test!(create_returns_201_with_location_etag_and_body, |app| {
     let res = app
         .post(
             "/api/v1/stakeholders",
-            "agent",
+            Role::Agent,
             &json!({"kind": "customer", "entity_type": "person", "display_name": "Siti Rahayu",
                     "email": "Siti@Example.com", "phone": "+62 812-3456-7890", "tags": ["vip", "vip", "b2c"],
                     "consents": {"marketing_email": true}, "address": {"city": "Bandung", "country": "ID"}}),
@@ -33,7 +33,7 @@ api_test!(create_returns_201_with_location_etag_and_body, |app| {
     assert!(body["created_at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(body["archived_at"], Value::Null);
 
-    let got = app.get(&format!("/api/v1/stakeholders/{id}"), "analyst").send().await.unwrap();
+    let got = app.get(&format!("/api/v1/stakeholders/{id}"), Role::Analyst).send().await.unwrap();
     let (status, headers, got) = parts(got).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["etag"].to_str().unwrap(), "\"1\"");

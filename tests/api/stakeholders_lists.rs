@@ -7,62 +7,13 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::api_test;
-use crate::helpers::{PARTNER_A, PARTNER_B, TestApp, assert_problem, claims, parts, sign, token};
+use crate::helpers::*;
 
 const LIST: &str = "/api/v1/stakeholders";
 
-/// Percent-encodes a query-string value (everything but unreserved characters).
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-/// GETs one page with a bearer `token`; asserts 200 and returns (ids, next_cursor, body).
-async fn page_with(app: &TestApp, query: &str, bearer: &str) -> (Vec<String>, Option<String>, Value) {
-    let res = app.client.get(app.url(&format!("{LIST}?{query}"))).bearer_auth(bearer).send().await.unwrap();
-    let (status, _, body) = parts(res).await;
-    assert_eq!(status, StatusCode::OK, "GET ?{query}: {body}");
-    let ids = body["data"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no data array: {body}"))
-        .iter()
-        .map(|s| s["id"].as_str().unwrap().to_owned())
-        .collect();
-    let next = match &body["next_cursor"] {
-        Value::Null => None,
-        Value::String(c) => Some(c.clone()),
-        other => panic!("next_cursor must be a string or null, got {other}"),
-    };
-    (ids, next, body)
-}
-
-async fn page(app: &TestApp, query: &str) -> (Vec<String>, Option<String>, Value) {
-    page_with(app, query, &token("admin")).await
-}
-
-/// Ids of one page of at most 200 rows (asserting it is the only page).
-async fn ids(app: &TestApp, query: &str) -> Vec<String> {
-    let sep = if query.is_empty() { "" } else { "&" };
-    let (ids, next, body) = page(app, &format!("limit=200{sep}{query}")).await;
-    assert!(next.is_none(), "expected a single page for ?{query}: {body}");
-    ids
-}
-
-/// The same ids as a sorted list, for set comparisons.
-fn sorted(mut v: Vec<String>) -> Vec<String> {
-    v.sort();
-    v
-}
-
-fn id_of(v: &Value) -> String {
-    v["id"].as_str().unwrap().to_owned()
+/// The list URL with `query` (already encoded, see `enc`) as its query string.
+fn list(query: &str) -> String {
+    if query.is_empty() { LIST.to_owned() } else { format!("{LIST}?{query}") }
 }
 
 async fn create_named(app: &TestApp, name: &str) -> String {
@@ -71,7 +22,7 @@ async fn create_named(app: &TestApp, name: &str) -> String {
 
 /// Every stakeholder, archived ones included.
 async fn count_all(app: &TestApp) -> usize {
-    ids(app, "include_archived=true").await.len()
+    all_ids(app, &list("include_archived=true"), &[]).await.len()
 }
 
 /// Asserts no id occurs twice.
@@ -98,7 +49,7 @@ api_test!(descending_walk_sees_every_original_row_once_despite_inserts, |app| {
             Some(c) => format!("limit=7&cursor={}", enc(c)),
             None => "limit=7".to_owned(),
         };
-        let (ids, next, body) = page(&app, &query).await;
+        let (ids, next, body) = page(&app, &list(&query), Role::Admin, &[]).await;
         pages += 1;
         assert!(pages <= 10, "the walk does not end: {body}");
         assert!(ids.len() <= 7, "{body}");
@@ -117,7 +68,7 @@ api_test!(descending_walk_sees_every_original_row_once_despite_inserts, |app| {
     assert_eq!(seen, expected, "exactly the 25 originals, newest first");
     assert_eq!(pages, 4, "25 rows at 7 a page is 4 pages");
     // The inserts did happen: a fresh walk sees them first.
-    let (first, _, _) = page(&app, "limit=2").await;
+    let (first, _, _) = page(&app, &list("limit=2"), Role::Admin, &[]).await;
     assert_eq!(first, inserted.iter().rev().take(2).cloned().collect::<Vec<_>>());
 });
 
@@ -135,7 +86,7 @@ api_test!(ascending_walk_sees_every_original_row_once_despite_inserts, |app| {
             Some(c) => format!("sort=created_at&limit=7&cursor={}", enc(c)),
             None => "sort=created_at&limit=7".to_owned(),
         };
-        let (ids, next, body) = page(&app, &query).await;
+        let (ids, next, body) = page(&app, &list(&query), Role::Admin, &[]).await;
         pages += 1;
         assert!(pages <= 30, "the walk does not end: {body}");
         assert!(ids.len() <= 7, "{body}");
@@ -166,12 +117,15 @@ api_test!(cursor_is_bound_to_its_sort_and_must_be_intact, |app| {
     for i in 0..3 {
         create_named(&app, &format!("Row {i}")).await;
     }
-    let (_, next, _) = page(&app, "limit=1").await;
+    let (_, next, _) = page(&app, &list("limit=1"), Role::Admin, &[]).await;
     let cursor = next.expect("a next_cursor");
-    let res =
-        app.get(&format!("{LIST}?limit=1&sort=display_name&cursor={}", enc(&cursor)), "admin").send().await.unwrap();
+    let res = app
+        .get(&format!("{LIST}?limit=1&sort=display_name&cursor={}", enc(&cursor)), Role::Admin)
+        .send()
+        .await
+        .unwrap();
     assert_problem(res, 400).await;
-    let res = app.get(&format!("{LIST}?limit=1&cursor=not-a-cursor"), "admin").send().await.unwrap();
+    let res = app.get(&format!("{LIST}?limit=1&cursor=not-a-cursor"), Role::Admin).send().await.unwrap();
     assert_problem(res, 400).await;
 });
 
@@ -188,15 +142,15 @@ api_test!(display_name_sorts_alphabetically_with_ties_by_id, |app| {
     let echo = create_named(&app, "Echo").await;
     assert!(same1 < same2, "ids are time-ordered");
 
-    let asc = ids(&app, "sort=display_name").await;
+    let asc = all_ids(&app, &list("sort=display_name"), &[]).await;
     assert_eq!(asc, vec![alpha.clone(), bravo.clone(), delta.clone(), echo.clone(), same1.clone(), same2.clone()]);
-    let desc = ids(&app, "sort=-display_name").await;
+    let desc = all_ids(&app, &list("sort=-display_name"), &[]).await;
     let mut reversed = asc.clone();
     reversed.reverse();
     assert_eq!(desc, reversed, "descending is exactly ascending reversed");
 
     // The names come back in that order too.
-    let (_, _, body) = page(&app, "limit=200&sort=display_name").await;
+    let (_, _, body) = page(&app, &list("limit=200&sort=display_name"), Role::Admin, &[]).await;
     let names: Vec<&str> =
         body["data"].as_array().unwrap().iter().map(|s| s["display_name"].as_str().unwrap()).collect();
     assert_eq!(names, ["Alpha", "Bravo", "Delta", "Echo", "Same", "Same"]);
@@ -208,21 +162,21 @@ api_test!(updated_at_sort_reflects_a_patch, |app| {
     let third = create_named(&app, "Third").await;
     let first_id = id_of(&first);
 
-    let before = ids(&app, "sort=-updated_at").await;
+    let before = all_ids(&app, &list("sort=-updated_at"), &[]).await;
     assert_eq!(before, vec![third.clone(), second.clone(), first_id.clone()]);
 
-    let res = app.patch(&format!("{LIST}/{first_id}"), "admin", &json!({"segment": "gold"})).send().await.unwrap();
+    let res = app.patch(&format!("{LIST}/{first_id}"), Role::Admin, &json!({"segment": "gold"})).send().await.unwrap();
     let (status, _, patched) = parts(res).await;
     assert_eq!(status, StatusCode::OK, "{patched}");
     assert_ne!(patched["updated_at"], first["updated_at"], "{patched}");
     assert_eq!(patched["created_at"], first["created_at"]);
 
-    let desc = ids(&app, "sort=-updated_at").await;
+    let desc = all_ids(&app, &list("sort=-updated_at"), &[]).await;
     assert_eq!(desc, vec![first_id.clone(), third.clone(), second.clone()]);
-    let asc = ids(&app, "sort=updated_at").await;
+    let asc = all_ids(&app, &list("sort=updated_at"), &[]).await;
     assert_eq!(asc, vec![second.clone(), third.clone(), first_id.clone()]);
     // created_at order is unchanged by the patch.
-    let created = ids(&app, "sort=-created_at").await;
+    let created = all_ids(&app, &list("sort=-created_at"), &[]).await;
     assert_eq!(created, vec![third, second, first_id]);
 });
 
@@ -246,7 +200,7 @@ api_test!(display_name_cursor_walk_returns_every_row_once, |app| {
                 Some(c) => format!("sort={sort}&limit=2&cursor={}", enc(c)),
                 None => format!("sort={sort}&limit=2"),
             };
-            let (ids, next, body) = page(&app, &query).await;
+            let (ids, next, body) = page(&app, &list(&query), Role::Admin, &[]).await;
             pages += 1;
             assert!(pages <= 5, "the walk does not end: {body}");
             assert!(ids.len() <= 2, "{body}");
@@ -275,23 +229,23 @@ api_test!(filters_by_kind_entity_type_and_lifecycle_stage, |app| {
             .await,
     );
 
-    assert_eq!(ids(&app, "kind=customer").await, vec![cust.clone()]);
-    assert_eq!(ids(&app, "kind=investor").await, vec![inv.clone()]);
-    assert_eq!(ids(&app, "kind=supplier").await, vec![org.clone()]);
-    assert!(ids(&app, "kind=employee").await.is_empty());
+    assert_eq!(all_ids(&app, &list("kind=customer"), &[]).await, vec![cust.clone()]);
+    assert_eq!(all_ids(&app, &list("kind=investor"), &[]).await, vec![inv.clone()]);
+    assert_eq!(all_ids(&app, &list("kind=supplier"), &[]).await, vec![org.clone()]);
+    assert!(all_ids(&app, &list("kind=employee"), &[]).await.is_empty());
 
-    assert_eq!(ids(&app, "entity_type=organization").await, vec![org.clone()]);
-    assert_eq!(sorted(ids(&app, "entity_type=person").await), sorted(vec![cust.clone(), inv.clone()]));
+    assert_eq!(all_ids(&app, &list("entity_type=organization"), &[]).await, vec![org.clone()]);
+    assert_eq!(sorted(all_ids(&app, &list("entity_type=person"), &[]).await), sorted(vec![cust.clone(), inv.clone()]));
 
-    assert_eq!(ids(&app, "lifecycle_stage=lead").await, vec![cust.clone()]);
-    assert_eq!(ids(&app, "lifecycle_stage=customer").await, vec![inv.clone()]);
+    assert_eq!(all_ids(&app, &list("lifecycle_stage=lead"), &[]).await, vec![cust.clone()]);
+    assert_eq!(all_ids(&app, &list("lifecycle_stage=customer"), &[]).await, vec![inv.clone()]);
     // The default stage is prospect.
-    assert_eq!(ids(&app, "lifecycle_stage=prospect").await, vec![org.clone()]);
-    assert!(ids(&app, "lifecycle_stage=churned").await.is_empty());
+    assert_eq!(all_ids(&app, &list("lifecycle_stage=prospect"), &[]).await, vec![org.clone()]);
+    assert!(all_ids(&app, &list("lifecycle_stage=churned"), &[]).await.is_empty());
 
     // An unknown enum value in a filter is a bad query string.
     for bad in ["kind=alien", "entity_type=robot", "lifecycle_stage=zombie"] {
-        let res = app.get(&format!("{LIST}?{bad}"), "admin").send().await.unwrap();
+        let res = app.get(&format!("{LIST}?{bad}"), Role::Admin).send().await.unwrap();
         assert_problem(res, 400).await;
     }
 });
@@ -323,30 +277,36 @@ api_test!(filters_by_segment_owner_partner_and_organization, |app| {
             .await,
     );
 
-    assert_eq!(sorted(ids(&app, "segment=gold").await), sorted(vec![r1.clone(), r3.clone()]));
-    assert_eq!(ids(&app, "segment=silver").await, vec![r2.clone()]);
-    assert!(ids(&app, "segment=bronze").await.is_empty());
+    assert_eq!(sorted(all_ids(&app, &list("segment=gold"), &[]).await), sorted(vec![r1.clone(), r3.clone()]));
+    assert_eq!(all_ids(&app, &list("segment=silver"), &[]).await, vec![r2.clone()]);
+    assert!(all_ids(&app, &list("segment=bronze"), &[]).await.is_empty());
     // Exact match, not a prefix or case-folded match.
-    assert!(ids(&app, "segment=gol").await.is_empty());
+    assert!(all_ids(&app, &list("segment=gol"), &[]).await.is_empty());
 
-    assert_eq!(ids(&app, "owner_id=owner-1").await, vec![r1.clone()]);
-    assert_eq!(sorted(ids(&app, "owner_id=owner-2").await), sorted(vec![r2.clone(), r3.clone()]));
-    assert!(ids(&app, "owner_id=nobody").await.is_empty());
+    assert_eq!(all_ids(&app, &list("owner_id=owner-1"), &[]).await, vec![r1.clone()]);
+    assert_eq!(sorted(all_ids(&app, &list("owner_id=owner-2"), &[]).await), sorted(vec![r2.clone(), r3.clone()]));
+    assert!(all_ids(&app, &list("owner_id=nobody"), &[]).await.is_empty());
 
-    assert_eq!(ids(&app, &format!("partner_id={PARTNER_A}")).await, vec![r1.clone()]);
-    assert_eq!(ids(&app, &format!("partner_id={PARTNER_B}")).await, vec![r2.clone()]);
+    assert_eq!(all_ids(&app, &list(&format!("partner_id={PARTNER_A}")), &[]).await, vec![r1.clone()]);
+    assert_eq!(all_ids(&app, &list(&format!("partner_id={PARTNER_B}")), &[]).await, vec![r2.clone()]);
 
-    assert_eq!(sorted(ids(&app, &format!("organization_id={acme}")).await), sorted(vec![r1.clone(), r3.clone()]));
-    assert_eq!(ids(&app, &format!("organization_id={globex}")).await, vec![r2.clone()]);
-    assert!(ids(&app, &format!("organization_id={r1}")).await.is_empty());
+    assert_eq!(
+        sorted(all_ids(&app, &list(&format!("organization_id={acme}")), &[]).await),
+        sorted(vec![r1.clone(), r3.clone()])
+    );
+    assert_eq!(all_ids(&app, &list(&format!("organization_id={globex}")), &[]).await, vec![r2.clone()]);
+    assert!(all_ids(&app, &list(&format!("organization_id={r1}")), &[]).await.is_empty());
 
     // Filters combine with AND.
-    assert_eq!(ids(&app, "segment=gold&owner_id=owner-2").await, vec![r3.clone()]);
-    assert_eq!(ids(&app, &format!("segment=gold&organization_id={acme}&partner_id={PARTNER_A}")).await, vec![r1]);
-    assert!(ids(&app, &format!("segment=silver&organization_id={acme}")).await.is_empty());
+    assert_eq!(all_ids(&app, &list("segment=gold&owner_id=owner-2"), &[]).await, vec![r3.clone()]);
+    assert_eq!(
+        all_ids(&app, &list(&format!("segment=gold&organization_id={acme}&partner_id={PARTNER_A}")), &[]).await,
+        vec![r1]
+    );
+    assert!(all_ids(&app, &list(&format!("segment=silver&organization_id={acme}")), &[]).await.is_empty());
 
     // A malformed UUID filter is a bad query string.
-    let res = app.get(&format!("{LIST}?partner_id=not-a-uuid"), "admin").send().await.unwrap();
+    let res = app.get(&format!("{LIST}?partner_id=not-a-uuid"), Role::Admin).send().await.unwrap();
     assert_problem(res, 400).await;
 });
 
@@ -355,22 +315,22 @@ api_test!(filters_by_tag, |app| {
     let r2 = id_of(&app.create_stakeholder(json!({"tags": ["vip"]})).await);
     let r3 = id_of(&app.create_stakeholder(json!({"tags": ["b2b"]})).await);
 
-    assert_eq!(sorted(ids(&app, "tag=vip").await), sorted(vec![r1.clone(), r2.clone()]));
-    assert_eq!(ids(&app, "tag=b2c").await, vec![r1.clone()]);
-    assert_eq!(ids(&app, "tag=b2b").await, vec![r3.clone()]);
-    assert!(ids(&app, "tag=none").await.is_empty());
-    assert!(ids(&app, "tag=vi").await.is_empty(), "tags match exactly");
+    assert_eq!(sorted(all_ids(&app, &list("tag=vip"), &[]).await), sorted(vec![r1.clone(), r2.clone()]));
+    assert_eq!(all_ids(&app, &list("tag=b2c"), &[]).await, vec![r1.clone()]);
+    assert_eq!(all_ids(&app, &list("tag=b2b"), &[]).await, vec![r3.clone()]);
+    assert!(all_ids(&app, &list("tag=none"), &[]).await.is_empty());
+    assert!(all_ids(&app, &list("tag=vi"), &[]).await.is_empty(), "tags match exactly");
 
     // Changing the tags changes what the filter finds.
-    let res = app.patch(&format!("{LIST}/{r3}"), "admin", &json!({"tags": ["vip"]})).send().await.unwrap();
+    let res = app.patch(&format!("{LIST}/{r3}"), Role::Admin, &json!({"tags": ["vip"]})).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let res = app.patch(&format!("{LIST}/{r1}"), "admin", &json!({"tags": ["b2c"]})).send().await.unwrap();
+    let res = app.patch(&format!("{LIST}/{r1}"), Role::Admin, &json!({"tags": ["b2c"]})).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(sorted(ids(&app, "tag=vip").await), sorted(vec![r2.clone(), r3.clone()]));
-    assert!(ids(&app, "tag=b2b").await.is_empty());
+    assert_eq!(sorted(all_ids(&app, &list("tag=vip"), &[]).await), sorted(vec![r2.clone(), r3.clone()]));
+    assert!(all_ids(&app, &list("tag=b2b"), &[]).await.is_empty());
     // Combined with another filter: AND.
-    assert_eq!(ids(&app, "tag=vip&kind=customer").await.len(), 2);
-    assert!(ids(&app, "tag=vip&kind=investor").await.is_empty());
+    assert_eq!(all_ids(&app, &list("tag=vip&kind=customer"), &[]).await.len(), 2);
+    assert!(all_ids(&app, &list("tag=vip&kind=investor"), &[]).await.is_empty());
 });
 
 api_test!(q_searches_name_email_and_phone_case_insensitively, |app| {
@@ -408,13 +368,13 @@ api_test!(q_searches_name_email_and_phone_case_insensitively, |app| {
         ("%", vec![]),
         ("_", vec![]),
     ] {
-        assert_eq!(sorted(ids(&app, &format!("q={}", enc(q))).await), sorted(expected), "q={q}");
+        assert_eq!(sorted(all_ids(&app, &list(&format!("q={}", enc(q))), &[]).await), sorted(expected), "q={q}");
     }
     // "a" is in every name: q matches substrings.
-    assert_eq!(ids(&app, "q=a").await.len(), 3);
+    assert_eq!(all_ids(&app, &list("q=a"), &[]).await.len(), 3);
     // q combines with other filters (AND).
-    assert!(ids(&app, "q=siti&kind=investor").await.is_empty());
-    assert_eq!(ids(&app, "q=siti&kind=customer").await, vec![siti]);
+    assert!(all_ids(&app, &list("q=siti&kind=investor"), &[]).await.is_empty());
+    assert_eq!(all_ids(&app, &list("q=siti&kind=customer"), &[]).await, vec![siti]);
 });
 
 api_test!(filters_by_updated_since, |app| {
@@ -424,40 +384,43 @@ api_test!(filters_by_updated_since, |app| {
     let (a, b, c) = (id_of(&a), b, id_of(&c));
 
     let future = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    assert!(ids(&app, &format!("updated_since={}", enc(&future))).await.is_empty());
+    assert!(all_ids(&app, &list(&format!("updated_since={}", enc(&future))), &[]).await.is_empty());
     assert_eq!(
-        ids(&app, &format!("updated_since={}", enc("2000-01-01T00:00:00Z"))).await,
+        all_ids(&app, &list(&format!("updated_since={}", enc("2000-01-01T00:00:00Z"))), &[]).await,
         vec![c.clone(), id_of(&b), a.clone()]
     );
     // Inclusive: "at or after" the instant.
     let since = b["updated_at"].as_str().unwrap();
-    assert_eq!(ids(&app, &format!("updated_since={}", enc(since))).await, vec![c.clone(), id_of(&b)]);
+    assert_eq!(all_ids(&app, &list(&format!("updated_since={}", enc(since))), &[]).await, vec![c.clone(), id_of(&b)]);
     // A patch moves a row past the instant.
-    let res = app.patch(&format!("{LIST}/{a}"), "admin", &json!({"segment": "gold"})).send().await.unwrap();
+    let res = app.patch(&format!("{LIST}/{a}"), Role::Admin, &json!({"segment": "gold"})).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(sorted(ids(&app, &format!("updated_since={}", enc(since))).await), sorted(vec![a, id_of(&b), c]));
+    assert_eq!(
+        sorted(all_ids(&app, &list(&format!("updated_since={}", enc(since))), &[]).await),
+        sorted(vec![a, id_of(&b), c])
+    );
     // Not a timestamp: bad query string.
-    let res = app.get(&format!("{LIST}?updated_since=yesterday"), "admin").send().await.unwrap();
+    let res = app.get(&format!("{LIST}?updated_since=yesterday"), Role::Admin).send().await.unwrap();
     assert_problem(res, 400).await;
 });
 
 api_test!(archived_rows_are_listed_only_with_include_archived, |app| {
     let keep = create_named(&app, "Kept").await;
     let gone = create_named(&app, "Archived").await;
-    let res = app.delete(&format!("{LIST}/{gone}"), "admin").send().await.unwrap();
+    let res = app.delete(&format!("{LIST}/{gone}"), Role::Admin).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
 
-    assert_eq!(ids(&app, "").await, vec![keep.clone()]);
-    assert_eq!(ids(&app, "include_archived=false").await, vec![keep.clone()]);
-    assert_eq!(ids(&app, "include_archived=true").await, vec![gone.clone(), keep.clone()]);
+    assert_eq!(all_ids(&app, &list(""), &[]).await, vec![keep.clone()]);
+    assert_eq!(all_ids(&app, &list("include_archived=false"), &[]).await, vec![keep.clone()]);
+    assert_eq!(all_ids(&app, &list("include_archived=true"), &[]).await, vec![gone.clone(), keep.clone()]);
     // With other filters, still AND.
-    assert_eq!(ids(&app, "include_archived=true&q=archived").await, vec![gone.clone()]);
-    assert!(ids(&app, "q=archived").await.is_empty());
+    assert_eq!(all_ids(&app, &list("include_archived=true&q=archived"), &[]).await, vec![gone.clone()]);
+    assert!(all_ids(&app, &list("q=archived"), &[]).await.is_empty());
 
     // Restoring brings it back.
-    let res = app.post(&format!("{LIST}/{gone}/restore"), "admin", &json!({})).send().await.unwrap();
+    let res = app.post(&format!("{LIST}/{gone}/restore"), Role::Admin, &json!({})).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(ids(&app, "").await, vec![gone, keep]);
+    assert_eq!(all_ids(&app, &list(""), &[]).await, vec![gone, keep]);
 });
 
 api_test!(kind_and_segment_filters_combine_with_and, |app| {
@@ -465,12 +428,12 @@ api_test!(kind_and_segment_filters_combine_with_and, |app| {
     let cust_silver = id_of(&app.create_stakeholder(json!({"kind": "customer", "segment": "silver"})).await);
     let sup_gold = id_of(&app.create_stakeholder(json!({"kind": "supplier", "segment": "gold"})).await);
 
-    assert_eq!(ids(&app, "kind=customer&segment=gold").await, vec![cust_gold.clone()]);
-    assert_eq!(ids(&app, "segment=gold&kind=supplier").await, vec![sup_gold.clone()]);
-    assert_eq!(ids(&app, "kind=customer&segment=silver").await, vec![cust_silver.clone()]);
-    assert!(ids(&app, "kind=supplier&segment=silver").await.is_empty());
-    assert_eq!(sorted(ids(&app, "kind=customer").await), sorted(vec![cust_gold.clone(), cust_silver]));
-    assert_eq!(sorted(ids(&app, "segment=gold").await), sorted(vec![cust_gold, sup_gold]));
+    assert_eq!(all_ids(&app, &list("kind=customer&segment=gold"), &[]).await, vec![cust_gold.clone()]);
+    assert_eq!(all_ids(&app, &list("segment=gold&kind=supplier"), &[]).await, vec![sup_gold.clone()]);
+    assert_eq!(all_ids(&app, &list("kind=customer&segment=silver"), &[]).await, vec![cust_silver.clone()]);
+    assert!(all_ids(&app, &list("kind=supplier&segment=silver"), &[]).await.is_empty());
+    assert_eq!(sorted(all_ids(&app, &list("kind=customer"), &[]).await), sorted(vec![cust_gold.clone(), cust_silver]));
+    assert_eq!(sorted(all_ids(&app, &list("segment=gold"), &[]).await), sorted(vec![cust_gold, sup_gold]));
 });
 
 // ---------------------------------------------------------------------------
@@ -484,28 +447,28 @@ api_test!(default_limit_is_50_and_200_is_allowed, |app| {
     }
     all.reverse();
 
-    let (first, next, body) = page(&app, "").await;
+    let (first, next, body) = page(&app, &list(""), Role::Admin, &[]).await;
     assert_eq!(first.len(), 50, "{body}");
     assert_eq!(first, all[..50]);
     let next = next.expect("a next_cursor after 50 of 60 rows");
-    let (rest, last, body) = page(&app, &format!("cursor={}", enc(&next))).await;
+    let (rest, last, body) = page(&app, &list(&format!("cursor={}", enc(&next))), Role::Admin, &[]).await;
     assert_eq!(rest, all[50..]);
     assert_eq!(body["next_cursor"], Value::Null);
     assert!(last.is_none());
 
-    let (every, next, body) = page(&app, "limit=200").await;
+    let (every, next, body) = page(&app, &list("limit=200"), Role::Admin, &[]).await;
     assert_eq!(every, all, "{body}");
     assert!(next.is_none());
 
     // Exactly `limit` rows left: no phantom next page.
-    let (_, after_50, _) = page(&app, "limit=50").await;
+    let (_, after_50, _) = page(&app, &list("limit=50"), Role::Admin, &[]).await;
     let after_50 = after_50.expect("a next_cursor");
-    let (ten, next, _) = page(&app, &format!("limit=10&cursor={}", enc(&after_50))).await;
+    let (ten, next, _) = page(&app, &list(&format!("limit=10&cursor={}", enc(&after_50))), Role::Admin, &[]).await;
     assert_eq!(ten, all[50..]);
     assert!(next.is_none(), "no next_cursor when the page ends the list");
 
     for bad in ["limit=0", "limit=201", "limit=-1", "limit=ten"] {
-        let res = app.get(&format!("{LIST}?{bad}"), "admin").send().await.unwrap();
+        let res = app.get(&format!("{LIST}?{bad}"), Role::Admin).send().await.unwrap();
         assert_problem(res, 400).await;
     }
 });
@@ -520,7 +483,7 @@ fn idem_body() -> Value {
 }
 
 async fn post_with_key(app: &TestApp, key: &str, body: &Value) -> reqwest::Response {
-    app.post(LIST, "admin", body).header("Idempotency-Key", key).send().await.unwrap()
+    app.post(LIST, Role::Admin, body).header("Idempotency-Key", key).send().await.unwrap()
 }
 
 fn header(h: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
@@ -550,7 +513,7 @@ api_test!(idempotent_replay_returns_the_first_response, |app| {
     let reordered = r#"{"tags": ["a"], "email": "idem@example.com", "display_name": "Idem Potent",
                         "entity_type": "person", "kind": "customer"}"#;
     let res = app
-        .req(reqwest::Method::POST, LIST, "admin")
+        .req(reqwest::Method::POST, LIST, Role::Admin)
         .header("Idempotency-Key", "key-1")
         .header("Content-Type", "application/json")
         .body(reordered)
@@ -590,7 +553,7 @@ api_test!(idempotency_keys_are_per_caller, |app| {
     let res = app
         .client
         .post(app.url(LIST))
-        .bearer_auth(sign(claims("admin", "someone-else")))
+        .bearer_auth(sign(claims(Role::Admin, "someone-else")))
         .header("Idempotency-Key", "shared-key")
         .json(&body)
         .send()
@@ -607,7 +570,7 @@ api_test!(concurrent_requests_with_one_key_create_one_stakeholder, |app| {
     let body = idem_body();
     let handles: Vec<_> = (0..5)
         .map(|_| {
-            let req = app.post(LIST, "admin", &body).header("Idempotency-Key", "race-key");
+            let req = app.post(LIST, Role::Admin, &body).header("Idempotency-Key", "race-key");
             tokio::spawn(async move { parts(req.send().await.unwrap()).await })
         })
         .collect();
@@ -641,8 +604,8 @@ api_test!(idempotency_key_length_is_checked, |app| {
 api_test!(without_a_key_every_post_creates, |app| {
     let mut body = idem_body();
     body.as_object_mut().unwrap().remove("email");
-    let (s1, h1, b1) = parts(app.post(LIST, "admin", &body).send().await.unwrap()).await;
-    let (s2, h2, b2) = parts(app.post(LIST, "admin", &body).send().await.unwrap()).await;
+    let (s1, h1, b1) = parts(app.post(LIST, Role::Admin, &body).send().await.unwrap()).await;
+    let (s2, h2, b2) = parts(app.post(LIST, Role::Admin, &body).send().await.unwrap()).await;
     assert_eq!(s1, StatusCode::CREATED, "{b1}");
     assert_eq!(s2, StatusCode::CREATED, "{b2}");
     assert_ne!(b1["id"], b2["id"]);
@@ -685,7 +648,7 @@ async fn walk_one_by_one(app: &TestApp, bearer: &str, extra: &str) -> Vec<String
             Some(c) => format!("limit=1{extra}&cursor={}", enc(c)),
             None => format!("limit=1{extra}"),
         };
-        let (ids, next, body) = page_with(app, &query, bearer).await;
+        let (ids, next, body) = page_with_token(app, &list(&query), bearer, &[]).await;
         assert!(ids.len() <= 1, "{body}");
         seen.extend(ids);
         match next {
@@ -717,19 +680,24 @@ api_test!(partner_lists_walk_only_their_own_rows, |app| {
     assert_eq!(walk_one_by_one(&app, &token_a, "&sort=created_at").await, a);
 
     // Asking for the other partner's rows by filter finds nothing.
-    let (rows, next, _) = page_with(&app, &format!("partner_id={PARTNER_B}"), &token_a).await;
+    let (rows, next, _) = page_with_token(&app, &list(&format!("partner_id={PARTNER_B}")), &token_a, &[]).await;
     assert!(rows.is_empty());
     assert!(next.is_none());
     // A cursor taken from partner B's list still yields only partner A's rows.
-    let (_, cursor_b, _) = page_with(&app, "limit=1&sort=created_at", &token_b).await;
-    let (rows, _, _) =
-        page_with(&app, &format!("limit=200&sort=created_at&cursor={}", enc(&cursor_b.unwrap())), &token_a).await;
+    let (_, cursor_b, _) = page_with_token(&app, &list("limit=1&sort=created_at"), &token_b, &[]).await;
+    let (rows, _, _) = page_with_token(
+        &app,
+        &list(&format!("limit=200&sort=created_at&cursor={}", enc(&cursor_b.unwrap()))),
+        &token_a,
+        &[],
+    )
+    .await;
     assert!(!rows.is_empty());
     assert!(rows.iter().all(|id| a.contains(id)), "{rows:?}");
     // Searches do not reach across either.
-    let (rows, _, _) = page_with(&app, "q=B", &token_a).await;
+    let (rows, _, _) = page_with_token(&app, &list("q=B"), &token_a, &[]).await;
     assert!(rows.iter().all(|id| a.contains(id)), "{rows:?}");
-    let (rows, _, _) = page_with(&app, "q=Unshared", &token_a).await;
+    let (rows, _, _) = page_with_token(&app, &list("q=Unshared"), &token_a, &[]).await;
     assert!(rows.is_empty(), "{rows:?}");
 
     // The admin sees all nine.
@@ -741,7 +709,7 @@ api_test!(masked_roles_search_names_only, |app| {
         json!({"display_name": "Siti Rahayu", "email": "siti.r@example.com", "phone": "+628111222333"}),
     )
     .await;
-    let count = |role: &'static str, q: &'static str| {
+    let count = |role: Role, q: &'static str| {
         let req = app.get(&format!("/api/v1/stakeholders?q={}", q.replace('+', "%2B")), role);
         async move {
             let (status, _, body) = parts(req.send().await.unwrap()).await;
@@ -750,10 +718,10 @@ api_test!(masked_roles_search_names_only, |app| {
         }
     };
     // An analyst sees e-mail and phone masked, so search must not confirm them.
-    assert_eq!(count("analyst", "siti.r@example.com").await, 0);
-    assert_eq!(count("analyst", "628111222333").await, 0);
-    assert_eq!(count("analyst", "rahayu").await, 1);
+    assert_eq!(count(Role::Analyst, "siti.r@example.com").await, 0);
+    assert_eq!(count(Role::Analyst, "628111222333").await, 0);
+    assert_eq!(count(Role::Analyst, "rahayu").await, 1);
     // Roles that read contact details search them too.
-    assert_eq!(count("agent", "siti.r@example.com").await, 1);
-    assert_eq!(count("admin", "628111222333").await, 1);
+    assert_eq!(count(Role::Agent, "siti.r@example.com").await, 1);
+    assert_eq!(count(Role::Admin, "628111222333").await, 1);
 });

@@ -1,11 +1,11 @@
 //! Stakeholder writes: validation, uniqueness, references, merge patch,
 //! ETags and concurrency, archive/restore, sensitive data, consent history.
 
-use reqwest::{Response, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::api_test;
-use crate::helpers::{TestApp, assert_problem, error_fields, minimal_stakeholder, parts};
+use crate::helpers::*;
 
 const COLLECTION: &str = "/api/v1/stakeholders";
 
@@ -31,60 +31,15 @@ fn fields(problem: &Value) -> Vec<String> {
     f
 }
 
-/// Every `code` reported for `field` in a 422.
-fn codes_for(problem: &Value, field: &str) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .map(|a| {
-            a.iter().filter(|e| e["field"] == field).filter_map(|e| e["code"].as_str().map(str::to_owned)).collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Asserts `field` is reported with `code`.
-fn assert_code(problem: &Value, field: &str, code: &str) {
-    let codes = codes_for(problem, field);
-    assert!(codes.iter().any(|c| c == code), "expected {field}: {code}; got {codes:?} in {problem}");
-}
-
-/// POSTs `body` as admin and expects a 422; returns the problem.
-async fn create_422(app: &TestApp, body: Value) -> Value {
-    let res = app.post(COLLECTION, "admin", &body).send().await.unwrap();
-    let problem = assert_problem(res, 422).await;
-    assert!(problem["errors"].as_array().is_some_and(|e| !e.is_empty()), "{problem}");
-    for e in problem["errors"].as_array().unwrap() {
-        assert!(e["field"].is_string() && e["code"].is_string() && e["message"].is_string(), "{e}");
-    }
-    problem
-}
-
-/// GET as `role`, expecting 200; returns the body.
-async fn fetch(app: &TestApp, id: &Value, role: &str) -> Value {
-    let (status, _, body) = parts(app.get(&path(id), role).send().await.unwrap()).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
-}
-
 /// Ids in a list response (all pages are small here).
 async fn list_ids(app: &TestApp, query: &str) -> Vec<Value> {
-    let res = app.get(&format!("{COLLECTION}{query}"), "admin").send().await.unwrap();
+    let res = app.get(&format!("{COLLECTION}{query}"), Role::Admin).send().await.unwrap();
     let (status, _, body) = parts(res).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["data"].as_array().expect("data array").iter().map(|s| s["id"].clone()).collect()
 }
 
-fn etag_of(res: &Response) -> Option<String> {
-    res.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_owned)
-}
-
-async fn patch_ok(app: &TestApp, id: &Value, role: &str, patch: Value) -> Value {
-    let res = app.patch(&path(id), role, &patch).send().await.unwrap();
-    let (status, _, body) = parts(res).await;
-    assert_eq!(status, StatusCode::OK, "PATCH {patch}: {body}");
-    body
-}
-
-async fn consent_history(app: &TestApp, id: &Value, role: &str) -> Vec<Value> {
+async fn consent_history(app: &TestApp, id: &Value, role: Role) -> Vec<Value> {
     let res = app.get(&format!("{}/consent-history", path(id)), role).send().await.unwrap();
     let (status, _, body) = parts(res).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -95,7 +50,7 @@ async fn consent_history(app: &TestApp, id: &Value, role: &str) -> Vec<Value> {
 // ---------------------------------------------------------------- validation
 
 api_test!(create_reports_missing_required_fields, |app| {
-    let p = create_422(&app, json!({})).await;
+    let p = create_422_any(&app, COLLECTION, json!({})).await;
     for f in ["kind", "entity_type", "display_name"] {
         assert_code(&p, f, "required");
     }
@@ -103,22 +58,27 @@ api_test!(create_reports_missing_required_fields, |app| {
     assert_eq!(p["instance"], COLLECTION);
 
     // Only the missing one is reported when the others are there.
-    let p = create_422(&app, json!({"kind": "customer", "entity_type": "person"})).await;
+    let p = create_422_any(&app, COLLECTION, json!({"kind": "customer", "entity_type": "person"})).await;
     assert_eq!(fields(&p), vec!["display_name"]);
     assert_code(&p, "display_name", "required");
 });
 
 api_test!(create_rejects_unknown_enum_values, |app| {
-    let p = create_422(&app, body_with(json!({"kind": "nope", "entity_type": "robot", "lifecycle_stage": "sleeping"})))
-        .await;
+    let p = create_422_any(
+        &app,
+        COLLECTION,
+        body_with(json!({"kind": "nope", "entity_type": "robot", "lifecycle_stage": "sleeping"})),
+    )
+    .await;
     assert_code(&p, "kind", "enum");
     assert_code(&p, "entity_type", "enum");
     assert_code(&p, "lifecycle_stage", "enum");
 });
 
 api_test!(create_rejects_wrong_types, |app| {
-    let p = create_422(
+    let p = create_422_any(
         &app,
+        COLLECTION,
         body_with(json!({"display_name": 42, "household_size": "three", "tags": "vip",
                          "consents": {"marketing_email": "yes"}, "organization_id": "not-a-uuid"})),
     )
@@ -131,8 +91,9 @@ api_test!(create_rejects_wrong_types, |app| {
 });
 
 api_test!(create_rejects_unknown_and_read_only_fields, |app| {
-    let p = create_422(
+    let p = create_422_any(
         &app,
+        COLLECTION,
         body_with(json!({"colour": "blue", "id": "0192f0c4-7d1e-7c3a-9d7e-3b1f2a4c5d6e",
                          "version": 7, "created_at": "2026-01-01T00:00:00Z"})),
     )
@@ -144,8 +105,9 @@ api_test!(create_rejects_unknown_and_read_only_fields, |app| {
 });
 
 api_test!(create_rejects_bad_contact_details, |app| {
-    let p = create_422(
+    let p = create_422_any(
         &app,
+        COLLECTION,
         body_with(json!({"email": "not-an-email", "phone": "call me maybe",
                          "address": {"city": "Bandung", "country": "XX"}})),
     )
@@ -154,37 +116,37 @@ api_test!(create_rejects_bad_contact_details, |app| {
     assert!(!codes_for(&p, "phone").is_empty(), "{p}");
     assert!(!codes_for(&p, "address.country").is_empty(), "{p}");
 
-    let p = create_422(&app, body_with(json!({"address": {"country": "Indonesia"}}))).await;
+    let p = create_422_any(&app, COLLECTION, body_with(json!({"address": {"country": "Indonesia"}}))).await;
     assert_eq!(fields(&p), vec!["address.country"], "{p}");
 
     // Too short to be a number, or letters inside.
     for phone in ["123", "+62 812 abc 7890", "+1234567890123456"] {
-        let p = create_422(&app, body_with(json!({ "phone": phone }))).await;
+        let p = create_422_any(&app, COLLECTION, body_with(json!({ "phone": phone }))).await;
         assert_eq!(fields(&p), vec!["phone"], "{phone}: {p}");
     }
 });
 
 api_test!(create_checks_ranges_lists_and_blank_names, |app| {
     for size in [0, 51] {
-        let p = create_422(&app, body_with(json!({ "household_size": size }))).await;
+        let p = create_422_any(&app, COLLECTION, body_with(json!({ "household_size": size }))).await;
         assert_eq!(fields(&p), vec!["household_size"], "{size}: {p}");
         assert_code(&p, "household_size", "range");
     }
     let many: Vec<String> = (0..51).map(|i| format!("t{i}")).collect();
-    let p = create_422(&app, body_with(json!({ "tags": many }))).await;
+    let p = create_422_any(&app, COLLECTION, body_with(json!({ "tags": many }))).await;
     assert_eq!(fields(&p), vec!["tags"], "{p}");
 
-    let p = create_422(&app, body_with(json!({ "tags": ["ok", "x".repeat(51)] }))).await;
+    let p = create_422_any(&app, COLLECTION, body_with(json!({ "tags": ["ok", "x".repeat(51)] }))).await;
     assert_eq!(fields(&p), vec!["tags"], "{p}");
 
-    let p = create_422(&app, body_with(json!({ "display_name": "   " }))).await;
+    let p = create_422_any(&app, COLLECTION, body_with(json!({ "display_name": "   " }))).await;
     assert_eq!(fields(&p), vec!["display_name"], "{p}");
 
-    let p = create_422(&app, body_with(json!({ "display_name": "" }))).await;
+    let p = create_422_any(&app, COLLECTION, body_with(json!({ "display_name": "" }))).await;
     assert_eq!(fields(&p), vec!["display_name"], "{p}");
 
     let future = (chrono::Utc::now().date_naive() + chrono::Days::new(2)).to_string();
-    let p = create_422(&app, body_with(json!({ "birth_date": future }))).await;
+    let p = create_422_any(&app, COLLECTION, body_with(json!({ "birth_date": future }))).await;
     assert_eq!(fields(&p), vec!["birth_date"], "{p}");
 
     // The boundaries themselves are fine.
@@ -199,8 +161,9 @@ api_test!(create_checks_ranges_lists_and_blank_names, |app| {
 });
 
 api_test!(create_rejects_person_only_fields_on_an_organization, |app| {
-    let p = create_422(
+    let p = create_422_any(
         &app,
+        COLLECTION,
         json!({"kind": "supplier", "entity_type": "organization", "display_name": "PT Maju",
                "birth_date": "1990-01-01", "occupation": "farmer", "education_level": "phd",
                "household_size": 3}),
@@ -220,8 +183,9 @@ api_test!(create_rejects_person_only_fields_on_an_organization, |app| {
 });
 
 api_test!(create_lists_every_problem_at_once_and_creates_nothing, |app| {
-    let p = create_422(
+    let p = create_422_any(
         &app,
+        COLLECTION,
         json!({"kind": "nope", "entity_type": "person", "display_name": "Five Problems",
                "email": "bad", "phone": "x", "household_size": 0, "colour": "red"}),
     )
@@ -242,24 +206,24 @@ api_test!(create_lists_every_problem_at_once_and_creates_nothing, |app| {
 api_test!(duplicate_email_is_409_case_insensitively_even_when_archived, |app| {
     let first = app.create_stakeholder(json!({"email": "dup@example.com"})).await;
     let res = app
-        .post(COLLECTION, "admin", &body_with(json!({"email": "DUP@Example.COM", "display_name": "Other"})))
+        .post(COLLECTION, Role::Admin, &body_with(json!({"email": "DUP@Example.COM", "display_name": "Other"})))
         .send()
         .await
         .unwrap();
     let p = assert_problem(res, 409).await;
     assert!(p["detail"].as_str().unwrap().contains("email"), "{p}");
 
-    let res = app.delete(&path(&first["id"]), "manager").send().await.unwrap();
+    let res = app.delete(&path(&first["id"]), Role::Manager).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let res = app.post(COLLECTION, "agent", &body_with(json!({"email": "dup@example.com"}))).send().await.unwrap();
+    let res = app.post(COLLECTION, Role::Agent, &body_with(json!({"email": "dup@example.com"}))).send().await.unwrap();
     assert_problem(res, 409).await;
     assert_eq!(list_ids(&app, "?include_archived=true").await.len(), 1);
 
     // PATCHing another stakeholder onto the address is a conflict too.
     let other = app.create_stakeholder(json!({"email": "other@example.com"})).await;
-    let res = app.patch(&path(&other["id"]), "admin", &json!({"email": "Dup@example.com"})).send().await.unwrap();
+    let res = app.patch(&path(&other["id"]), Role::Admin, &json!({"email": "Dup@example.com"})).send().await.unwrap();
     assert_problem(res, 409).await;
-    assert_eq!(fetch(&app, &other["id"], "admin").await["email"], "other@example.com");
+    assert_eq!(fetch(&app, &path(&other["id"]), Role::Admin).await["email"], "other@example.com");
 });
 
 // ---------------------------------------------------------------- organization_id
@@ -272,21 +236,22 @@ api_test!(organization_id_must_name_an_organization, |app| {
     let employee = app.create_stakeholder(json!({ "organization_id": org["id"] })).await;
     assert_eq!(employee["organization_id"], org["id"]);
 
-    let p = create_422(&app, body_with(json!({ "organization_id": employee["id"] }))).await;
+    let p = create_422_any(&app, COLLECTION, body_with(json!({ "organization_id": employee["id"] }))).await;
     assert_eq!(fields(&p), vec!["organization_id"], "{p}");
 
-    let p = create_422(&app, body_with(json!({ "organization_id": uuid::Uuid::now_v7().to_string() }))).await;
+    let p = create_422_any(&app, COLLECTION, body_with(json!({ "organization_id": uuid::Uuid::now_v7().to_string() })))
+        .await;
     assert_eq!(fields(&p), vec!["organization_id"], "{p}");
 
     // Same rule on PATCH; nothing changes.
     let res = app
-        .patch(&path(&employee["id"]), "admin", &json!({ "organization_id": uuid::Uuid::now_v7().to_string() }))
+        .patch(&path(&employee["id"]), Role::Admin, &json!({ "organization_id": uuid::Uuid::now_v7().to_string() }))
         .send()
         .await
         .unwrap();
     let p = assert_problem(res, 422).await;
     assert_eq!(fields(&p), vec!["organization_id"], "{p}");
-    let now = fetch(&app, &employee["id"], "admin").await;
+    let now = fetch(&app, &path(&employee["id"]), Role::Admin).await;
     assert_eq!(now["organization_id"], org["id"]);
     assert_eq!(now["version"], 1);
 
@@ -305,7 +270,7 @@ api_test!(patch_is_a_merge_patch, |app| {
     let id = &s["id"];
 
     // Absent fields stay; the changed one changes; version and updated_at move.
-    let res = app.patch(&path(id), "agent", &json!({"lifecycle_stage": "lead"})).send().await.unwrap();
+    let res = app.patch(&path(id), Role::Agent, &json!({"lifecycle_stage": "lead"})).send().await.unwrap();
     let (status, headers, p1) = parts(res).await;
     assert_eq!(status, StatusCode::OK, "{p1}");
     assert_eq!(headers["etag"].to_str().unwrap(), "\"2\"");
@@ -318,27 +283,27 @@ api_test!(patch_is_a_merge_patch, |app| {
     }
 
     // Nested address patch keeps the siblings.
-    let p2 = patch_ok(&app, id, "admin", json!({"address": {"city": "Jakarta"}})).await;
+    let p2 = patch_ok(&app, &path(id), Role::Admin, json!({"address": {"city": "Jakarta"}})).await;
     assert_eq!(
         p2["address"],
         json!({"line1": "Jl. Merdeka 1", "line2": "Blok C", "city": "Jakarta",
                "region": null, "postal_code": "40111", "country": "ID"})
     );
     // null inside the object removes only that member.
-    let p3 = patch_ok(&app, id, "admin", json!({"address": {"line2": null}})).await;
+    let p3 = patch_ok(&app, &path(id), Role::Admin, json!({"address": {"line2": null}})).await;
     assert_eq!(p3["address"]["line2"], Value::Null);
     assert_eq!(p3["address"]["line1"], "Jl. Merdeka 1");
     assert_eq!(p3["address"]["city"], "Jakarta");
     assert_eq!(p3["version"], 4);
 
     // Arrays are replaced as a whole.
-    let p4 = patch_ok(&app, id, "admin", json!({"tags": ["c"]})).await;
+    let p4 = patch_ok(&app, &path(id), Role::Admin, json!({"tags": ["c"]})).await;
     assert_eq!(p4["tags"], json!(["c"]));
     assert_eq!(list_ids(&app, "?tag=a").await.len(), 0);
     assert_eq!(list_ids(&app, "?tag=c").await, vec![id.clone()]);
 
     // null clears optional fields.
-    let p5 = patch_ok(&app, id, "admin", json!({"segment": null, "phone": null, "address": null})).await;
+    let p5 = patch_ok(&app, &path(id), Role::Admin, json!({"segment": null, "phone": null, "address": null})).await;
     for f in ["segment", "phone", "address"] {
         assert_eq!(p5[f], Value::Null, "{f} not cleared: {p5}");
     }
@@ -347,7 +312,7 @@ api_test!(patch_is_a_merge_patch, |app| {
 
     // application/merge-patch+json is accepted too.
     let res = app
-        .req(reqwest::Method::PATCH, &path(id), "admin")
+        .req(reqwest::Method::PATCH, &path(id), Role::Admin)
         .header("content-type", "application/merge-patch+json")
         .body(r#"{"segment": "silver"}"#)
         .send()
@@ -357,28 +322,28 @@ api_test!(patch_is_a_merge_patch, |app| {
     assert_eq!(status, StatusCode::OK, "{p6}");
     assert_eq!(p6["segment"], "silver");
 
-    let got = fetch(&app, id, "admin").await;
+    let got = fetch(&app, &path(id), Role::Admin).await;
     assert_eq!(got, p6);
 });
 
 api_test!(patch_null_on_required_field_is_422_and_changes_nothing, |app| {
     let s = app.create_stakeholder(json!({"segment": "gold"})).await;
     let id = &s["id"];
-    let res = app.patch(&path(id), "admin", &json!({"display_name": null, "segment": "x"})).send().await.unwrap();
+    let res = app.patch(&path(id), Role::Admin, &json!({"display_name": null, "segment": "x"})).send().await.unwrap();
     let p = assert_problem(res, 422).await;
     assert_eq!(fields(&p), vec!["display_name"], "{p}");
     assert_code(&p, "display_name", "required");
 
-    let res = app.patch(&path(id), "admin", &json!({"colour": "blue", "segment": "x"})).send().await.unwrap();
+    let res = app.patch(&path(id), Role::Admin, &json!({"colour": "blue", "segment": "x"})).send().await.unwrap();
     let p = assert_problem(res, 422).await;
     assert_eq!(fields(&p), vec!["colour"], "{p}");
     assert_code(&p, "colour", "unknown_field");
 
-    let res = app.patch(&path(id), "admin", &json!({"version": 9, "segment": "x"})).send().await.unwrap();
+    let res = app.patch(&path(id), Role::Admin, &json!({"version": 9, "segment": "x"})).send().await.unwrap();
     let p = assert_problem(res, 422).await;
     assert_code(&p, "version", "unknown_field");
 
-    let got = fetch(&app, id, "admin").await;
+    let got = fetch(&app, &path(id), Role::Admin).await;
     assert_eq!(got, s);
 });
 
@@ -389,7 +354,11 @@ api_test!(patch_without_change_keeps_the_version, |app| {
         .await;
     let id = &s["id"];
     let res = app
-        .patch(&path(id), "admin", &json!({"segment": "gold", "tags": ["a"], "consents": {"marketing_email": true}}))
+        .patch(
+            &path(id),
+            Role::Admin,
+            &json!({"segment": "gold", "tags": ["a"], "consents": {"marketing_email": true}}),
+        )
         .send()
         .await
         .unwrap();
@@ -398,20 +367,20 @@ api_test!(patch_without_change_keeps_the_version, |app| {
     assert_eq!(headers["etag"].to_str().unwrap(), "\"1\"");
     assert_eq!(body["version"], 1);
     assert_eq!(body["updated_at"], s["updated_at"]);
-    let empty = patch_ok(&app, id, "admin", json!({})).await;
+    let empty = patch_ok(&app, &path(id), Role::Admin, json!({})).await;
     assert_eq!(empty, s);
 });
 
 api_test!(patch_merges_consents_per_key, |app| {
     let s = app.create_stakeholder(json!({"consents": {"marketing_email": true, "marketing_sms": true}})).await;
     let id = &s["id"];
-    let p = patch_ok(&app, id, "agent", json!({"consents": {"profiling": true}})).await;
+    let p = patch_ok(&app, &path(id), Role::Agent, json!({"consents": {"profiling": true}})).await;
     assert_eq!(
         p["consents"],
         json!({"marketing_email": true, "marketing_sms": true, "marketing_phone": false,
                "profiling": true, "sensitive_data": false})
     );
-    let p = patch_ok(&app, id, "agent", json!({"consents": {"marketing_sms": false}})).await;
+    let p = patch_ok(&app, &path(id), Role::Agent, json!({"consents": {"marketing_sms": false}})).await;
     assert_eq!(p["consents"]["marketing_email"], true);
     assert_eq!(p["consents"]["marketing_sms"], false);
     assert_eq!(p["consents"]["profiling"], true);
@@ -425,40 +394,42 @@ api_test!(etags_drive_conditional_requests, |app| {
     let id = &s["id"];
     let url = path(id);
 
-    let res = app.get(&url, "admin").send().await.unwrap();
+    let res = app.get(&url, Role::Admin).send().await.unwrap();
     assert_eq!(etag_of(&res).as_deref(), Some("\"1\""));
 
-    let res = app.get(&url, "admin").header("if-none-match", "\"1\"").send().await.unwrap();
+    let res = app.get(&url, Role::Admin).header("if-none-match", "\"1\"").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
     assert_eq!(etag_of(&res).as_deref(), Some("\"1\""));
     assert!(res.bytes().await.unwrap().is_empty());
 
-    let res = app.get(&url, "admin").header("if-none-match", "\"2\"").send().await.unwrap();
+    let res = app.get(&url, Role::Admin).header("if-none-match", "\"2\"").send().await.unwrap();
     let (status, _, body) = parts(res).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["id"], *id);
 
-    let res = app.patch(&url, "admin", &json!({"segment": "one"})).header("if-match", "\"1\"").send().await.unwrap();
+    let res =
+        app.patch(&url, Role::Admin, &json!({"segment": "one"})).header("if-match", "\"1\"").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(etag_of(&res).as_deref(), Some("\"2\""));
 
-    let res = app.patch(&url, "admin", &json!({"segment": "two"})).header("if-match", "\"1\"").send().await.unwrap();
+    let res =
+        app.patch(&url, Role::Admin, &json!({"segment": "two"})).header("if-match", "\"1\"").send().await.unwrap();
     assert_problem(res, 412).await;
-    let now = fetch(&app, id, "admin").await;
+    let now = fetch(&app, &path(id), Role::Admin).await;
     assert_eq!(now["segment"], "one");
     assert_eq!(now["version"], 2);
 
-    let res = app.patch(&url, "admin", &json!({"segment": "three"})).header("if-match", "*").send().await.unwrap();
+    let res = app.patch(&url, Role::Admin, &json!({"segment": "three"})).header("if-match", "*").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(etag_of(&res).as_deref(), Some("\"3\""));
 
-    let res = app.delete(&url, "manager").header("if-match", "\"2\"").send().await.unwrap();
+    let res = app.delete(&url, Role::Manager).header("if-match", "\"2\"").send().await.unwrap();
     assert_problem(res, 412).await;
-    let now = fetch(&app, id, "admin").await;
+    let now = fetch(&app, &path(id), Role::Admin).await;
     assert_eq!(now["archived_at"], Value::Null);
     assert_eq!(now["version"], 3);
 
-    let res = app.delete(&url, "manager").header("if-match", "\"3\"").send().await.unwrap();
+    let res = app.delete(&url, Role::Manager).header("if-match", "\"3\"").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(etag_of(&res).as_deref(), Some("\"4\""));
 });
@@ -470,7 +441,7 @@ api_test!(concurrent_conditional_patches_have_one_winner, |app| {
     let url = path(&s["id"]);
     let mut tasks = Vec::new();
     for i in 0..10 {
-        let rb = app.patch(&url, "agent", &json!({ "segment": format!("seg-{i}") })).header("if-match", "\"1\"");
+        let rb = app.patch(&url, Role::Agent, &json!({ "segment": format!("seg-{i}") })).header("if-match", "\"1\"");
         tasks.push(tokio::spawn(async move {
             let res = rb.send().await.unwrap();
             let status = res.status();
@@ -492,7 +463,7 @@ api_test!(concurrent_conditional_patches_have_one_winner, |app| {
     assert_eq!(stale, 9);
     let (i, body) = &winners[0];
     assert_eq!(body["version"], 2);
-    let now = fetch(&app, &s["id"], "admin").await;
+    let now = fetch(&app, &path(&s["id"]), Role::Admin).await;
     assert_eq!(now["version"], 2);
     assert_eq!(now["segment"], format!("seg-{i}"));
 });
@@ -502,7 +473,7 @@ api_test!(concurrent_unconditional_patches_never_fail_badly, |app| {
     let url = path(&s["id"]);
     let mut tasks = Vec::new();
     for i in 0..10 {
-        let rb = app.patch(&url, "agent", &json!({ "segment": format!("seg-{i}") }));
+        let rb = app.patch(&url, Role::Agent, &json!({ "segment": format!("seg-{i}") }));
         tasks.push(tokio::spawn(async move {
             let res = rb.send().await.unwrap();
             let status = res.status();
@@ -532,7 +503,7 @@ api_test!(concurrent_unconditional_patches_never_fail_badly, |app| {
     versions.sort();
     let expected: Vec<i64> = (2..2 + versions.len() as i64).collect();
     assert_eq!(versions, expected, "each success is its own version");
-    let now = fetch(&app, &s["id"], "admin").await;
+    let now = fetch(&app, &path(&s["id"]), Role::Admin).await;
     assert_eq!(now["version"], 1 + versions.len() as i64);
     assert_eq!(now["segment"], last.1, "the last writer's segment stays");
 });
@@ -545,11 +516,11 @@ api_test!(archive_and_restore, |app| {
     let id = &s["id"];
 
     // Agents may not archive.
-    let res = app.delete(&path(id), "agent").send().await.unwrap();
+    let res = app.delete(&path(id), Role::Agent).send().await.unwrap();
     assert_problem(res, 403).await;
-    assert_eq!(fetch(&app, id, "admin").await["archived_at"], Value::Null);
+    assert_eq!(fetch(&app, &path(id), Role::Admin).await["archived_at"], Value::Null);
 
-    let res = app.delete(&path(id), "manager").send().await.unwrap();
+    let res = app.delete(&path(id), Role::Manager).send().await.unwrap();
     let (status, headers, archived) = parts(res).await;
     assert_eq!(status, StatusCode::OK, "{archived}");
     assert_eq!(headers["etag"].to_str().unwrap(), "\"2\"");
@@ -559,26 +530,26 @@ api_test!(archive_and_restore, |app| {
     assert_eq!(list_ids(&app, "").await, vec![keep["id"].clone()]);
     let all = list_ids(&app, "?include_archived=true").await;
     assert!(all.contains(id) && all.contains(&keep["id"]), "{all:?}");
-    assert_eq!(fetch(&app, id, "agent").await["archived_at"], archived["archived_at"]);
+    assert_eq!(fetch(&app, &path(id), Role::Agent).await["archived_at"], archived["archived_at"]);
 
     // Archiving again changes nothing.
-    let res = app.delete(&path(id), "admin").send().await.unwrap();
+    let res = app.delete(&path(id), Role::Admin).send().await.unwrap();
     let (status, _, again) = parts(res).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(again["version"], 2);
     assert_eq!(again["archived_at"], archived["archived_at"]);
 
-    let res = app.req(reqwest::Method::POST, &format!("{}/restore", path(id)), "manager").send().await.unwrap();
+    let res = app.req(reqwest::Method::POST, &format!("{}/restore", path(id)), Role::Manager).send().await.unwrap();
     let (status, _, restored) = parts(res).await;
     assert_eq!(status, StatusCode::OK, "{restored}");
     assert_eq!(restored["archived_at"], Value::Null);
     assert_eq!(restored["version"], 3);
     assert_eq!(list_ids(&app, "").await.len(), 2);
 
-    let res = app.req(reqwest::Method::POST, &format!("{}/restore", path(id)), "manager").send().await.unwrap();
+    let res = app.req(reqwest::Method::POST, &format!("{}/restore", path(id)), Role::Manager).send().await.unwrap();
     let p = assert_problem(res, 409).await;
     assert!(p["detail"].as_str().unwrap().contains("not archived"), "{p}");
-    assert_eq!(fetch(&app, id, "admin").await["version"], 3);
+    assert_eq!(fetch(&app, &path(id), Role::Admin).await["version"], 3);
 });
 
 // ---------------------------------------------------------------- sensitive data
@@ -589,36 +560,41 @@ api_test!(only_admin_and_manager_may_set_sensitive_fields, |app| {
         json!({"income_band": "high"}),
         json!({"income_band": null}),
     ] {
-        let res = app.post(COLLECTION, "agent", &body_with(extra.clone())).send().await.unwrap();
+        let res = app.post(COLLECTION, Role::Agent, &body_with(extra.clone())).send().await.unwrap();
         assert_problem(res, 403).await;
     }
     assert!(list_ids(&app, "?include_archived=true").await.is_empty());
 
     // An agent may not PATCH them either.
     let s = app.create_stakeholder(json!({})).await;
-    let res = app.patch(&path(&s["id"]), "agent", &json!({"income_band": "low"})).send().await.unwrap();
+    let res = app.patch(&path(&s["id"]), Role::Agent, &json!({"income_band": "low"})).send().await.unwrap();
     assert_problem(res, 403).await;
-    assert_eq!(fetch(&app, &s["id"], "admin").await["version"], 1);
+    assert_eq!(fetch(&app, &path(&s["id"]), Role::Admin).await["version"], 1);
 
     // A manager may.
-    let res = app.post(COLLECTION, "manager", &body_with(json!({"income_band": "upper_middle"}))).send().await.unwrap();
+    let res =
+        app.post(COLLECTION, Role::Manager, &body_with(json!({"income_band": "upper_middle"}))).send().await.unwrap();
     let (status, _, body) = parts(res).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["income_band"], "upper_middle");
-    assert_eq!(fetch(&app, &body["id"], "agent").await["income_band"], Value::Null);
+    assert_eq!(fetch(&app, &path(&body["id"]), Role::Agent).await["income_band"], Value::Null);
 
     // An agent's PATCH leaves the fields it cannot see alone.
-    let p = patch_ok(&app, &body["id"], "agent", json!({"segment": "gold"})).await;
+    let p = patch_ok(&app, &path(&body["id"]), Role::Agent, json!({"segment": "gold"})).await;
     assert_eq!(p["income_band"], Value::Null);
-    assert_eq!(fetch(&app, &body["id"], "manager").await["income_band"], "upper_middle");
+    assert_eq!(fetch(&app, &path(&body["id"]), Role::Manager).await["income_band"], "upper_middle");
 });
 
 api_test!(sensitive_needs_consent_and_goes_with_it, |app| {
-    let p = create_422(&app, body_with(json!({"sensitive": {"health_notes": "asthma"}}))).await;
+    let p = create_422_any(&app, COLLECTION, body_with(json!({"sensitive": {"health_notes": "asthma"}}))).await;
     assert_eq!(fields(&p), vec!["sensitive"], "{p}");
     assert_code(&p, "sensitive", "consent_required");
-    let p = create_422(&app, body_with(json!({"sensitive": {"beliefs": "x"}, "consents": {"sensitive_data": false}})))
-        .await;
+    let p = create_422_any(
+        &app,
+        COLLECTION,
+        body_with(json!({"sensitive": {"beliefs": "x"}, "consents": {"sensitive_data": false}})),
+    )
+    .await;
     assert_code(&p, "sensitive", "consent_required");
     assert!(list_ids(&app, "?include_archived=true").await.is_empty());
 
@@ -628,19 +604,19 @@ api_test!(sensitive_needs_consent_and_goes_with_it, |app| {
         .await;
     let id = &s["id"];
     assert_eq!(s["sensitive"]["health_notes"], "asthma");
-    assert_eq!(fetch(&app, id, "admin").await["sensitive"]["health_notes"], "asthma");
-    assert_eq!(fetch(&app, id, "manager").await["sensitive"]["health_notes"], "asthma");
-    assert_eq!(fetch(&app, id, "agent").await["sensitive"], Value::Null);
+    assert_eq!(fetch(&app, &path(id), Role::Admin).await["sensitive"]["health_notes"], "asthma");
+    assert_eq!(fetch(&app, &path(id), Role::Manager).await["sensitive"]["health_notes"], "asthma");
+    assert_eq!(fetch(&app, &path(id), Role::Agent).await["sensitive"], Value::Null);
 
     // Withdrawing the consent erases the data ...
-    let p = patch_ok(&app, id, "admin", json!({"consents": {"sensitive_data": false}})).await;
+    let p = patch_ok(&app, &path(id), Role::Admin, json!({"consents": {"sensitive_data": false}})).await;
     assert_eq!(p["sensitive"], Value::Null);
     assert_eq!(p["consents"]["sensitive_data"], false);
     // ... for good: granting it again does not bring it back.
-    let p = patch_ok(&app, id, "admin", json!({"consents": {"sensitive_data": true}})).await;
+    let p = patch_ok(&app, &path(id), Role::Admin, json!({"consents": {"sensitive_data": true}})).await;
     assert_eq!(p["consents"]["sensitive_data"], true);
     assert_eq!(p["sensitive"], Value::Null);
-    assert_eq!(fetch(&app, id, "admin").await["sensitive"], Value::Null);
+    assert_eq!(fetch(&app, &path(id), Role::Admin).await["sensitive"], Value::Null);
 });
 
 // ---------------------------------------------------------------- consent history
@@ -651,7 +627,7 @@ api_test!(consent_changes_are_recorded, |app| {
                                    "consents": {"marketing_email": true}}))
         .await;
     let id = &s["id"];
-    let h = consent_history(&app, id, "admin").await;
+    let h = consent_history(&app, id, Role::Admin).await;
     assert_eq!(h.len(), 1, "{h:?}");
     assert_eq!(h[0]["consent"], "marketing_email");
     assert_eq!(h[0]["old_value"], Value::Null);
@@ -659,8 +635,8 @@ api_test!(consent_changes_are_recorded, |app| {
     assert_eq!(h[0]["changed_by"], "admin-user");
     assert!(h[0]["id"].is_string() && h[0]["changed_at"].is_string());
 
-    patch_ok(&app, id, "agent", json!({"consents": {"marketing_email": false, "profiling": true}})).await;
-    let h = consent_history(&app, id, "admin").await;
+    patch_ok(&app, &path(id), Role::Agent, json!({"consents": {"marketing_email": false, "profiling": true}})).await;
+    let h = consent_history(&app, id, Role::Admin).await;
     assert_eq!(h.len(), 3, "{h:?}");
     assert_eq!(h[0]["changed_by"], "admin-user", "oldest first");
     let find = |name: &str| {
@@ -676,12 +652,17 @@ api_test!(consent_changes_are_recorded, |app| {
     assert_eq!(profiling["changed_by"], "agent-user");
 
     // Restating the current consents, or changing something else, records nothing.
-    patch_ok(&app, id, "agent", json!({"consents": {"marketing_email": false, "profiling": true}, "segment": "x"}))
-        .await;
-    assert_eq!(consent_history(&app, id, "admin").await.len(), 3);
+    patch_ok(
+        &app,
+        &path(id),
+        Role::Agent,
+        json!({"consents": {"marketing_email": false, "profiling": true}, "segment": "x"}),
+    )
+    .await;
+    assert_eq!(consent_history(&app, id, Role::Admin).await.len(), 3);
 
     // The owning partner may read it; another partner cannot tell it exists.
-    assert_eq!(consent_history(&app, id, "partner").await.len(), 3);
+    assert_eq!(consent_history(&app, id, Role::Partner).await.len(), 3);
     let res = app
         .client
         .get(app.url(&format!("{}/consent-history", path(id))))
@@ -693,5 +674,5 @@ api_test!(consent_changes_are_recorded, |app| {
 
     // A stakeholder created without consents has an empty history.
     let plain = app.create_stakeholder(json!({})).await;
-    assert!(consent_history(&app, &plain["id"], "admin").await.is_empty());
+    assert!(consent_history(&app, &plain["id"], Role::Admin).await.is_empty());
 });

@@ -4,18 +4,48 @@
 //!
 //! `api_test!` writes each test twice: `…::sqlite` always runs; `…::postgres`
 //! runs when `CRM_TEST_DATABASE_URL` is set (and fails if that server is down).
+//!
+//! Environment:
+//! - `CRM_TEST_DATABASE_URL`: a PostgreSQL server URL (its database is only
+//!   used to create and drop one fresh database per test). Unset, every
+//!   PostgreSQL test is skipped: it passes without running, and says so with a
+//!   numbered `skipped: <test> (CRM_TEST_DATABASE_URL unset) [#n]` line
+//!   written straight to the process's stderr (the harness captures
+//!   `eprintln!`, not a direct write), so `cargo test` shows it.
+//! - `CRM_TEST_REQUIRE_POSTGRES=1`: a skip is a failure instead (the test
+//!   panics, naming the missing variable). CI sets it next to
+//!   `CRM_TEST_DATABASE_URL` (`.ci/run`), so a lost or misspelt URL cannot
+//!   turn half the suite into silent passes. `0`, `false`, `no`, `off` or
+//!   empty mean unset.
+
+//!
+//! The helpers, all re-exported here (a test module sees them all):
+//! - `auth`: `Role`, tokens and claims, partner ids;
+//! - `responses`: reading responses, problems, 422 `errors[]`, `fetch`;
+//! - `lists`: list pages, ids, cursors in query strings;
+//! - `time`: RFC 3339 timestamps in and out.
 
 use std::collections::HashMap;
+use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crm_api::auth::jwt::{self, Claims, JwtAlgorithm, JwtVerifier, KeySource, SigningKey};
+use crm_api::auth::jwt::JwtVerifier;
 use crm_api::config::Settings;
 use crm_api::startup::Application;
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-pub const SECRET: &str = "test-secret-that-is-at-least-32-bytes-long";
+mod auth;
+mod lists;
+mod responses;
+mod time;
+
+pub use auth::*;
+pub use lists::*;
+pub use responses::*;
+pub use time::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -42,7 +72,7 @@ macro_rules! api_test {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                if std::env::var("CRM_TEST_DATABASE_URL").is_err() {
+                if $crate::helpers::postgres_url_or_skip(module_path!(), "postgres").is_none() {
                     return;
                 }
                 #[allow(unused_mut)]
@@ -51,6 +81,38 @@ macro_rules! api_test {
             }
         }
     };
+}
+
+/// PostgreSQL tests skipped so far in this process (numbers the skip lines).
+static POSTGRES_SKIPPED: AtomicUsize = AtomicUsize::new(0);
+
+/// `CRM_TEST_REQUIRE_POSTGRES` is set to something other than `0`/`false`/`no`/`off`/empty.
+fn postgres_required() -> bool {
+    std::env::var("CRM_TEST_REQUIRE_POSTGRES")
+        .is_ok_and(|v| !matches!(v.trim().to_ascii_lowercase().as_str(), "" | "0" | "false" | "no" | "off"))
+}
+
+/// For a PostgreSQL-only test `<module>::<test>` (`module` is its
+/// `module_path!()`): `CRM_TEST_DATABASE_URL`, or `None` when that is unset
+/// and the test is to be skipped. A skip is written to stderr (numbered), or
+/// is a panic under `CRM_TEST_REQUIRE_POSTGRES` (see the module docs).
+pub fn postgres_url_or_skip(module: &str, test: &str) -> Option<String> {
+    if let Ok(url) = std::env::var("CRM_TEST_DATABASE_URL") {
+        return Some(url);
+    }
+    // `api::offers::x` → `offers::x`, the name the test harness prints.
+    let module = module.split_once("::").map_or(module, |(_, rest)| rest);
+    let name = format!("{module}::{test}");
+    if postgres_required() {
+        panic!(
+            "{name}: CRM_TEST_REQUIRE_POSTGRES is set but CRM_TEST_DATABASE_URL is not, so this PostgreSQL test \
+             cannot run; set CRM_TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) \
+             or unset CRM_TEST_REQUIRE_POSTGRES"
+        );
+    }
+    let n = POSTGRES_SKIPPED.fetch_add(1, Ordering::SeqCst) + 1;
+    let _ = writeln!(std::io::stderr().lock(), "skipped: {name} (CRM_TEST_DATABASE_URL unset) [#{n}]");
+    None
 }
 
 pub struct TestApp {
@@ -130,23 +192,23 @@ impl TestApp {
     }
 
     /// A request with a bearer token for `role` (sub = `<role>-user`).
-    pub fn req(&self, method: Method, path: &str, role: &str) -> RequestBuilder {
+    pub fn req(&self, method: Method, path: &str, role: Role) -> RequestBuilder {
         self.client.request(method, self.url(path)).bearer_auth(token(role))
     }
 
-    pub fn get(&self, path: &str, role: &str) -> RequestBuilder {
+    pub fn get(&self, path: &str, role: Role) -> RequestBuilder {
         self.req(Method::GET, path, role)
     }
 
-    pub fn post(&self, path: &str, role: &str, body: &Value) -> RequestBuilder {
+    pub fn post(&self, path: &str, role: Role, body: &Value) -> RequestBuilder {
         self.req(Method::POST, path, role).json(body)
     }
 
-    pub fn patch(&self, path: &str, role: &str, body: &Value) -> RequestBuilder {
+    pub fn patch(&self, path: &str, role: Role, body: &Value) -> RequestBuilder {
         self.req(Method::PATCH, path, role).json(body)
     }
 
-    pub fn delete(&self, path: &str, role: &str) -> RequestBuilder {
+    pub fn delete(&self, path: &str, role: Role) -> RequestBuilder {
         self.req(Method::DELETE, path, role)
     }
 
@@ -158,7 +220,7 @@ impl TestApp {
                 b.insert(k.clone(), v.clone());
             }
         }
-        let res = self.post("/api/v1/stakeholders", "admin", &body).send().await.unwrap();
+        let res = self.post("/api/v1/stakeholders", Role::Admin, &body).send().await.unwrap();
         let status = res.status();
         let json: Value = res.json().await.unwrap();
         assert_eq!(status, StatusCode::CREATED, "create_stakeholder failed: {json}");
@@ -197,87 +259,4 @@ fn with_database(base: &str, name: &str) -> String {
 
 pub fn minimal_stakeholder() -> Value {
     json!({"kind": "customer", "entity_type": "person", "display_name": "Test Person"})
-}
-
-/// A valid HS256 token for `role`; `partner` roles get a fixed partner id
-/// unless made with `partner_token`.
-pub fn token(role: &str) -> String {
-    if role == "partner" {
-        return partner_token(PARTNER_A);
-    }
-    sign(claims(role, &format!("{role}-user")))
-}
-
-pub const PARTNER_A: Uuid = Uuid::from_u128(0xa000_0000_0000_0000_0000_0000_0000_000a);
-pub const PARTNER_B: Uuid = Uuid::from_u128(0xb000_0000_0000_0000_0000_0000_0000_000b);
-
-pub fn partner_token(partner_id: Uuid) -> String {
-    let mut c = claims("partner", &format!("partner-{partner_id}"));
-    c.partner_id = Some(partner_id.to_string());
-    sign(c)
-}
-
-pub fn claims(role: &str, sub: &str) -> Claims {
-    let now = chrono::Utc::now().timestamp();
-    Claims {
-        sub: sub.to_owned(),
-        role: Some(role.to_owned()),
-        partner_id: None,
-        exp: now + 3600,
-        nbf: Some(now - 5),
-        iat: Some(now),
-        iss: None,
-        aud: None,
-    }
-}
-
-pub fn sign(c: Claims) -> String {
-    jwt::sign(&c, JwtAlgorithm::Hs256, &SigningKey::Secret(SECRET.into())).unwrap()
-}
-
-pub fn sign_with(c: &Claims, alg: JwtAlgorithm, key: &SigningKey) -> String {
-    jwt::sign(c, alg, key).unwrap()
-}
-
-/// Fixture paths for RS256/ES256 tests.
-pub fn fixture(name: &str) -> String {
-    format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-pub fn key_source_for_tests() -> KeySource {
-    KeySource::Secret(SECRET.into())
-}
-
-/// Reads a response as (status, headers, JSON body or Null).
-pub async fn parts(res: Response) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-    let status = res.status();
-    let headers = res.headers().clone();
-    let text = res.text().await.unwrap();
-    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    (status, headers, body)
-}
-
-/// Asserts an RFC 9457 problem with `status`; returns its body.
-pub async fn assert_problem(res: Response, status: u16) -> Value {
-    let url = res.url().to_string();
-    let (st, headers, body) = parts(res).await;
-    assert_eq!(st.as_u16(), status, "{url}: expected {status}, got {st}: {body}");
-    assert_eq!(
-        headers.get("content-type").and_then(|v| v.to_str().ok()),
-        Some("application/problem+json"),
-        "{url}: problem content type"
-    );
-    assert_eq!(body["status"], status, "{body}");
-    assert!(body["type"].as_str().unwrap_or("").starts_with("https://"), "{body}");
-    assert!(body["title"].is_string() && body["detail"].is_string(), "{body}");
-    assert!(body["request_id"].is_string(), "{body}");
-    body
-}
-
-/// The `field` values of a 422's `errors[]`.
-pub fn error_fields(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
-        .unwrap_or_default()
 }

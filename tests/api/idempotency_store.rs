@@ -37,14 +37,14 @@ fn stored_keys(conn: &mut DbConnection) -> Vec<String> {
 }
 
 api_test!(a_keyed_create_keeps_its_etag_and_names_what_it_created, |app| {
-    let send = || app.post(LIST, "admin", &minimal_stakeholder()).header("Idempotency-Key", "store-1").send();
+    let send = || app.post(LIST, Role::Admin, &minimal_stakeholder()).header("Idempotency-Key", "store-1").send();
     let res = send().await.unwrap();
     assert_eq!(res.status(), 201);
     let created: Value = res.json().await.unwrap();
     let id = created["id"].as_str().unwrap().to_owned();
 
     // The stakeholder moves on to version 2; the replay is still the first answer, ETag and all.
-    let res = app.patch(&format!("{LIST}/{id}"), "admin", &json!({"segment": "gold"})).send().await.unwrap();
+    let res = app.patch(&format!("{LIST}/{id}"), Role::Admin, &json!({"segment": "gold"})).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let res = send().await.unwrap();
     assert_eq!(res.status(), 201);
@@ -87,7 +87,7 @@ api_test!(each_resource_names_itself_in_the_key_that_created_it, |app| {
     let mut conn = connect(&app);
     for (path, resource_type, body) in bodies {
         let key = format!("key-{resource_type}");
-        let res = app.post(path, "admin", &body).header("Idempotency-Key", &key).send().await.unwrap();
+        let res = app.post(path, Role::Admin, &body).header("Idempotency-Key", &key).send().await.unwrap();
         assert_eq!(res.status(), 201, "{path}");
         let created: Value = res.json().await.unwrap();
         let row: (Option<String>, Option<DbUuid>, Option<String>) = ik::table
@@ -108,11 +108,12 @@ api_test!(expired_keys_are_swept_by_a_later_keyed_create_and_live_ones_stay, |ap
     insert_key(&mut conn, "live", Duration::hours(23));
 
     // A create without a key sweeps nothing.
-    let res = app.post(LIST, "admin", &minimal_stakeholder()).send().await.unwrap();
+    let res = app.post(LIST, Role::Admin, &minimal_stakeholder()).send().await.unwrap();
     assert_eq!(res.status(), 201);
     assert_eq!(stored_keys(&mut conn), ["expired-a", "expired-b", "live"]);
 
-    let res = app.post(LIST, "admin", &minimal_stakeholder()).header("Idempotency-Key", "new").send().await.unwrap();
+    let res =
+        app.post(LIST, Role::Admin, &minimal_stakeholder()).header("Idempotency-Key", "new").send().await.unwrap();
     assert_eq!(res.status(), 201);
     assert_eq!(stored_keys(&mut conn), ["live", "new"]);
 });

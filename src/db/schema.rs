@@ -84,7 +84,7 @@ diesel::table! {
 
 diesel::table! {
     use diesel::sql_types::*;
-    use crate::db::types::{PTimestamp, PUuid};
+    use crate::db::types::PTimestamp;
 
     idempotency_keys (owner, idem_key) {
         owner -> Text,
@@ -95,8 +95,18 @@ diesel::table! {
         response_body -> Text,
         created_at -> PTimestamp,
         etag -> Nullable<Text>,
-        resource_type -> Nullable<Text>,
-        resource_id -> Nullable<PUuid>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::PUuid;
+
+    idempotency_key_resources (owner, idem_key, resource_type, resource_id) {
+        owner -> Text,
+        idem_key -> Text,
+        resource_type -> Text,
+        resource_id -> PUuid,
     }
 }
 
@@ -193,6 +203,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     consent_changes,
     audit_events,
     idempotency_keys,
+    idempotency_key_resources,
     interactions,
     offers,
     complaints,

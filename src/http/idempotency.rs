@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::db::schema::idempotency_keys as ik;
+use crate::db::schema::{idempotency_key_resources as ikr, idempotency_keys as ik};
 use crate::db::{self, DbConnection, DbTimestamp, DbUuid};
 use crate::error::{ApiError, FieldError};
 
@@ -86,14 +86,14 @@ pub struct StoredResponse {
     pub etag: Option<String>,
     pub body: String,
     pub replayed: bool,
-    /// What the request created (`resource_type`, id): erasure finds its stored body by it.
-    pub resource: Option<(String, Uuid)>,
+    /// What the request created (`resource_type`, id): erasure finds its stored body by them.
+    pub resources: Vec<(&'static str, Uuid)>,
 }
 
 impl StoredResponse {
     /// `201 Created` of a `resource_type` with `Location`, `ETag` and the resource.
     pub fn created(
-        resource_type: &str,
+        resource_type: &'static str,
         id: Uuid,
         location: String,
         version: i32,
@@ -105,7 +105,7 @@ impl StoredResponse {
             etag: Some(super::etag::etag(version).to_string()),
             body: serde_json::to_string(body).map_err(ApiError::internal)?,
             replayed: false,
-            resource: Some((resource_type.to_owned(), id)),
+            resources: vec![(resource_type, id)],
         })
     }
 
@@ -177,11 +177,10 @@ fn find(conn: &mut DbConnection, key: &IdempotencyKey) -> Result<Option<StoredRe
             "this key was already used with a different request; use a new key for a new request",
         )]));
     }
-    Ok(Some(StoredResponse { status: status as u16, location, etag, body, replayed: true, resource: None }))
+    Ok(Some(StoredResponse { status: status as u16, location, etag, body, replayed: true, resources: Vec::new() }))
 }
 
 fn save(conn: &mut DbConnection, key: &IdempotencyKey, res: &StoredResponse) -> Result<(), ApiError> {
-    let (resource_type, resource_id) = res.resource.clone().unzip();
     diesel::insert_into(ik::table)
         .values((
             ik::owner.eq(key.owner.as_str()),
@@ -191,11 +190,19 @@ fn save(conn: &mut DbConnection, key: &IdempotencyKey, res: &StoredResponse) -> 
             ik::location.eq(&res.location),
             ik::etag.eq(&res.etag),
             ik::response_body.eq(&res.body),
-            ik::resource_type.eq(resource_type),
-            ik::resource_id.eq(resource_id.map(DbUuid)),
             ik::created_at.eq(DbTimestamp(db::types::now())),
         ))
         .execute(conn)?;
+    for (resource_type, id) in &res.resources {
+        diesel::insert_into(ikr::table)
+            .values((
+                ikr::owner.eq(key.owner.as_str()),
+                ikr::idem_key.eq(&key.key),
+                ikr::resource_type.eq(*resource_type),
+                ikr::resource_id.eq(DbUuid(*id)),
+            ))
+            .execute(conn)?;
+    }
     Ok(())
 }
 

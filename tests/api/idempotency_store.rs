@@ -3,7 +3,7 @@
 //! both), and expired keys are swept by a later keyed create.
 
 use chrono::{Duration, Utc};
-use crm_api::db::schema::idempotency_keys as ik;
+use crm_api::db::schema::{idempotency_key_resources as ikr, idempotency_keys as ik};
 use crm_api::db::{DbConnection, DbTimestamp, DbUuid, PoolOptions};
 use diesel::prelude::*;
 use serde_json::{Value, json};
@@ -36,6 +36,22 @@ fn stored_keys(conn: &mut DbConnection) -> Vec<String> {
     ik::table.select(ik::idem_key).order(ik::idem_key.asc()).load(conn).unwrap()
 }
 
+/// The resources a key is linked to, as (type, id).
+fn resources_of(conn: &mut DbConnection, key: &str) -> Vec<(String, String)> {
+    ikr::table
+        .filter(ikr::idem_key.eq(key))
+        .select((ikr::resource_type, ikr::resource_id))
+        .load::<(String, DbUuid)>(conn)
+        .unwrap()
+        .into_iter()
+        .map(|(t, id)| (t, id.0.to_string()))
+        .collect()
+}
+
+fn linked_keys(conn: &mut DbConnection) -> Vec<String> {
+    ikr::table.select(ikr::idem_key).order(ikr::idem_key.asc()).load(conn).unwrap()
+}
+
 api_test!(a_keyed_create_keeps_its_etag_and_names_what_it_created, |app| {
     let send = || app.post(LIST, Role::Admin, &minimal_stakeholder()).header("Idempotency-Key", "store-1").send();
     let res = send().await.unwrap();
@@ -54,14 +70,9 @@ api_test!(a_keyed_create_keeps_its_etag_and_names_what_it_created, |app| {
     assert_eq!(replayed, created);
 
     let mut conn = connect(&app);
-    let row: (Option<String>, Option<String>, Option<DbUuid>) = ik::table
-        .filter(ik::idem_key.eq("store-1"))
-        .select((ik::etag, ik::resource_type, ik::resource_id))
-        .first(&mut *conn)
-        .unwrap();
-    assert_eq!(row.0.as_deref(), Some("\"1\""));
-    assert_eq!(row.1.as_deref(), Some("stakeholder"));
-    assert_eq!(row.2.map(|u| u.0.to_string()), Some(id));
+    let etag: Option<String> = ik::table.filter(ik::idem_key.eq("store-1")).select(ik::etag).first(&mut *conn).unwrap();
+    assert_eq!(etag.as_deref(), Some("\"1\""));
+    assert_eq!(resources_of(&mut conn, "store-1"), [("stakeholder".to_owned(), id)]);
 });
 
 api_test!(each_resource_names_itself_in_the_key_that_created_it, |app| {
@@ -90,14 +101,10 @@ api_test!(each_resource_names_itself_in_the_key_that_created_it, |app| {
         let res = app.post(path, Role::Admin, &body).header("Idempotency-Key", &key).send().await.unwrap();
         assert_eq!(res.status(), 201, "{path}");
         let created: Value = res.json().await.unwrap();
-        let row: (Option<String>, Option<DbUuid>, Option<String>) = ik::table
-            .filter(ik::idem_key.eq(&key))
-            .select((ik::resource_type, ik::resource_id, ik::etag))
-            .first(&mut *conn)
-            .unwrap();
-        assert_eq!(row.0.as_deref(), Some(resource_type));
-        assert_eq!(row.1.map(|u| u.0.to_string()).as_deref(), created["id"].as_str());
-        assert_eq!(row.2.as_deref(), Some("\"1\""));
+        let etag: Option<String> = ik::table.filter(ik::idem_key.eq(&key)).select(ik::etag).first(&mut *conn).unwrap();
+        assert_eq!(etag.as_deref(), Some("\"1\""));
+        let id = created["id"].as_str().unwrap().to_owned();
+        assert_eq!(resources_of(&mut conn, &key), [(resource_type.to_owned(), id)]);
     }
 });
 
@@ -106,6 +113,17 @@ api_test!(expired_keys_are_swept_by_a_later_keyed_create_and_live_ones_stay, |ap
     insert_key(&mut conn, "expired-a", Duration::hours(25));
     insert_key(&mut conn, "expired-b", Duration::days(30));
     insert_key(&mut conn, "live", Duration::hours(23));
+    for key in ["expired-a", "live"] {
+        diesel::insert_into(ikr::table)
+            .values((
+                ikr::owner.eq("admin::someone-else"),
+                ikr::idem_key.eq(key),
+                ikr::resource_type.eq("stakeholder"),
+                ikr::resource_id.eq(DbUuid(uuid::Uuid::now_v7())),
+            ))
+            .execute(&mut *conn)
+            .unwrap();
+    }
 
     // A create without a key sweeps nothing.
     let res = app.post(LIST, Role::Admin, &minimal_stakeholder()).send().await.unwrap();
@@ -116,4 +134,5 @@ api_test!(expired_keys_are_swept_by_a_later_keyed_create_and_live_ones_stay, |ap
         app.post(LIST, Role::Admin, &minimal_stakeholder()).header("Idempotency-Key", "new").send().await.unwrap();
     assert_eq!(res.status(), 201);
     assert_eq!(stored_keys(&mut conn), ["live", "new"]);
+    assert_eq!(linked_keys(&mut conn), ["live", "new"], "a swept key's links go with it");
 });

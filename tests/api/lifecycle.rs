@@ -113,21 +113,17 @@ fn touch_every_table(conn: &mut crm_api::db::DbConnection) {
             idempotency_keys::response_body,
             idempotency_keys::created_at,
             idempotency_keys::etag,
-            idempotency_keys::resource_type,
-            idempotency_keys::resource_id,
         ))
-        .load::<(
-            String,
-            String,
-            String,
-            i32,
-            Option<String>,
-            String,
-            crm_api::db::DbTimestamp,
-            Option<String>,
-            Option<String>,
-            Option<crm_api::db::DbUuid>,
-        )>(conn)
+        .load::<(String, String, String, i32, Option<String>, String, crm_api::db::DbTimestamp, Option<String>)>(conn)
+        .unwrap();
+    idempotency_key_resources::table
+        .select((
+            idempotency_key_resources::owner,
+            idempotency_key_resources::idem_key,
+            idempotency_key_resources::resource_type,
+            idempotency_key_resources::resource_id,
+        ))
+        .load::<(String, String, String, crm_api::db::DbUuid)>(conn)
         .unwrap();
 }
 

@@ -1,4 +1,2 @@
-DROP INDEX idempotency_keys_resource_idx;
-ALTER TABLE idempotency_keys DROP COLUMN resource_id;
-ALTER TABLE idempotency_keys DROP COLUMN resource_type;
+DROP TABLE idempotency_key_resources;
 ALTER TABLE idempotency_keys DROP COLUMN etag;

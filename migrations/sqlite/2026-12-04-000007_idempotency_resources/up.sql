@@ -1,10 +1,17 @@
 -- The stored ETag travels with the record (no parsing "version" out of the
--- body), and each key names what it created, so erasure can find the
--- stored bodies of a person's records.
+-- body), and each key names the resources it created (one for a create, one
+-- per item for a batch), so erasure can find the stored bodies of a
+-- person's records and turn them into tombstones.
 ALTER TABLE idempotency_keys ADD COLUMN etag TEXT;
-ALTER TABLE idempotency_keys ADD COLUMN resource_type TEXT;
-ALTER TABLE idempotency_keys ADD COLUMN resource_id TEXT;
 UPDATE idempotency_keys
    SET etag = '"' || json_extract(response_body, '$.version') || '"'
  WHERE json_valid(response_body) AND json_extract(response_body, '$.version') IS NOT NULL;
-CREATE INDEX idempotency_keys_resource_idx ON idempotency_keys (resource_type, resource_id);
+CREATE TABLE idempotency_key_resources (
+    owner         TEXT NOT NULL,
+    idem_key      TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    resource_id   TEXT NOT NULL,
+    PRIMARY KEY (owner, idem_key, resource_type, resource_id),
+    FOREIGN KEY (owner, idem_key) REFERENCES idempotency_keys (owner, idem_key) ON DELETE CASCADE
+);
+CREATE INDEX idempotency_key_resources_resource_idx ON idempotency_key_resources (resource_type, resource_id);

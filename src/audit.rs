@@ -1,6 +1,6 @@
 //! The audit trail: one row per change, written in the same transaction as
 //! the change. Field names only, never values (sensitive data must not leak
-//! into the log). The privacy issue adds the read endpoint.
+//! into the log). `privacy::routes` reads it (`GET /api/v1/audit-events`).
 
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -14,34 +14,118 @@ use crate::db::{DbConnection, DbTimestamp, DbUuid, types};
 pub struct Actor {
     pub sub: String,
     pub role: &'static str,
+    pub partner_id: Option<Uuid>,
     pub request_id: Option<String>,
 }
 
 impl Actor {
     pub fn new(caller: &Caller, request_id: Option<String>) -> Self {
-        Self { sub: caller.sub.clone(), role: caller.role.as_str(), request_id }
+        Self { sub: caller.sub.clone(), role: caller.role.as_str(), partner_id: caller.partner_id, request_id }
     }
 }
 
-/// Records `action` (e.g. `stakeholder.updated`) on a resource.
+text_enum! {
+    /// What kind of event: a change to a record, an access to personal
+    /// data, a privacy action, or a configuration change.
+    pub enum Category { Change = "change", Access = "access", Privacy = "privacy", Config = "config" }
+}
+
+/// Every action the server records (`contracts/privacy.md`): the filter
+/// `action=` accepts these, and `<resource>.*` for their resources.
+pub const ACTIONS: &[&str] = &[
+    "stakeholder.created",
+    "stakeholder.updated",
+    "stakeholder.archived",
+    "stakeholder.restored",
+    "stakeholder.consent_changed",
+    "stakeholder.erased",
+    "stakeholder.exported",
+    "stakeholder.sensitive_viewed",
+    "interaction.created",
+    "interaction.updated",
+    "interaction.deleted",
+    "offer.created",
+    "offer.updated",
+    "offer.deleted",
+    "offer.sent",
+    "offer.accepted",
+    "offer.declined",
+    "offer.withdrawn",
+    "complaint.opened",
+    "complaint.updated",
+    "complaint.acknowledged",
+    "complaint.started",
+    "complaint.resolved",
+    "complaint.closed",
+    "complaint.reopened",
+    "complaint.assigned",
+    "relationship.created",
+    "relationship.updated",
+    "relationship.deleted",
+    "audit_events.listed",
+    "webhook_endpoint.created",
+    "webhook_endpoint.updated",
+    "webhook_endpoint.deleted",
+    "webhook_endpoint.secret_rotated",
+    "webhook_endpoint.disabled",
+];
+
+/// The category of an action (`contracts/privacy.md`, action vocabulary).
+pub fn category(action: &str) -> Category {
+    match action {
+        "stakeholder.consent_changed" | "stakeholder.erased" | "stakeholder.exported" => Category::Privacy,
+        "stakeholder.sensitive_viewed" | "audit_events.listed" => Category::Access,
+        a if a.starts_with("webhook_endpoint.") => Category::Config,
+        _ => Category::Change,
+    }
+}
+
+/// One audit event: what happened (`<resource>.<past-tense verb>`), to
+/// which record, and for which stakeholder (the record itself, or the
+/// stakeholder a child record is filed under).
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    pub action: &'a str,
+    pub resource_type: &'a str,
+    pub resource_id: Uuid,
+    pub stakeholder_id: Option<Uuid>,
+    pub changed_fields: &'a [&'a str],
+    /// Ids, enums, counts and names only: never personal data or free text.
+    pub metadata: serde_json::Value,
+}
+
+/// Records a change to a record of a stakeholder (`stakeholder_id`: itself
+/// or the one it is filed under).
 pub fn record(
     conn: &mut DbConnection,
     actor: &Actor,
     action: &str,
     resource_type: &str,
     resource_id: Uuid,
+    stakeholder_id: Uuid,
     changed_fields: &[&str],
 ) -> QueryResult<()> {
+    let metadata = serde_json::Value::Object(Default::default());
+    let stakeholder_id = Some(stakeholder_id);
+    record_event(conn, actor, &Event { action, resource_type, resource_id, stakeholder_id, changed_fields, metadata })
+}
+
+/// Records any event.
+pub fn record_event(conn: &mut DbConnection, actor: &Actor, e: &Event) -> QueryResult<()> {
     diesel::insert_into(ae::table)
         .values((
             ae::id.eq(DbUuid(Uuid::now_v7())),
             ae::occurred_at.eq(DbTimestamp(types::now())),
             ae::actor_sub.eq(&actor.sub),
             ae::actor_role.eq(actor.role),
-            ae::action.eq(action),
-            ae::resource_type.eq(resource_type),
-            ae::resource_id.eq(DbUuid(resource_id)),
-            ae::changed_fields.eq(serde_json::to_string(changed_fields).unwrap_or_else(|_| "[]".into())),
+            ae::actor_partner_id.eq(actor.partner_id.map(DbUuid)),
+            ae::category.eq(category(e.action)),
+            ae::action.eq(e.action),
+            ae::resource_type.eq(e.resource_type),
+            ae::resource_id.eq(DbUuid(e.resource_id)),
+            ae::stakeholder_id.eq(e.stakeholder_id.map(DbUuid)),
+            ae::changed_fields.eq(serde_json::to_string(e.changed_fields).unwrap_or_else(|_| "[]".into())),
+            ae::metadata.eq(e.metadata.to_string()),
             ae::request_id.eq(&actor.request_id),
         ))
         .execute(conn)

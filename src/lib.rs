@@ -17,6 +17,7 @@ pub mod money;
 pub mod offers;
 pub mod openapi;
 pub mod ops;
+pub mod privacy;
 pub mod seed;
 pub mod stakeholders;
 pub mod startup;

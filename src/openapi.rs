@@ -26,6 +26,7 @@ Errors are RFC 9457 problem documents; lists are keyset-paginated (`next_cursor`
         (name = "interactions", description = "The contact and purchase history, on every channel"),
         (name = "offers", description = "Personalised offers and their lifecycle"),
         (name = "complaints", description = "Cases handled to resolution against an SLA"),
+        (name = "privacy", description = "The audit log: who did what to which record, and who read personal data"),
         (name = "service", description = "Health, readiness and metrics"),
     ),
     modifiers(&Security),
@@ -325,7 +326,8 @@ fn common_headers(doc: &mut Doc) {
 /// (`null` when empty), so all are `required` — SDKs then type an optional
 /// field as `T | null`, not as possibly-missing. Pages refer to their item
 /// schema instead of inlining a copy of it.
-const RESPONSES: [&str; 5] = ["Stakeholder", "Interaction", "Offer", "Complaint", "ConsentChange"];
+const RESPONSES: [&str; 7] =
+    ["Stakeholder", "Interaction", "Offer", "Complaint", "ConsentChange", "AuditEvent", "AuditActor"];
 
 fn response_schemas(doc: &mut Doc) {
     let Some(components) = doc.components.as_mut() else { return };

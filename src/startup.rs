@@ -38,7 +38,8 @@ where
             .configure(crate::stakeholders::routes::configure)
             .configure(crate::interactions::routes::configure)
             .configure(crate::offers::routes::configure)
-            .configure(crate::complaints::routes::configure),
+            .configure(crate::complaints::routes::configure)
+            .configure(crate::privacy::routes::configure),
     )
 }
 

@@ -24,6 +24,18 @@ text_enum! {
 }
 
 impl ComplaintVerb {
+    /// The word in the audit trail: `complaint.<past tense>`.
+    pub fn past_tense(self) -> &'static str {
+        match self {
+            ComplaintVerb::Acknowledge => "acknowledged",
+            ComplaintVerb::Start => "started",
+            ComplaintVerb::Resolve => "resolved",
+            ComplaintVerb::Close => "closed",
+            ComplaintVerb::Reopen => "reopened",
+            ComplaintVerb::Assign => "assigned",
+        }
+    }
+
     /// The permission it takes in the role table.
     pub fn permission(self) -> Action {
         match self {

@@ -114,7 +114,7 @@ pub fn create(
             c::updated_at.eq(now),
         ))
         .execute(conn)?;
-    audit::record(conn, actor, "complaint.opened", RESOURCE, id, &changed_fields(None, data))?;
+    audit::record(conn, actor, "complaint.opened", RESOURCE, id, data.stakeholder_id.0, &changed_fields(None, data))?;
     find(conn, id, RowScope::ALL)?.ok_or_else(|| ApiError::internal("created complaint vanished"))
 }
 
@@ -135,7 +135,7 @@ pub fn update(
     if n == 0 {
         return Ok(None);
     }
-    audit::record(conn, actor, "complaint.updated", RESOURCE, current.id.0, &fields)?;
+    audit::record(conn, actor, "complaint.updated", RESOURCE, current.id.0, current.data.stakeholder_id.0, &fields)?;
     Ok(find(conn, current.id.0, RowScope::ALL)?)
 }
 
@@ -215,6 +215,15 @@ pub fn apply(
     if n == 0 {
         return Ok(None);
     }
-    audit::record(conn, actor, &format!("complaint.{}", action.verb()), RESOURCE, current.id.0, fields)?;
+    let done = action.verb().past_tense();
+    audit::record(
+        conn,
+        actor,
+        &format!("complaint.{done}"),
+        RESOURCE,
+        current.id.0,
+        current.data.stakeholder_id.0,
+        fields,
+    )?;
     Ok(find(conn, current.id.0, RowScope::ALL)?)
 }

@@ -180,6 +180,15 @@ pub fn migrate(conn: &mut DbConnection) -> anyhow::Result<usize> {
     ran.map_err(|e| anyhow::anyhow!("migration failed: {e}"))
 }
 
+/// Reverts the newest migration (tests of a migration's data changes).
+pub fn revert_last(conn: &mut DbConnection) -> anyhow::Result<()> {
+    let r = match conn {
+        DbConnection::Pg(c) => c.revert_last_migration(PG_MIGRATIONS).map(|_| ()),
+        DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS).map(|_| ()),
+    };
+    r.map_err(|e| anyhow::anyhow!("revert failed: {e}"))
+}
+
 /// Reverts every migration (used by the up → down → up test).
 pub fn revert_all(conn: &mut DbConnection) -> anyhow::Result<()> {
     let r = match conn {

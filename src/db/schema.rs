@@ -79,6 +79,10 @@ diesel::table! {
         resource_id -> PUuid,
         changed_fields -> Text,
         request_id -> Nullable<Text>,
+        category -> Text,
+        stakeholder_id -> Nullable<PUuid>,
+        actor_partner_id -> Nullable<PUuid>,
+        metadata -> Text,
     }
 }
 

@@ -93,7 +93,7 @@ pub fn create(
         .execute(conn)
         .map_err(|e| link_error(e, data))?;
     let set = changed_fields(None, data);
-    audit::record(conn, actor, "interaction.created", RESOURCE, id, &set)?;
+    audit::record(conn, actor, "interaction.created", RESOURCE, id, data.stakeholder_id.0, &set)?;
     find(conn, id, RowScope::ALL)?.ok_or_else(|| ApiError::internal("created interaction vanished"))
 }
 
@@ -137,7 +137,7 @@ pub fn update(
     if n == 0 {
         return Ok(None);
     }
-    audit::record(conn, actor, "interaction.updated", RESOURCE, current.id.0, &fields)?;
+    audit::record(conn, actor, "interaction.updated", RESOURCE, current.id.0, current.data.stakeholder_id.0, &fields)?;
     Ok(find(conn, current.id.0, RowScope::ALL)?)
 }
 
@@ -146,7 +146,7 @@ pub fn delete(conn: &mut DbConnection, actor: &Actor, current: &InteractionRow) 
     let n =
         diesel::delete(i::table.filter(i::id.eq(current.id)).filter(i::version.eq(current.version))).execute(conn)?;
     if n == 1 {
-        audit::record(conn, actor, "interaction.deleted", RESOURCE, current.id.0, &[])?;
+        audit::record(conn, actor, "interaction.deleted", RESOURCE, current.id.0, current.data.stakeholder_id.0, &[])?;
     }
     Ok(n == 1)
 }

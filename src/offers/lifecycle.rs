@@ -18,6 +18,16 @@ text_enum! {
 }
 
 impl OfferAction {
+    /// The word in the audit trail: `offer.<past tense>`.
+    pub fn past_tense(self) -> &'static str {
+        match self {
+            OfferAction::Send => "sent",
+            OfferAction::Accept => "accepted",
+            OfferAction::Decline => "declined",
+            OfferAction::Withdraw => "withdrawn",
+        }
+    }
+
     /// The permission it takes: the stakeholder's answer is `Respond`, the
     /// company's own moves are `Transition`.
     pub fn permission(self) -> Action {

@@ -97,7 +97,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, data: &OfferData) -> Resul
             o::updated_at.eq(now),
         ))
         .execute(conn)?;
-    audit::record(conn, actor, "offer.created", RESOURCE, id, &changed_fields(None, data))?;
+    audit::record(conn, actor, "offer.created", RESOURCE, id, data.stakeholder_id.0, &changed_fields(None, data))?;
     find(conn, id, RowScope::ALL)?.ok_or_else(|| ApiError::internal("created offer vanished"))
 }
 
@@ -118,7 +118,7 @@ pub fn update(
     if n == 0 {
         return Ok(None);
     }
-    audit::record(conn, actor, "offer.updated", RESOURCE, current.id.0, &fields)?;
+    audit::record(conn, actor, "offer.updated", RESOURCE, current.id.0, current.data.stakeholder_id.0, &fields)?;
     Ok(find(conn, current.id.0, RowScope::ALL)?)
 }
 
@@ -149,7 +149,8 @@ pub fn apply(
         OfferAction::Accept | OfferAction::Decline => &["status", "responded_at"],
         OfferAction::Withdraw => &["status"],
     };
-    audit::record(conn, actor, &format!("offer.{}", action.as_str()), RESOURCE, current.id.0, stamped)?;
+    let done = format!("offer.{}", action.past_tense());
+    audit::record(conn, actor, &done, RESOURCE, current.id.0, current.data.stakeholder_id.0, stamped)?;
     Ok(find(conn, current.id.0, RowScope::ALL)?)
 }
 
@@ -173,7 +174,7 @@ pub fn delete(conn: &mut DbConnection, actor: &Actor, current: &OfferRow) -> Res
             other => other.into(),
         })?;
     if n == 1 {
-        audit::record(conn, actor, "offer.deleted", RESOURCE, current.id.0, &[])?;
+        audit::record(conn, actor, "offer.deleted", RESOURCE, current.id.0, current.data.stakeholder_id.0, &[])?;
     }
     Ok(n == 1)
 }

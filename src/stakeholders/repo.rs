@@ -412,7 +412,7 @@ pub fn create(
     replace_tags(conn, id, &data.tags.0)?;
     record_consents(conn, actor, id, None, data.consents.0, now)?;
     let fields = changed_fields(None, data);
-    audit::record(conn, actor, "stakeholder.created", RESOURCE, id, &fields)?;
+    audit::record(conn, actor, "stakeholder.created", RESOURCE, id, id, &fields)?;
     find(conn, id, RowScope::ALL)?.ok_or_else(|| ApiError::internal("created stakeholder vanished"))
 }
 
@@ -457,7 +457,7 @@ pub fn update(
     if data.consents != old.consents {
         record_consents(conn, actor, id, Some(old.consents.0), data.consents.0, now)?;
     }
-    audit::record(conn, actor, "stakeholder.updated", RESOURCE, id, &fields)?;
+    audit::record(conn, actor, "stakeholder.updated", RESOURCE, id, id, &fields)?;
     Ok(find(conn, id, RowScope::ALL)?)
 }
 
@@ -477,7 +477,7 @@ pub fn set_archived(
         return Ok(None);
     }
     let action = if archive { "stakeholder.archived" } else { "stakeholder.restored" };
-    audit::record(conn, actor, action, RESOURCE, current.id.0, &["archived_at"])?;
+    audit::record(conn, actor, action, RESOURCE, current.id.0, current.id.0, &["archived_at"])?;
     Ok(find(conn, current.id.0, RowScope::ALL)?)
 }
 

@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod audit_log;
 mod auth;
 mod complaints;
 mod hardening;

@@ -1,0 +1,83 @@
+//! Wire types of the audit log.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::audit::Category;
+use crate::auth::Role;
+
+/// Who acted.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AuditActor {
+    /// The token's `sub`.
+    pub sub: String,
+    pub role: Role,
+    /// Set for partner tokens.
+    pub partner_id: Option<Uuid>,
+}
+
+/// One entry of the audit log: who did what to which record, when. Field
+/// names only, never values.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a0c4-7d1e-7c3a-9d7e-3b1f2a4c5d6e", "occurred_at": "2026-11-23T10:00:00.123456Z",
+    "category": "change", "action": "offer.accepted",
+    "actor": {"sub": "partner-app-3", "role": "partner", "partner_id": "0192f0c4-7d1e-7c3a-9d7e-3b1f2a4c5d6e"},
+    "resource_type": "offer", "resource_id": "0193a0c4-7d1e-7c3a-9d7e-3b1f2a4c5d6f",
+    "stakeholder_id": "0193a0c4-7d1e-7c3a-9d7e-3b1f2a4c5d70",
+    "changed_fields": ["status", "responded_at"], "request_id": "7d1e3b1f", "metadata": {}
+}))]
+pub struct AuditEvent {
+    pub id: Uuid,
+    pub occurred_at: DateTime<Utc>,
+    pub category: Category,
+    /// `<resource>.<past-tense verb>`, e.g. `stakeholder.updated`, `offer.accepted`.
+    pub action: String,
+    pub actor: AuditActor,
+    pub resource_type: String,
+    /// The record acted on (the nil UUID for `audit_events.listed`, which concerns no one record).
+    pub resource_id: Uuid,
+    /// The stakeholder the record is, or is filed under.
+    pub stakeholder_id: Option<Uuid>,
+    /// The names of the fields that changed.
+    pub changed_fields: Vec<String>,
+    /// The request's `X-Request-Id`.
+    pub request_id: Option<String>,
+    /// Ids, enums, counts and names only: never personal data.
+    #[schema(value_type = Object)]
+    pub metadata: Map<String, Value>,
+}
+
+/// Query parameters of `GET /api/v1/audit-events`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditEventQuery {
+    /// Page size, 1..200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+    /// `-occurred_at` (default, newest first) or `occurred_at`.
+    #[param(pattern = "^-?occurred_at$")]
+    pub sort: Option<String>,
+    /// Comma-separated actions; a trailing `.*` matches every action of a resource (`stakeholder.*`).
+    pub action: Option<String>,
+    pub category: Option<Category>,
+    pub resource_type: Option<String>,
+    pub resource_id: Option<Uuid>,
+    /// Events on this stakeholder and on the records filed under it.
+    pub stakeholder_id: Option<Uuid>,
+    pub actor_sub: Option<String>,
+    pub actor_role: Option<Role>,
+    pub request_id: Option<String>,
+    /// At or after this instant.
+    #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
+    pub occurred_after: Option<DateTime<Utc>>,
+    /// Strictly before this instant.
+    #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
+    pub occurred_before: Option<DateTime<Utc>>,
+}

@@ -39,6 +39,9 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A write to an erased stakeholder or its records (409 `erased`).
+    #[error("erased: {0}")]
+    Erased(String),
     #[error("precondition failed: {0}")]
     PreconditionFailed(String),
     #[error("payload too large: {0}")]

@@ -228,19 +228,24 @@ fn request_headers(doc: &mut Doc) {
             let Some(op) = op.as_mut() else { continue };
             let responses = &op.responses.responses;
             let has_etag = matches!(responses.get("200"), Some(RefOr::T(r)) if r.headers.contains_key("ETag"));
-            let header = if responses.contains_key("201") {
-                param("Idempotency-Key", "1..255 characters; makes retries safe for 24 hours")
-            } else if method == "get" && has_etag {
-                param("If-None-Match", "An ETag; 304 when it is current")
-            } else if statuses(method, path).contains(&"412") {
-                param("If-Match", "The ETag you last read; 412 if it is stale")
-            } else {
-                continue;
-            };
-            op.parameters.get_or_insert_with(Vec::new).push(RefOr::T(header));
+            let mut headers = Vec::new();
+            if method == "get" && has_etag {
+                headers.push(param("If-None-Match", "An ETag; 304 when it is current"));
+            }
+            if method != "get" && statuses(method, path).contains(&"412") {
+                headers.push(param("If-Match", "The ETag you last read; 412 if it is stale"));
+            }
+            let idempotent = op.operation_id.as_deref().is_some_and(|id| IDEMPOTENT.contains(&id));
+            if responses.contains_key("201") || idempotent {
+                headers.push(param("Idempotency-Key", "1..255 characters; makes retries safe for 24 hours"));
+            }
+            op.parameters.get_or_insert_with(Vec::new).extend(headers.into_iter().map(RefOr::T));
         }
     }
 }
+
+/// Writes other than creates that honour `Idempotency-Key`.
+const IDEMPOTENT: &[&str] = &["record_consents"];
 
 /// Parameters say what the server enforces: header values are strings
 /// (never `null`), `Idempotency-Key` is 1..255 printable ASCII characters
@@ -326,8 +331,17 @@ fn common_headers(doc: &mut Doc) {
 /// (`null` when empty), so all are `required` — SDKs then type an optional
 /// field as `T | null`, not as possibly-missing. Pages refer to their item
 /// schema instead of inlining a copy of it.
-const RESPONSES: [&str; 7] =
-    ["Stakeholder", "Interaction", "Offer", "Complaint", "ConsentChange", "AuditEvent", "AuditActor"];
+const RESPONSES: [&str; 9] = [
+    "Stakeholder",
+    "Interaction",
+    "Offer",
+    "Complaint",
+    "ConsentChange",
+    "AuditEvent",
+    "AuditActor",
+    "Consents",
+    "ConsentRecordResult",
+];
 
 fn response_schemas(doc: &mut Doc) {
     let Some(components) = doc.components.as_mut() else { return };

@@ -93,21 +93,40 @@ impl AppState {
 
     /// Runs a create at most once per `Idempotency-Key` (see `http::idempotency`):
     /// the create and its stored response in one transaction. A keyed create
-    /// also sweeps expired keys, at most once a minute per process.
+    /// also starts a sweep of expired keys, at most once a minute per
+    /// process, after it and apart from it (its time and errors never reach
+    /// the request).
     pub async fn create<F>(&self, key: Option<IdempotencyKey>, create: F) -> Result<StoredResponse, ApiError>
     where
         F: FnMut(&mut DbConnection) -> Result<StoredResponse, ApiError> + Send + 'static,
     {
         let sweep = key.is_some() && self.sweep_due();
-        self.db(move |conn| {
-            let stored = idempotency::run(conn, key.as_ref(), create)?;
-            if sweep && let Err(e) = idempotency::sweep_expired(conn) {
-                // The next sweep retries; the create itself is done.
-                tracing::warn!(error = %e, "sweeping expired idempotency keys failed");
+        let stored = self.db(move |conn| idempotency::run(conn, key.as_ref(), create)).await?;
+        if sweep {
+            self.sweep_in_background();
+        }
+        Ok(stored)
+    }
+
+    /// Sweeps expired idempotency keys on a pooled connection, if one is free
+    /// now (requests come first; the next sweep catches up).
+    fn sweep_in_background(&self) {
+        let Ok(permit) = self.gate.clone().try_acquire_owned() else { return };
+        let pool = self.pool.clone();
+        actix_web::rt::spawn(async move {
+            let swept = web::block(move || {
+                let _permit = permit;
+                let mut conn = pool.get()?;
+                idempotency::sweep_expired(&mut conn)
+            })
+            .await;
+            match swept {
+                Ok(Ok(n)) if n > 0 => tracing::info!(keys = n, "swept expired idempotency keys"),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "sweeping expired idempotency keys failed"),
+                Err(e) => tracing::warn!(error = %e, "sweeping expired idempotency keys failed"),
             }
-            Ok(stored)
-        })
-        .await
+        });
     }
 
     /// Claims this minute's sweep of expired idempotency keys, if not yet taken.

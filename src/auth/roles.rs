@@ -35,6 +35,8 @@ pub enum Action {
     /// Record the stakeholder's answer to an offer (accept/decline).
     Respond,
     Assign,
+    /// Record consent changes with their legal basis.
+    Consent,
     Export,
     Erase,
 }
@@ -44,18 +46,18 @@ use Resource::*;
 
 /// The permission table. Anything not listed is forbidden.
 const TABLE: &[(Role, Resource, &[Action])] = &[
-    (Role::Admin, Stakeholders, &[Read, Create, Update, Delete, Restore, Sensitive, Export, Erase]),
+    (Role::Admin, Stakeholders, &[Read, Create, Update, Delete, Restore, Sensitive, Consent, Export, Erase]),
     (Role::Admin, Interactions, &[Read, Create, Update, Delete]),
     (Role::Admin, Offers, &[Read, Create, Update, Delete, Transition, Respond]),
     (Role::Admin, Complaints, &[Read, Create, Update, Delete, Transition, Assign]),
     (Role::Admin, Analytics, &[Read]),
     (Role::Admin, AuditEvents, &[Read]),
-    (Role::Manager, Stakeholders, &[Read, Create, Update, Delete, Restore, Sensitive, Export]),
+    (Role::Manager, Stakeholders, &[Read, Create, Update, Delete, Restore, Sensitive, Consent, Export]),
     (Role::Manager, Interactions, &[Read, Create, Update, Delete]),
     (Role::Manager, Offers, &[Read, Create, Update, Delete, Transition, Respond]),
     (Role::Manager, Complaints, &[Read, Create, Update, Delete, Transition, Assign]),
     (Role::Manager, Analytics, &[Read]),
-    (Role::Agent, Stakeholders, &[Read, Create, Update]),
+    (Role::Agent, Stakeholders, &[Read, Create, Update, Consent]),
     (Role::Agent, Interactions, &[Read, Create, Update]),
     (Role::Agent, Offers, &[Read, Create, Update, Transition, Respond]),
     (Role::Agent, Complaints, &[Read, Create, Update, Transition]),

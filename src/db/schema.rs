@@ -62,6 +62,10 @@ diesel::table! {
         changed_by -> Text,
         changed_at -> PTimestamp,
         request_id -> Nullable<Text>,
+        legal_basis -> Text,
+        source -> Text,
+        captured_at -> PTimestamp,
+        evidence_ref -> Nullable<Text>,
     }
 }
 

@@ -90,6 +90,25 @@ pub fn write_versioned<T>(
     Err(ApiError::Conflict("the resource is being changed concurrently; retry".into()))
 }
 
+/// A versioned write inside a transaction that is already open (an
+/// idempotent create's): a lost race re-reads and tries again in the same
+/// transaction (PostgreSQL's read-committed statements see the winner's
+/// row; SQLite has one writer), or is a 412 under `If-Match`.
+pub fn versioned_in_tx<T>(
+    conn: &mut DbConnection,
+    pre: &Precondition,
+    mut attempt: impl FnMut(&mut DbConnection, &Precondition) -> Result<Option<T>, ApiError>,
+) -> Result<T, ApiError> {
+    for _ in 0..MAX_ATTEMPTS {
+        match attempt(conn, pre)? {
+            Some(v) => return Ok(v),
+            None if pre.is_conditional() => return Err(stale()),
+            None => {}
+        }
+    }
+    Err(ApiError::Conflict("the resource is being changed concurrently; retry".into()))
+}
+
 /// 412 for a conditional write that lost a race after its check passed.
 pub fn stale() -> ApiError {
     ApiError::PreconditionFailed("the resource changed since the ETag you sent; fetch it again and retry".into())

@@ -109,6 +109,24 @@ impl StoredResponse {
         })
     }
 
+    /// `200 OK` with `ETag` and the body: a write that is not a create but
+    /// honours `Idempotency-Key` (consents), on `resource_type` `id`.
+    pub fn ok(
+        resource_type: &'static str,
+        id: Uuid,
+        version: i32,
+        body: &impl serde::Serialize,
+    ) -> Result<Self, ApiError> {
+        Ok(Self {
+            status: 200,
+            location: None,
+            etag: Some(super::etag::etag(version).to_string()),
+            body: serde_json::to_string(body).map_err(ApiError::internal)?,
+            replayed: false,
+            resources: vec![(resource_type, id)],
+        })
+    }
+
     pub fn into_response(self) -> HttpResponse {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
         let mut res = HttpResponse::build(status);
@@ -177,6 +195,12 @@ fn find(conn: &mut DbConnection, key: &IdempotencyKey) -> Result<Option<StoredRe
             "this key was already used with a different request; use a new key for a new request",
         )]));
     }
+    // Rows stored before the `etag` column (or by an older replica) carry
+    // the version in the body only.
+    let etag = etag.or_else(|| {
+        let version = serde_json::from_str::<Value>(&body).ok()?.get("version")?.as_i64()?;
+        Some(format!("\"{version}\""))
+    });
     Ok(Some(StoredResponse { status: status as u16, location, etag, body, replayed: true, resources: Vec::new() }))
 }
 
@@ -211,35 +235,34 @@ fn expiry() -> chrono::DateTime<chrono::Utc> {
     db::types::now() - Duration::hours(KEY_TTL_HOURS)
 }
 
-/// How many expired keys one statement deletes: short statements, so the
-/// sweep never holds locks (or SQLite's writer) for long.
+/// How many expired keys one statement deletes (about; ties on the
+/// timestamp go in the same batch): short statements, so the sweep never
+/// holds locks (or SQLite's writer) for long.
 const SWEEP_BATCH: i64 = 500;
+/// Batches per sweep: a large backlog drains over several sweeps.
+const SWEEP_MAX_BATCHES: usize = 20;
 
-/// Deletes every expired key, a batch per statement (each its own
-/// transaction); returns how many went.
+/// Deletes expired keys (and their resource links), oldest first, a batch
+/// per statement (each its own transaction), along the `created_at` index;
+/// returns how many went.
 pub fn sweep_expired(conn: &mut DbConnection) -> Result<usize, ApiError> {
     let cutoff = DbTimestamp(expiry());
+    let expired = || ik::table.filter(ik::created_at.lt(cutoff));
     let mut total = 0;
-    loop {
-        let batch: Vec<(String, String)> = ik::table
-            .filter(ik::created_at.lt(cutoff))
-            .select((ik::owner, ik::idem_key))
-            .limit(SWEEP_BATCH)
-            .load(conn)?;
-        if batch.is_empty() {
-            return Ok(total);
+    for _ in 0..SWEEP_MAX_BATCHES {
+        // The batch ends at the created_at of its last key.
+        let last: Option<DbTimestamp> = expired()
+            .order(ik::created_at.asc())
+            .select(ik::created_at)
+            .offset(SWEEP_BATCH - 1)
+            .first(conn)
+            .optional()?;
+        match last {
+            Some(last) => total += diesel::delete(expired().filter(ik::created_at.le(last))).execute(conn)?,
+            None => return Ok(total + diesel::delete(expired()).execute(conn)?),
         }
-        let (owners, keys): (Vec<String>, Vec<String>) = batch.into_iter().unzip();
-        // Owners × keys may name a few more expired rows than the batch: all
-        // of them expired, so that is only a bigger batch.
-        total += diesel::delete(
-            ik::table
-                .filter(ik::created_at.lt(cutoff))
-                .filter(ik::owner.eq_any(owners))
-                .filter(ik::idem_key.eq_any(keys)),
-        )
-        .execute(conn)?;
     }
+    Ok(total)
 }
 
 #[cfg(test)]

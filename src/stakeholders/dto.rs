@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::{Validate, ValidationError};
 
+use super::consent::{ConsentSource, LegalBasis, Purpose};
 use crate::error::FieldError;
 use crate::http::extract::{CheckedInput, name_problem};
 
@@ -80,6 +81,8 @@ pub struct Address {
 /// The consents a stakeholder has given. Every change is recorded with who
 /// and when (`GET …/{id}/consent-history`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+// Stored as JSON whose column default is `{}`: a missing consent is not given.
+#[serde(default)]
 pub struct Consents {
     pub marketing_email: bool,
     pub marketing_sms: bool,
@@ -341,18 +344,107 @@ pub struct Stakeholder {
     pub erased_at: Option<DateTime<Utc>>,
 }
 
-/// One recorded consent change.
+/// One recorded consent change: what, old → new, on which legal basis, how
+/// it was captured, who recorded it and when. A renewal has `old_value ==
+/// new_value`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ConsentChange {
     pub id: Uuid,
-    #[schema(example = "marketing_email")]
-    pub consent: String,
+    pub consent: Purpose,
     /// `null` when the consent had never been recorded before.
     pub old_value: Option<bool>,
     pub new_value: bool,
+    pub legal_basis: LegalBasis,
+    pub source: ConsentSource,
+    /// When the stakeholder gave or withdrew it (may precede `changed_at`).
+    pub captured_at: DateTime<Utc>,
+    /// An opaque pointer to the evidence (form submission, recording); `null` after erasure.
+    pub evidence_ref: Option<String>,
     /// The `sub` of the user who made the change.
     pub changed_by: String,
     pub changed_at: DateTime<Utc>,
+}
+
+/// One consent to record: granted or withdrawn, with its basis and capture.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentChangeInput {
+    #[validate(required)]
+    #[schema(required = true, nullable = false)]
+    pub consent: Option<Purpose>,
+    /// `true` grants, `false` withdraws (for `profiling`, an objection).
+    #[validate(required)]
+    #[schema(required = true, nullable = false)]
+    pub granted: Option<bool>,
+    /// Default: the purpose's (`explicit_consent` for `sensitive_data`, else `consent`).
+    /// Granting `sensitive_data` needs `explicit_consent`; the others `consent` or `legitimate_interests`.
+    pub legal_basis: Option<LegalBasis>,
+    /// Default `api`; `import` and `erasure` are the server's own.
+    pub source: Option<ConsentSource>,
+    /// Default now; at most 5 minutes ahead, not before 1900.
+    #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
+    pub captured_at: Option<DateTime<Utc>>,
+    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[A-Za-z0-9._:/#-]+$", example = "form-42")]
+    pub evidence_ref: Option<String>,
+}
+
+/// Body of `POST …/stakeholders/{id}/consents`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"changes": [{"consent": "marketing_email", "granted": true, "legal_basis": "consent",
+    "source": "web_form", "evidence_ref": "form-42"}]}))]
+pub struct ConsentRecordInput {
+    /// 1..5 changes, each consent at most once.
+    #[validate(required, length(min = 1, max = 5), nested)]
+    #[schema(required = true, nullable = false, min_items = 1, max_items = 5)]
+    pub changes: Option<Vec<ConsentChangeInput>>,
+}
+
+impl CheckedInput for ConsentRecordInput {
+    fn extra_checks(&self, out: &mut Vec<FieldError>) {
+        let now = Utc::now();
+        let mut seen = Vec::new();
+        for (i, c) in self.changes.iter().flatten().enumerate() {
+            let at = |f: &str| format!("changes[{i}].{f}");
+            if let Some(p) = c.consent {
+                if seen.contains(&p) {
+                    out.push(FieldError::new(at("consent"), "duplicate", "each consent at most once per request"));
+                }
+                seen.push(p);
+                if let (Some(true), Some(b)) = (c.granted, c.legal_basis)
+                    && !p.bases_when_granting().contains(&b)
+                {
+                    out.push(FieldError::new(
+                        at("legal_basis"),
+                        "not_allowed",
+                        "this basis cannot ground this consent",
+                    ));
+                }
+            }
+            if c.source.is_some_and(ConsentSource::server_only) {
+                out.push(FieldError::new(at("source"), "server_only", "import and erasure are recorded by the server"));
+            }
+            if let Some(t) = c.captured_at
+                && (t > now + chrono::Duration::minutes(5) || t.year() < 1900)
+            {
+                out.push(FieldError::new(at("captured_at"), "range", "must be from 1900 to 5 minutes from now"));
+            }
+            if c.evidence_ref
+                .as_deref()
+                .is_some_and(|r| !r.chars().all(|ch| ch.is_ascii_alphanumeric() || "._:/#-".contains(ch)))
+            {
+                out.push(FieldError::new(at("evidence_ref"), "invalid_character", "letters, digits and ._:/#- only"));
+            }
+        }
+    }
+}
+
+/// The answer to `POST …/consents`: the consents now, and the rows recorded.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ConsentRecordResult {
+    pub consents: Consents,
+    pub recorded: Vec<ConsentChange>,
 }
 
 /// Query parameters of `GET /api/v1/stakeholders`.
@@ -391,8 +483,16 @@ pub struct StakeholderQuery {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-pub struct PageQuery {
+pub struct ConsentHistoryQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
+    /// Only changes of this consent.
+    pub consent: Option<Purpose>,
+    /// Changed at or after this instant.
+    #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
+    pub changed_after: Option<DateTime<Utc>>,
+    /// Changed strictly before this instant.
+    #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
+    pub changed_before: Option<DateTime<Utc>>,
 }

@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 use serde_json::{Map, Value};
 
+use super::consent::{ConsentSource, LegalBasis, Purpose};
 use super::dto::{
     Address, ConsentChange, Consents, ConsentsInput, EntityType, IncomeBand, Kind, LifecycleStage, Sensitive,
     Stakeholder, StakeholderInput, normalize_phone,
@@ -62,12 +63,16 @@ pub struct StakeholderData {
 pub struct ConsentChangeRow {
     pub id: DbUuid,
     pub stakeholder_id: DbUuid,
-    pub consent: String,
+    pub consent: Purpose,
     pub old_value: Option<bool>,
     pub new_value: bool,
     pub changed_by: String,
     pub changed_at: DbTimestamp,
     pub request_id: Option<String>,
+    pub legal_basis: LegalBasis,
+    pub source: ConsentSource,
+    pub captured_at: DbTimestamp,
+    pub evidence_ref: Option<String>,
 }
 
 /// Unicode-aware lower case of name, e-mail and phone: what `q` searches.
@@ -206,6 +211,10 @@ impl From<ConsentChangeRow> for ConsentChange {
             consent: r.consent,
             old_value: r.old_value,
             new_value: r.new_value,
+            legal_basis: r.legal_basis,
+            source: r.source,
+            captured_at: r.captured_at.0,
+            evidence_ref: r.evidence_ref,
             changed_by: r.changed_by,
             changed_at: r.changed_at.0,
         }

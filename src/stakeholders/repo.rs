@@ -6,13 +6,14 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use super::consent::{ConsentSource, LegalBasis, Purpose};
 use super::dto::{Consents, EntityType, Kind, LifecycleStage};
 use super::model::{ConsentChangeRow, StakeholderData, StakeholderRow};
 use crate::audit::{self, Actor};
 use crate::auth::RowScope;
 use crate::db::keyset::{Paging, Sort};
 use crate::db::schema::{consent_changes as cc, stakeholder_tags as st, stakeholders as s};
-use crate::db::{DbConnection, DbTimestamp, DbUuid, MultiBackend, types};
+use crate::db::{DbConnection, DbTimestamp, DbUuid, Json, MultiBackend, types};
 use crate::error::FieldError;
 use crate::error::{ApiError, OrNotFound};
 
@@ -204,7 +205,7 @@ pub fn read_under<T>(
 pub fn parent_for_new_record(conn: &mut DbConnection, id: Uuid, scope: RowScope) -> Result<StakeholderRow, ApiError> {
     let row = get(conn, scope, id)?;
     if row.erased_at.is_some() {
-        return Err(ApiError::Conflict("the stakeholder is erased; nothing new can be recorded for it".into()));
+        return Err(ApiError::Erased("the stakeholder is erased; nothing new can be recorded for it".into()));
     }
     if row.archived_at.is_some() {
         return Err(ApiError::Conflict("the stakeholder is archived; restore it first".into()));
@@ -348,6 +349,55 @@ fn replace_tags(conn: &mut DbConnection, id: Uuid, tags: &[String]) -> QueryResu
     Ok(())
 }
 
+/// One consent change to record.
+#[derive(Debug, Clone)]
+pub struct NewConsent {
+    pub purpose: Purpose,
+    pub granted: bool,
+    pub legal_basis: LegalBasis,
+    pub source: ConsentSource,
+    /// `None`: as it is recorded.
+    pub captured_at: Option<DateTime<Utc>>,
+    pub evidence_ref: Option<String>,
+}
+
+impl NewConsent {
+    /// A change made through the stakeholder document (create, PATCH): the
+    /// purpose's default basis, source `api`, captured as it is recorded.
+    fn through_api(purpose: Purpose, granted: bool) -> Self {
+        let legal_basis = purpose.default_basis();
+        Self { purpose, granted, legal_basis, source: ConsentSource::Api, captured_at: None, evidence_ref: None }
+    }
+}
+
+fn insert_consent(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: Uuid,
+    old_value: Option<bool>,
+    c: &NewConsent,
+    now: DateTime<Utc>,
+) -> QueryResult<ConsentChangeRow> {
+    let row = ConsentChangeRow {
+        id: DbUuid(Uuid::now_v7()),
+        stakeholder_id: DbUuid(id),
+        consent: c.purpose,
+        old_value,
+        new_value: c.granted,
+        changed_by: actor.sub.clone(),
+        changed_at: DbTimestamp(now),
+        request_id: actor.request_id.clone(),
+        legal_basis: c.legal_basis,
+        source: c.source,
+        captured_at: DbTimestamp::from(c.captured_at.unwrap_or(now)),
+        evidence_ref: c.evidence_ref.clone(),
+    };
+    diesel::insert_into(cc::table).values(&row).execute(conn)?;
+    Ok(row)
+}
+
+/// The history rows of a change of the whole consent set (create, PATCH);
+/// returns the audit field names of the consents that changed.
 fn record_consents(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -355,31 +405,75 @@ fn record_consents(
     old: Option<Consents>,
     new: Consents,
     now: DateTime<Utc>,
-) -> QueryResult<()> {
-    for name in Consents::NAMES {
-        let before = old.map(|o| o.get(name));
-        let after = new.get(name);
+) -> QueryResult<Vec<String>> {
+    let mut changed_names = Vec::new();
+    for &purpose in Purpose::ALL {
+        let before = old.map(|o| o.of(purpose));
+        let after = new.of(purpose);
         // On create, only consents actually given are worth a record.
         let changed = match before {
             Some(b) => b != after,
             None => after,
         };
         if changed {
-            diesel::insert_into(cc::table)
-                .values(ConsentChangeRow {
-                    id: DbUuid(Uuid::now_v7()),
-                    stakeholder_id: DbUuid(id),
-                    consent: name.to_owned(),
-                    old_value: before,
-                    new_value: after,
-                    changed_by: actor.sub.clone(),
-                    changed_at: DbTimestamp(now),
-                    request_id: actor.request_id.clone(),
-                })
-                .execute(conn)?;
+            insert_consent(conn, actor, id, before, &NewConsent::through_api(purpose, after), now)?;
+            changed_names.push(format!("consents.{purpose}"));
         }
     }
-    Ok(())
+    Ok(changed_names)
+}
+
+/// Records consent changes with their basis and capture (`POST …/consents`)
+/// on a stakeholder still at `current.version`. A value equal to the current
+/// one is a renewal: a history row, no new version, no audit event. `None`
+/// when another write got there first.
+pub fn record_consent_changes(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    current: &StakeholderRow,
+    changes: &[NewConsent],
+) -> Result<Option<(StakeholderRow, Vec<ConsentChangeRow>)>, ApiError> {
+    let now = types::now();
+    let old = current.data.consents.0;
+    let mut new = old;
+    for c in changes {
+        new.set(c.purpose, c.granted);
+    }
+    let row = if new == old {
+        current.clone()
+    } else {
+        // Withdrawing `sensitive_data` erases `sensitive` with it.
+        let erase_sensitive = !new.sensitive_data && current.data.sensitive.is_some();
+        let sensitive = if erase_sensitive { None } else { current.data.sensitive.clone() };
+        let n = diesel::update(s::table.filter(s::id.eq(current.id)).filter(s::version.eq(current.version)))
+            .set((
+                s::consents.eq(Json(new)),
+                s::sensitive.eq(sensitive),
+                s::version.eq(current.version + 1),
+                s::updated_at.eq(DbTimestamp(now)),
+            ))
+            .execute(conn)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        let mut fields: Vec<String> = changes
+            .iter()
+            .filter(|c| old.of(c.purpose) != c.granted)
+            .map(|c| format!("consents.{}", c.purpose))
+            .collect();
+        if erase_sensitive {
+            fields.push("sensitive".into());
+        }
+        let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+        let id = current.id.0;
+        audit::record(conn, actor, "stakeholder.consent_changed", RESOURCE, id, id, &fields)?;
+        find(conn, id, RowScope::ALL)?.or_not_found(RESOURCE)?
+    };
+    let mut recorded = Vec::with_capacity(changes.len());
+    for c in changes {
+        recorded.push(insert_consent(conn, actor, current.id.0, Some(old.of(c.purpose)), c, now)?);
+    }
+    Ok(Some((row, recorded)))
 }
 
 /// Names of the client-visible fields that differ (all that are set, on a create).
@@ -455,9 +549,15 @@ pub fn update(
         replace_tags(conn, id, &data.tags.0)?;
     }
     if data.consents != old.consents {
-        record_consents(conn, actor, id, Some(old.consents.0), data.consents.0, now)?;
+        let names = record_consents(conn, actor, id, Some(old.consents.0), data.consents.0, now)?;
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        audit::record(conn, actor, "stakeholder.consent_changed", RESOURCE, id, id, &names)?;
     }
-    audit::record(conn, actor, "stakeholder.updated", RESOURCE, id, id, &fields)?;
+    // The consents have their own event; the rest of the change is `updated`.
+    let others: Vec<&str> = fields.into_iter().filter(|f| *f != "consents").collect();
+    if !others.is_empty() {
+        audit::record(conn, actor, "stakeholder.updated", RESOURCE, id, id, &others)?;
+    }
     Ok(find(conn, id, RowScope::ALL)?)
 }
 
@@ -481,16 +581,34 @@ pub fn set_archived(
     Ok(find(conn, current.id.0, RowScope::ALL)?)
 }
 
+/// Which consent changes: one consent, a time window.
+#[derive(Debug, Default, Clone)]
+pub struct ConsentFilter {
+    pub consent: Option<Purpose>,
+    pub changed_after: Option<DateTime<Utc>>,
+    pub changed_before: Option<DateTime<Utc>>,
+}
+
 /// The consent history, oldest first.
 pub fn consent_history(
     conn: &mut DbConnection,
     id: Uuid,
+    f: &ConsentFilter,
     paging: &Paging<ConsentSort>,
 ) -> Result<Vec<ConsentChangeRow>, ApiError> {
-    let q = cc::table
+    let mut q = cc::table
         .filter(cc::stakeholder_id.eq(DbUuid(id)))
         .select(ConsentChangeRow::as_select())
         .into_boxed::<MultiBackend>();
+    if let Some(p) = f.consent {
+        q = q.filter(cc::consent.eq(p));
+    }
+    if let Some(t) = f.changed_after {
+        q = q.filter(cc::changed_at.ge(DbTimestamp(t)));
+    }
+    if let Some(t) = f.changed_before {
+        q = q.filter(cc::changed_at.lt(DbTimestamp(t)));
+    }
     Ok(ConsentSort::page(paging, q)?.load(conn)?)
 }
 

@@ -4,9 +4,13 @@ use actix_web::{HttpResponse, delete, get, patch, post, web};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::dto::{ConsentChange, PageQuery, SENSITIVE_FIELDS, Stakeholder, StakeholderInput, StakeholderQuery};
+use super::consent::ConsentSource;
+use super::dto::{
+    ConsentChange, ConsentHistoryQuery, ConsentRecordInput, ConsentRecordResult, SENSITIVE_FIELDS, Stakeholder,
+    StakeholderInput, StakeholderQuery,
+};
 use super::model::{StakeholderData, StakeholderRow};
-use super::repo::{self, CONSENT_SORT, DEFAULT_SORT, Filter, SortBy};
+use super::repo::{self, CONSENT_SORT, ConsentFilter, DEFAULT_SORT, Filter, NewConsent, SortBy};
 use crate::auth::roles::ContactView;
 use crate::auth::{Action, Resource, RowScope};
 use crate::db::{self, DbConnection};
@@ -29,7 +33,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(update_stakeholder)
         .service(archive_stakeholder)
         .service(restore_stakeholder)
-        .service(list_consent_history);
+        .service(list_consent_history)
+        .service(record_consents);
 }
 
 fn location(id: Uuid) -> String {
@@ -180,7 +185,7 @@ async fn update_stakeholder(
             let current = repo::get(c, scope, id)?;
             pre.check(current.version)?;
             if current.erased_at.is_some() {
-                return Err(ApiError::Conflict("the stakeholder is erased and cannot be changed".into()));
+                return Err(ApiError::Erased("the stakeholder is erased and cannot be changed".into()));
             }
             let input = patched(&current, &patch).map_err(|e| {
                 let org = organization_in(&patch).filter(|o| Some(*o) != current.data.organization_id.map(|u| u.0));
@@ -297,10 +302,11 @@ async fn set_archived(ctx: Ctx, state: web::Data<AppState>, id: Uuid, archive: b
 
 /// List a stakeholder's consent changes
 ///
-/// Every change of a consent, oldest first: which, old → new, who, when.
+/// Every change and renewal of a consent, oldest first: which, old → new, on
+/// which legal basis, how it was captured, who recorded it, when.
 #[utoipa::path(
     tag = TAG,
-    params(("id" = Uuid, Path, description = "Stakeholder id"), PageQuery),
+    params(("id" = Uuid, Path, description = "Stakeholder id"), ConsentHistoryQuery),
     responses((status = 200, description = "A page of consent changes", body = Page<ConsentChange>)),
     security(("bearer" = []))
 )]
@@ -309,19 +315,85 @@ async fn list_consent_history(
     ctx: Ctx,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    query: web::Query<PageQuery>,
+    query: web::Query<ConsentHistoryQuery>,
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Resource::Stakeholders, Action::Read)?;
     let q = query.into_inner();
     let paging = Paging::parse(q.limit, None, q.cursor.as_deref(), CONSENT_SORT)?;
+    let filter = ConsentFilter {
+        consent: q.consent,
+        changed_after: query_time("changed_after", q.changed_after)?,
+        changed_before: query_time("changed_before", q.changed_before)?,
+    };
     let (id, scope, p) = (id.into_inner(), ctx.scope, paging.clone());
     let rows = state
         .db(move |conn| {
             db::read_tx(conn, |c| {
                 repo::get(c, scope, id)?;
-                repo::consent_history(c, id, &p)
+                repo::consent_history(c, id, &filter, &p)
             })
         })
         .await?;
     Ok(HttpResponse::Ok().json(paging.page(rows, ConsentChange::from)))
+}
+
+/// Record consent changes
+///
+/// Grants and withdrawals with their legal basis, source, capture time and
+/// evidence reference. A value equal to the current one is recorded as a
+/// renewal (no new version). Withdrawing `sensitive_data` erases
+/// `sensitive`. Honours `If-Match` and `Idempotency-Key`.
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "record_consents",
+    params(("id" = Uuid, Path, description = "Stakeholder id")),
+    request_body(content = ConsentRecordInput, content_type = "application/json"),
+    responses((status = 200, description = "The consents now, and what was recorded", body = ConsentRecordResult,
+               headers(("ETag" = String, description = "The stakeholder's version")))),
+    security(("bearer" = []))
+)]
+#[post("/stakeholders/{id}/consents")]
+async fn record_consents(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: JsonBody,
+) -> Result<HttpResponse, ApiError> {
+    ctx.require(Resource::Stakeholders, Action::Consent)?;
+    let body = body.into_inner();
+    let key = ctx.idempotency_key(&body)?;
+    let input: ConsentRecordInput = parse_body(into_object(body)?)?;
+    let changes: Vec<NewConsent> = input
+        .changes
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|c| {
+            let purpose = c.consent?;
+            Some(NewConsent {
+                purpose,
+                granted: c.granted?,
+                legal_basis: c.legal_basis.unwrap_or(purpose.default_basis()),
+                source: c.source.unwrap_or(ConsentSource::Api),
+                captured_at: c.captured_at,
+                evidence_ref: c.evidence_ref,
+            })
+        })
+        .collect();
+    let (id, scope, actor, pre) = (id.into_inner(), ctx.scope, ctx.actor.clone(), ctx.pre.clone());
+    let stored = state
+        .create(key, move |c| {
+            let (row, recorded) = etag::versioned_in_tx(c, &pre, |c, pre| {
+                let current = repo::get(c, scope, id)?;
+                pre.check(current.version)?;
+                if current.erased_at.is_some() {
+                    return Err(ApiError::Erased("the stakeholder is erased; its consents cannot change".into()));
+                }
+                repo::record_consent_changes(c, &actor, &current, &changes)
+            })?;
+            let recorded = recorded.into_iter().map(ConsentChange::from).collect();
+            let result = ConsentRecordResult { consents: row.data.consents.0, recorded };
+            StoredResponse::ok(repo::RESOURCE, row.id.0, row.version, &result)
+        })
+        .await?;
+    Ok(stored.into_response())
 }

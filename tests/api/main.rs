@@ -8,6 +8,7 @@ mod helpers;
 mod audit_log;
 mod auth;
 mod complaints;
+mod consents;
 mod hardening;
 mod hardening_data;
 mod http_core;

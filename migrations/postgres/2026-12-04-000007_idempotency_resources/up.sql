@@ -1,11 +1,10 @@
--- The stored ETag travels with the record (no parsing "version" out of the
--- body), and each key names the resources it created (one for a create, one
--- per item for a batch), so erasure can find the stored bodies of a
--- person's records and turn them into tombstones.
+-- The stored ETag travels with the record (rows stored before this, or by
+-- an older replica during a rolling deploy, keep NULL and are read the old
+-- way: `version` from the body; casting bodies to jsonb here would fail on
+-- an escaped NUL in `preferences`). Each key names the resources it created
+-- (one for a create, one per item for a batch), so erasure can find the
+-- stored bodies of a person's records and turn them into tombstones.
 ALTER TABLE idempotency_keys ADD COLUMN etag text;
-UPDATE idempotency_keys
-   SET etag = '"' || (response_body::jsonb ->> 'version') || '"'
- WHERE response_body::jsonb ->> 'version' IS NOT NULL;
 CREATE TABLE idempotency_key_resources (
     owner         text NOT NULL,
     idem_key      text NOT NULL,

@@ -130,6 +130,19 @@ fn input_rules(doc: &mut Doc) {
                 obj.properties.shift_remove(*f);
             }
         }
+        if schema_name == "ConsentChangeInput" {
+            // `import` and `erasure` are recorded by the server only (422 `server_only`).
+            use crate::stakeholders::consent::ConsentSource;
+            use utoipa::openapi::schema::{ObjectBuilder, SchemaType};
+            let mut values: Vec<serde_json::Value> =
+                ConsentSource::ALL.iter().filter(|s| !s.server_only()).map(|s| s.as_str().into()).collect();
+            values.push(serde_json::Value::Null);
+            let source = ObjectBuilder::new()
+                .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+                .enum_values(Some(values))
+                .description(Some("How it was captured; default `api` (`import` and `erasure` are the server's own)."));
+            obj.properties.insert("source".into(), RefOr::T(Schema::Object(source.build())));
+        }
         let resource = schema_name.trim_end_matches("Input").trim_end_matches("Patch");
         for (field, slot) in obj.properties.iter_mut() {
             let RefOr::T(prop) = slot else { continue };
@@ -267,6 +280,7 @@ fn parameter_rules(doc: &mut Doc) {
                     (ParameterIn::Query, "cursor") => string.max_length(Some(crate::db::keyset::MAX_CURSOR_LEN)),
                     // Free-text filters: at most 500 characters, no NUL (`check_query_text`).
                     (ParameterIn::Query, "sort") => continue,
+                    (ParameterIn::Query, "action") => string.max_length(Some(500)).pattern(Some(action_list_pattern())),
                     (ParameterIn::Query, _) if matches!(&p.schema, Some(RefOr::T(Schema::Object(o))) if is_free_text(o)) => {
                         string.max_length(Some(500)).pattern(Some(NO_NUL_PATTERN))
                     }
@@ -276,6 +290,16 @@ fn parameter_rules(doc: &mut Doc) {
             }
         }
     }
+}
+
+/// The audit log's `action=` filter: a comma list of recorded actions or `<resource>.*`.
+fn action_list_pattern() -> String {
+    let mut alternatives: Vec<String> = crate::audit::ACTIONS.iter().map(|a| a.replace('.', r"\.")).collect();
+    let mut resources: Vec<&str> = crate::audit::ACTIONS.iter().filter_map(|a| a.split_once('.')).map(|(r, _)| r).collect();
+    resources.dedup();
+    alternatives.extend(resources.iter().map(|r| format!(r"{r}\.\*")));
+    let one = alternatives.join("|");
+    format!("^(?:{one})(?:,(?:{one}))*$")
 }
 
 /// Headers the middleware puts on responses, documented on every one of them.

@@ -27,7 +27,7 @@ impl Actor {
 text_enum! {
     /// What kind of event: a change to a record, an access to personal
     /// data, a privacy action, or a configuration change.
-    pub enum Category { Change = "change", Access = "access", Privacy = "privacy", Config = "config" }
+    pub enum EventCategory { Change = "change", Access = "access", Privacy = "privacy", Config = "config" }
 }
 
 /// Every action the server records (`contracts/privacy.md`): the filter
@@ -71,12 +71,12 @@ pub const ACTIONS: &[&str] = &[
 ];
 
 /// The category of an action (`contracts/privacy.md`, action vocabulary).
-pub fn category(action: &str) -> Category {
+pub fn category(action: &str) -> EventCategory {
     match action {
-        "stakeholder.consent_changed" | "stakeholder.erased" | "stakeholder.exported" => Category::Privacy,
-        "stakeholder.sensitive_viewed" | "audit_events.listed" => Category::Access,
-        a if a.starts_with("webhook_endpoint.") => Category::Config,
-        _ => Category::Change,
+        "stakeholder.consent_changed" | "stakeholder.erased" | "stakeholder.exported" => EventCategory::Privacy,
+        "stakeholder.sensitive_viewed" | "audit_events.listed" => EventCategory::Access,
+        a if a.starts_with("webhook_endpoint.") => EventCategory::Config,
+        _ => EventCategory::Change,
     }
 }
 

@@ -295,7 +295,8 @@ fn parameter_rules(doc: &mut Doc) {
 /// The audit log's `action=` filter: a comma list of recorded actions or `<resource>.*`.
 fn action_list_pattern() -> String {
     let mut alternatives: Vec<String> = crate::audit::ACTIONS.iter().map(|a| a.replace('.', r"\.")).collect();
-    let mut resources: Vec<&str> = crate::audit::ACTIONS.iter().filter_map(|a| a.split_once('.')).map(|(r, _)| r).collect();
+    let mut resources: Vec<&str> =
+        crate::audit::ACTIONS.iter().filter_map(|a| a.split_once('.')).map(|(r, _)| r).collect();
     resources.dedup();
     alternatives.extend(resources.iter().map(|r| format!(r"{r}\.\*")));
     let one = alternatives.join("|");

@@ -104,7 +104,7 @@ async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> Result<Htt
             }
             Ok(res)
         }
-        None => Err(ApiError::NotFound(format!("no route for {} {}", req.method(), req.path()))),
+        None => Err(ApiError::NotFound("no route for this method and path".into())),
     }
 }
 

@@ -70,7 +70,7 @@ pub fn limit(raw: Option<u32>) -> Result<i64, BadPaging> {
     match raw {
         None => Ok(i64::from(DEFAULT_LIMIT)),
         Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(i64::from(n)),
-        Some(n) => Err(BadPaging(format!("limit must be between 1 and {MAX_LIMIT}, not {n}"))),
+        Some(_) => Err(BadPaging(format!("limit must be between 1 and {MAX_LIMIT}"))),
     }
 }
 
@@ -141,10 +141,7 @@ impl Cursor {
             return Err(bad());
         }
         if c.s != sort {
-            return Err(BadPaging(format!(
-                "cursor was made for sort {:?}, not {sort:?}; keep sort unchanged while paging",
-                c.s
-            )));
+            return Err(BadPaging("cursor was made for another sort; keep sort unchanged while paging".into()));
         }
         Ok(c)
     }

@@ -41,8 +41,10 @@ pub fn query_config() -> web::QueryConfig {
 
 fn query_error(err: QueryPayloadError) -> ApiError {
     match err {
-        QueryPayloadError::Deserialize(e) => ApiError::BadRequest(format!("invalid query string: {e}")),
-        other => ApiError::BadRequest(format!("invalid query string: {other}")),
+        QueryPayloadError::Deserialize(e) => {
+            ApiError::BadRequest(format!("invalid query string: {}", without_values(&e.to_string())))
+        }
+        _ => ApiError::BadRequest("invalid query string".into()),
     }
 }
 
@@ -52,9 +54,40 @@ pub fn path_config() -> web::PathConfig {
 
 fn path_error(err: PathError) -> ApiError {
     match err {
-        PathError::Deserialize(e) => ApiError::BadRequest(format!("invalid path parameter: {e}")),
-        other => ApiError::BadRequest(format!("invalid path: {other}")),
+        PathError::Deserialize(e) => {
+            ApiError::BadRequest(format!("invalid path parameter: {}", without_values(&e.to_string())))
+        }
+        _ => ApiError::BadRequest("invalid path".into()),
     }
+}
+
+/// A parser's message without the submitted value it may quote (`unknown
+/// variant `x``, `invalid type: string "x"`, `found `x``): problem details
+/// never echo what the client sent, which may be personal data. What was
+/// expected, and the names of unknown fields, stay.
+pub fn without_values(msg: &str) -> String {
+    if msg.starts_with("unknown field") {
+        return msg.to_owned();
+    }
+    let (head, tail) = match msg.find(", expected") {
+        Some(i) => msg.split_at(i),
+        None => (msg, ""),
+    };
+    let mut out = String::with_capacity(msg.len());
+    let mut quote: Option<char> = None;
+    for c in head.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '`' || c == '"' => quote = Some(c),
+            None => out.push(c),
+        }
+    }
+    let head = out.replace("found  at", "found a character that is not allowed at").replace("  ", " ");
+    let head = head.trim_end_matches([' ', ':']);
+    // In what follows `expected`, only the parser's own words: drop what follows `found`.
+    let tail = tail.split(", found").next().unwrap_or(tail);
+    format!("{head}{tail}")
 }
 
 /// An optional JSON object body (action endpoints): empty means `None`;
@@ -388,8 +421,11 @@ fn serde_field_error(field: &str, e: &serde_json::Error) -> FieldError {
     } else {
         "type"
     };
-    let message =
-        if code == "unknown_field" { "is not a field of this resource (or is read-only)".to_owned() } else { msg };
+    let message = if code == "unknown_field" {
+        "is not a field of this resource (or is read-only)".to_owned()
+    } else {
+        without_values(&msg)
+    };
     FieldError::new(field, code, message)
 }
 
@@ -534,6 +570,25 @@ fn is_default_ignorable(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parser_messages_lose_the_submitted_value() {
+        let cases = [
+            ("unknown variant `SECRET`, expected one of `a`, `b`", "unknown variant, expected one of `a`, `b`"),
+            ("invalid type: string \"SECRET\", expected u32", "invalid type: string, expected u32"),
+            ("invalid value: integer `-5`, expected u32", "invalid value: integer, expected u32"),
+            (
+                "UUID parsing failed: invalid character: expected an optional prefix of `urn:uuid:` followed by [0-9a-fA-F-], found `S` at 1",
+                "UUID parsing failed: invalid character: expected an optional prefix of followed by [0-9a-fA-F-], found a character that is not allowed at 1",
+            ),
+            ("unknown field `colour`, expected one of `a`", "unknown field `colour`, expected one of `a`"),
+            ("invalid digit found in string", "invalid digit found in string"),
+        ];
+        for (raw, clean) in cases {
+            assert_eq!(without_values(raw), clean, "{raw}");
+            assert!(!without_values(raw).contains("SECRET"));
+        }
+    }
 
     #[test]
     fn names_need_something_visible_and_no_controls() {

@@ -28,8 +28,11 @@ pub struct RequestId(pub String);
 
 fn incoming_id(req: &ServiceRequest) -> Option<String> {
     let v = req.headers().get(&X_REQUEST_ID)?.to_str().ok()?;
-    // Accept only something safe to echo and to log.
-    let ok = !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic());
+    // Accept only something safe to echo and to log, and that cannot carry
+    // an e-mail address or a name with spaces: 1..128 of [A-Za-z0-9._:-].
+    let ok = !v.is_empty()
+        && v.len() <= 128
+        && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
     ok.then(|| v.to_owned())
 }
 
@@ -79,7 +82,9 @@ pub async fn request_context(
     let held = req.headers().contains_key(header::TRANSFER_ENCODING).then(|| hold_payload(&mut req));
     let path = req.path().to_owned();
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
-    let span = tracing::info_span!("request", request_id = %id, method = %method, path = %path);
+    // Never the raw path or query (ids, `q=` holds names): the route
+    // pattern goes on the closing line, once it is known.
+    let span = tracing::info_span!("request", request_id = %id, method = %method);
 
     let res = next.call(req).instrument(span.clone()).await;
     // Handler and extractor errors arrive here as responses already; an `Err`

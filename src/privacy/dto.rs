@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::audit::Category;
+use crate::audit::EventCategory;
 use crate::auth::Role;
 
 /// Who acted.
@@ -33,7 +33,7 @@ pub struct AuditActor {
 pub struct AuditEvent {
     pub id: Uuid,
     pub occurred_at: DateTime<Utc>,
-    pub category: Category,
+    pub category: EventCategory,
     /// `<resource>.<past-tense verb>`, e.g. `stakeholder.updated`, `offer.accepted`.
     pub action: String,
     pub actor: AuditActor,
@@ -66,7 +66,7 @@ pub struct AuditEventQuery {
     pub sort: Option<String>,
     /// Comma-separated actions; a trailing `.*` matches every action of a resource (`stakeholder.*`).
     pub action: Option<String>,
-    pub category: Option<Category>,
+    pub category: Option<EventCategory>,
     pub resource_type: Option<String>,
     pub resource_id: Option<Uuid>,
     /// Events on this stakeholder and on the records filed under it.

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use serde_json::{Map, Value};
 
 use super::dto::{AuditActor, AuditEvent};
-use crate::audit::Category;
+use crate::audit::EventCategory;
 use crate::auth::Role;
 use crate::db::schema::audit_events;
 use crate::db::{DbTimestamp, DbUuid, Json};
@@ -17,7 +17,7 @@ pub struct AuditEventRow {
     pub actor_sub: String,
     pub actor_role: Role,
     pub actor_partner_id: Option<DbUuid>,
-    pub category: Category,
+    pub category: EventCategory,
     pub action: String,
     pub resource_type: String,
     pub resource_id: DbUuid,

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::model::AuditEventRow;
-use crate::audit::Category;
+use crate::audit::EventCategory;
 use crate::auth::Role;
 use crate::db::keyset::{Paging, Sort};
 use crate::db::schema::audit_events as ae;
@@ -38,7 +38,7 @@ pub struct Actions {
 #[derive(Debug, Default, Clone)]
 pub struct Filter {
     pub actions: Option<Actions>,
-    pub category: Option<Category>,
+    pub category: Option<EventCategory>,
     pub resource_type: Option<String>,
     pub resource_id: Option<Uuid>,
     pub stakeholder_id: Option<Uuid>,

@@ -161,6 +161,38 @@ api_test!(published_enums_are_the_wire_values, |app| {
         let expected = if c == "idr" || c == "XYZ" { 422 } else { 201 };
         assert_eq!(res.status(), expected, "currency {c}");
     }
+    // Consent vocabulary: every purpose filters the history and is recorded;
+    // every basis is taken on a withdrawal; every source a client may send is taken.
+    let consents = format!("/api/v1/stakeholders/{sid}/consents");
+    let (_, purposes) = enums.iter().find(|(n, _)| n.as_str() == "Purpose").unwrap();
+    for p in purposes {
+        let res = app
+            .get(&format!("/api/v1/stakeholders/{sid}/consent-history?consent={p}"), Role::Admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "consent={p}");
+        let res = app
+            .post(&consents, Role::Admin, &json!({"changes": [{"consent": p, "granted": true}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "grant {p}");
+    }
+    let (_, bases) = enums.iter().find(|(n, _)| n.as_str() == "LegalBasis").unwrap();
+    for b in bases {
+        let body = json!({"changes": [{"consent": "profiling", "granted": false, "legal_basis": b}]});
+        assert_eq!(app.post(&consents, Role::Admin, &body).send().await.unwrap().status(), 200, "basis {b}");
+    }
+    let input_sources =
+        doc["components"]["schemas"]["ConsentChangeInput"]["properties"]["source"]["enum"].as_array().unwrap();
+    let (_, sources) = enums.iter().find(|(n, _)| n.as_str() == "ConsentSource").unwrap();
+    for src in sources {
+        let body = json!({"changes": [{"consent": "profiling", "granted": false, "source": src}]});
+        let expected = if input_sources.contains(&json!(src)) { 200 } else { 422 };
+        assert_eq!(app.post(&consents, Role::Admin, &body).send().await.unwrap().status(), expected, "source {src}");
+    }
+    covered.extend(["Purpose", "LegalBasis", "ConsentSource"].map(String::from));
     // Actions are paths, not values: their enums name the action segments.
     for (name, values) in &enums {
         if name.ends_with("Action") {

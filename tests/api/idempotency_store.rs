@@ -133,6 +133,13 @@ api_test!(expired_keys_are_swept_by_a_later_keyed_create_and_live_ones_stay, |ap
     let res =
         app.post(LIST, Role::Admin, &minimal_stakeholder()).header("Idempotency-Key", "new").send().await.unwrap();
     assert_eq!(res.status(), 201);
+    // The sweep runs after the create, apart from it: wait for it (bounded).
+    for _ in 0..100 {
+        if stored_keys(&mut conn).len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert_eq!(stored_keys(&mut conn), ["live", "new"]);
     assert_eq!(linked_keys(&mut conn), ["live", "new"], "a swept key's links go with it");
 });

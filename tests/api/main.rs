@@ -18,6 +18,7 @@ mod layers;
 mod lifecycle;
 mod offers;
 mod openapi;
+mod pii_hygiene;
 mod stakeholders;
 mod stakeholders_lists;
 mod stakeholders_writes;

@@ -132,6 +132,60 @@ pub fn record_event(conn: &mut DbConnection, actor: &Actor, e: &Event) -> QueryR
         .map(|_| ())
 }
 
+/// Records that a response showed sensitive fields (`sensitive`,
+/// `income_band`) of each of these stakeholders, `via` a get, list, write or
+/// batch: one row per stakeholder, in one statement.
+pub fn record_sensitive_views(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    views: &[(Uuid, Vec<&'static str>)],
+    via: &str,
+) -> QueryResult<()> {
+    #[derive(Insertable)]
+    #[diesel(table_name = ae)]
+    struct Row<'a> {
+        id: DbUuid,
+        occurred_at: DbTimestamp,
+        actor_sub: &'a str,
+        actor_role: &'a str,
+        actor_partner_id: Option<DbUuid>,
+        category: EventCategory,
+        action: &'a str,
+        resource_type: &'a str,
+        resource_id: DbUuid,
+        stakeholder_id: Option<DbUuid>,
+        changed_fields: &'a str,
+        metadata: String,
+        request_id: Option<&'a str>,
+    }
+    const ACTION: &str = "stakeholder.sensitive_viewed";
+    let now = DbTimestamp(types::now());
+    let rows: Vec<Row> = views
+        .iter()
+        .map(|(id, fields)| Row {
+            id: DbUuid(Uuid::now_v7()),
+            occurred_at: now,
+            actor_sub: &actor.sub,
+            actor_role: actor.role,
+            actor_partner_id: actor.partner_id.map(DbUuid),
+            category: category(ACTION),
+            action: ACTION,
+            resource_type: "stakeholder",
+            resource_id: DbUuid(*id),
+            stakeholder_id: Some(DbUuid(*id)),
+            changed_fields: "[]",
+            metadata: serde_json::json!({ "fields": fields, "via": via }).to_string(),
+            request_id: actor.request_id.as_deref(),
+        })
+        .collect();
+    // A multi-row insert does not compile through the connection enum.
+    match conn {
+        DbConnection::Pg(c) => diesel::insert_into(ae::table).values(&rows).execute(c),
+        DbConnection::Sqlite(c) => diesel::insert_into(ae::table).values(&rows).execute(c),
+    }
+    .map(|_| ())
+}
+
 /// Whether a field counts as given on a create (`changed_fields!` with no
 /// old row): an `Option` when it is `Some`, anything else always.
 pub trait IsSet {

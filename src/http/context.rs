@@ -6,13 +6,14 @@
 use std::future::{Ready, ready};
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, HttpResponse};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use serde::Serialize;
 use serde_json::Value;
 
 use super::etag::{self, Precondition};
 use super::extract::request_id;
 use super::idempotency::IdempotencyKey;
+use super::middleware::HeadRequest;
 use crate::audit::Actor;
 use crate::auth::{Action, Caller, FieldPolicy, Resource, RowScope};
 use crate::error::ApiError;
@@ -29,6 +30,8 @@ pub struct Ctx {
     pub fields: FieldPolicy,
     /// `If-Match`, for writes.
     pub pre: Precondition,
+    /// A `HEAD`: answered like its `GET`, without the body.
+    pub head: bool,
     req: HttpRequest,
 }
 
@@ -53,6 +56,11 @@ impl Ctx {
         etag::get_response(&self.req, version, body)
     }
 
+    /// Whether the answer to a `GET` of `version` is a 304 (no body).
+    pub fn not_modified(&self, version: i32) -> bool {
+        etag::not_modified(&self.req, version).is_some()
+    }
+
     /// The request itself, for the few extractors that read it late (optional bodies).
     pub fn request(&self) -> &HttpRequest {
         &self.req
@@ -69,6 +77,7 @@ impl FromRequest for Ctx {
             scope: caller.scope(),
             fields: caller.fields(),
             pre: Precondition::from_request(req),
+            head: req.extensions().get::<HeadRequest>().is_some(),
             caller,
             req: req.clone(),
         }))

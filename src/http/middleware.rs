@@ -22,6 +22,11 @@ use super::metrics::Metrics;
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Marks a `HEAD` request, which the handlers see as its `GET` (no body is
+/// sent, so nothing is shown: reads of sensitive data are not recorded).
+#[derive(Debug, Clone, Copy)]
+pub struct HeadRequest;
+
 /// The id of the current request (the caller's `X-Request-Id`, or generated).
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
@@ -72,6 +77,7 @@ pub async fn request_context(
     let head = req.method() == Method::HEAD;
     if head {
         req.head_mut().method = Method::GET;
+        req.extensions_mut().insert(HeadRequest);
     }
     let id = incoming_id(&req).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));

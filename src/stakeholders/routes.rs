@@ -11,6 +11,7 @@ use super::dto::{
 };
 use super::model::{StakeholderData, StakeholderRow};
 use super::repo::{self, CONSENT_SORT, ConsentFilter, DEFAULT_SORT, Filter, NewConsent, SortBy};
+use crate::audit;
 use crate::auth::roles::ContactView;
 use crate::auth::{Action, Resource, RowScope};
 use crate::db::{self, DbConnection};
@@ -88,6 +89,10 @@ async fn create_stakeholder(ctx: Ctx, state: web::Data<AppState>, body: JsonBody
             StoredResponse::created(repo::RESOURCE, row.id.0, location(row.id.0), row.version, &row.to_dto(policy))
         })
         .await?;
+    // A replay shows what the first answer showed: recorded again.
+    if let Ok(shown) = serde_json::from_str::<Stakeholder>(&stored.body) {
+        record_views(&state, &ctx, "write", shown_fields(&shown).into_iter().collect()).await?;
+    }
     Ok(cache::no_store_if(policy.sensitive, stored.into_response()))
 }
 
@@ -130,6 +135,7 @@ async fn list_stakeholders(
     let (scope, p) = (ctx.scope, paging.clone());
     let rows = state.db(move |c| repo::list(c, &filter, scope, &p)).await?;
     let page = paging.page(rows, |r| r.to_dto(ctx.fields));
+    record_views(&state, &ctx, "list", page.data.iter().filter_map(shown_fields).collect()).await?;
     Ok(cache::no_store_if(ctx.fields.sensitive, HttpResponse::Ok().json(page)))
 }
 
@@ -148,13 +154,48 @@ async fn get_stakeholder(ctx: Ctx, state: web::Data<AppState>, id: web::Path<Uui
     ctx.require(Resource::Stakeholders, Action::Read)?;
     let (id, scope) = (id.into_inner(), ctx.scope);
     let row = state.db(move |c| repo::get(c, scope, id)).await?;
-    let res = ctx.get_response(row.version, || row.to_dto(ctx.fields));
+    let dto = row.to_dto(ctx.fields);
+    if !ctx.not_modified(row.version) {
+        record_views(&state, &ctx, "get", shown_fields(&dto).into_iter().collect()).await?;
+    }
+    let res = ctx.get_response(row.version, || dto);
     Ok(cache::no_store_if(ctx.fields.sensitive, res))
 }
 
-/// The stakeholder as the caller may see it; `no-store` when that includes sensitive fields.
-fn respond(row: StakeholderRow, ctx: &Ctx) -> HttpResponse {
-    cache::no_store_if(ctx.fields.sensitive, etag::ok(row.version, &row.to_dto(ctx.fields)))
+/// The stakeholder as the caller may see it, after a write; `no-store` when
+/// that includes sensitive fields (whose showing is recorded).
+async fn respond(state: &AppState, row: StakeholderRow, ctx: &Ctx) -> Result<HttpResponse, ApiError> {
+    let dto = row.to_dto(ctx.fields);
+    record_views(state, ctx, "write", shown_fields(&dto).into_iter().collect()).await?;
+    Ok(cache::no_store_if(ctx.fields.sensitive, etag::ok(row.version, &dto)))
+}
+
+/// The sensitive fields a stakeholder view shows, if any.
+fn shown_fields(s: &Stakeholder) -> Option<(Uuid, Vec<&'static str>)> {
+    let fields: Vec<&'static str> = [("sensitive", s.sensitive.is_some()), ("income_band", s.income_band.is_some())]
+        .into_iter()
+        .filter_map(|(name, shown)| shown.then_some(name))
+        .collect();
+    (!fields.is_empty()).then_some((s.id, fields))
+}
+
+/// Records, before the body is sent, each stakeholder whose sensitive
+/// fields it shows (`stakeholder.sensitive_viewed`). Fail closed: when that
+/// cannot be recorded, nothing is shown (503). A `HEAD` shows nothing.
+async fn record_views(
+    state: &AppState,
+    ctx: &Ctx,
+    via: &'static str,
+    views: Vec<(Uuid, Vec<&'static str>)>,
+) -> Result<(), ApiError> {
+    if views.is_empty() || ctx.head {
+        return Ok(());
+    }
+    let actor = ctx.actor.clone();
+    state.db(move |c| Ok(audit::record_sensitive_views(c, &actor, &views, via)?)).await.map_err(|e| match e {
+        ApiError::Unavailable(_) => e,
+        other => ApiError::Unavailable(format!("recording a read of sensitive data failed: {other}")),
+    })
 }
 
 /// Update a stakeholder (JSON merge patch)
@@ -197,7 +238,7 @@ async fn update_stakeholder(
             repo::update(c, &actor, scope, &current, &StakeholderData::from_input(&input))
         })
         .await?;
-    Ok(respond(row, &ctx))
+    respond(&state, row, &ctx).await
 }
 
 /// The `organization_id` a body names, when it is a well-formed UUID.
@@ -297,7 +338,7 @@ async fn set_archived(ctx: Ctx, state: web::Data<AppState>, id: Uuid, archive: b
             }
         })
         .await?;
-    Ok(respond(row, &ctx))
+    respond(&state, row, &ctx).await
 }
 
 /// List a stakeholder's consent changes

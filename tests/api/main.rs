@@ -19,6 +19,7 @@ mod lifecycle;
 mod offers;
 mod openapi;
 mod pii_hygiene;
+mod sensitive_reads;
 mod stakeholders;
 mod stakeholders_lists;
 mod stakeholders_writes;

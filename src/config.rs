@@ -26,6 +26,8 @@ pub struct Settings {
     pub body_read_timeout: Duration,
     /// Open connections per worker before new ones wait (`CRM_MAX_CONNECTIONS`).
     pub max_connections: usize,
+    /// `processing.retention_notice` of a stakeholder export (`CRM_PRIVACY_RETENTION_NOTICE`).
+    pub privacy_retention_notice: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -141,6 +143,7 @@ impl Settings {
                     .filter(|n| *n > 0)
                     .ok_or_else(|| anyhow::anyhow!("CRM_MAX_CONNECTIONS: not a positive number: {v:?}"))?,
             },
+            privacy_retention_notice: get("CRM_PRIVACY_RETENTION_NOTICE").filter(|v| !v.trim().is_empty()),
         })
     }
 

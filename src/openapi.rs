@@ -356,7 +356,7 @@ fn common_headers(doc: &mut Doc) {
 /// (`null` when empty), so all are `required` — SDKs then type an optional
 /// field as `T | null`, not as possibly-missing. Pages refer to their item
 /// schema instead of inlining a copy of it.
-const RESPONSES: [&str; 9] = [
+const RESPONSES: [&str; 16] = [
     "Stakeholder",
     "Interaction",
     "Offer",
@@ -366,6 +366,13 @@ const RESPONSES: [&str; 9] = [
     "AuditActor",
     "Consents",
     "ConsentRecordResult",
+    "StakeholderExport",
+    "StageChange",
+    "ProcessingPurpose",
+    "Recipient",
+    "Processing",
+    "AccessLogEntry",
+    "ExportCounts",
 ];
 
 fn response_schemas(doc: &mut Doc) {

@@ -91,6 +91,45 @@ impl AppState {
         self.db(move |conn| etag::write_versioned(conn, &pre, |c| attempt(c, &pre))).await
     }
 
+    /// Runs `write` on a connection of its own, apart from the request, and
+    /// streams what it sends as a response body: for documents too large to
+    /// hold in memory (the stakeholder export). The chunks go through a small
+    /// buffer; a client that stops reading for `STREAM_STALL` ends the work
+    /// (and frees the connection), as does one that goes away.
+    pub async fn stream<F>(
+        &self,
+        write: F,
+    ) -> Result<impl futures_util::Stream<Item = Result<web::Bytes, ApiError>> + use<F>, ApiError>
+    where
+        F: FnOnce(&mut DbConnection, &mut dyn FnMut(web::Bytes) -> Result<(), ApiError>) -> Result<(), ApiError>
+            + Send
+            + 'static,
+    {
+        let permit = match actix_web::rt::time::timeout(
+            self.settings.acquire_timeout,
+            self.gate.clone().acquire_owned(),
+        )
+        .await
+        {
+            Ok(Ok(permit)) => permit,
+            _ => return Err(ApiError::Unavailable("timed out waiting for a database connection".into())),
+        };
+        let pool = self.pool.clone();
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, ApiError>>(8);
+        let work = web::block(move || {
+            let _permit = permit;
+            let mut send = |chunk: web::Bytes| send_within(&tx, Ok(chunk));
+            let done = pool.get().map_err(ApiError::from).and_then(|mut conn| write(&mut conn, &mut send));
+            if let Err(e) = done {
+                // The status line is gone already: the client sees the body cut short.
+                tracing::warn!(error = %e, "a streamed response failed part-way");
+                let _ = send_within(&tx, Err(e));
+            }
+        });
+        actix_web::rt::spawn(work);
+        Ok(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) }))
+    }
+
     /// Runs a create at most once per `Idempotency-Key` (see `http::idempotency`):
     /// the create and its stored response in one transaction. A keyed create
     /// also starts a sweep of expired keys, at most once a minute per
@@ -142,6 +181,31 @@ impl AppState {
         let pool = self.health.clone();
         let check = web::block(move || pool.get().is_ok_and(|mut c| db::ping(&mut c)));
         matches!(actix_web::rt::time::timeout(HEALTH_TIMEOUT * 2, check).await, Ok(Ok(true)))
+    }
+}
+
+/// How long a streamed response waits for its client to take the next chunk.
+const STREAM_STALL: Duration = Duration::from_secs(30);
+
+/// Hands a chunk to the response body from a blocking thread, waiting at most
+/// `STREAM_STALL` for room; an error when the client went away or stalled.
+fn send_within(
+    tx: &tokio::sync::mpsc::Sender<Result<web::Bytes, ApiError>>,
+    item: Result<web::Bytes, ApiError>,
+) -> Result<(), ApiError> {
+    use tokio::sync::mpsc::error::TrySendError;
+    let deadline = std::time::Instant::now() + STREAM_STALL;
+    let mut item = item;
+    loop {
+        match tx.try_send(item) {
+            Ok(()) => return Ok(()),
+            Err(TrySendError::Closed(_)) => return Err(ApiError::BadRequest("the client went away".into())),
+            Err(TrySendError::Full(back)) if std::time::Instant::now() < deadline => {
+                item = back;
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Err(TrySendError::Full(_)) => return Err(ApiError::RequestTimeout("the client stopped reading".into())),
+        }
     }
 }
 

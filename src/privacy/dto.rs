@@ -8,6 +8,11 @@ use uuid::Uuid;
 
 use crate::audit::EventCategory;
 use crate::auth::Role;
+use crate::complaints::dto::Complaint;
+use crate::interactions::dto::Interaction;
+use crate::offers::dto::Offer;
+use crate::stakeholders::consent::{LegalBasis, Purpose};
+use crate::stakeholders::dto::{ConsentChange, LifecycleStage, Stakeholder};
 
 /// Who acted.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -80,4 +85,86 @@ pub struct AuditEventQuery {
     /// Strictly before this instant.
     #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
     pub occurred_before: Option<DateTime<Utc>>,
+}
+
+/// One stage change in a stakeholder's lifecycle.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StageChange {
+    pub from_stage: Option<LifecycleStage>,
+    pub to_stage: LifecycleStage,
+    pub changed_at: DateTime<Utc>,
+}
+
+/// One purpose of processing: its current value and the legal basis of its
+/// latest change (else the purpose's default).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProcessingPurpose {
+    pub purpose: Purpose,
+    pub legal_basis: LegalBasis,
+    pub active: bool,
+}
+
+/// Who else receives the stakeholder's data.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Recipient {
+    /// `partner`
+    #[serde(rename = "type")]
+    #[schema(example = "partner")]
+    pub recipient_type: String,
+    pub partner_id: Uuid,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Processing {
+    pub purposes: Vec<ProcessingPurpose>,
+    pub recipients: Vec<Recipient>,
+    /// `CRM_PRIVACY_RETENTION_NOTICE`, if the operator set one.
+    pub retention_notice: Option<String>,
+}
+
+/// An access-log entry of an export: what was done, when, by which role (never who).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AccessLogEntry {
+    pub occurred_at: DateTime<Utc>,
+    pub action: String,
+    pub category: EventCategory,
+    pub actor_role: Role,
+}
+
+/// How many records of each kind an export holds.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, ToSchema)]
+pub struct ExportCounts {
+    pub interactions: usize,
+    pub offers: usize,
+    pub complaints: usize,
+    pub consent_changes: usize,
+    pub access_log: usize,
+}
+
+/// Everything held on one stakeholder (`GET …/stakeholders/{id}/export`),
+/// written in this order. Other stakeholders appear by id only.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StakeholderExport {
+    /// `crm.stakeholder_export`
+    #[schema(example = "crm.stakeholder_export")]
+    pub format: String,
+    /// `1`
+    pub format_version: i32,
+    pub generated_at: DateTime<Utc>,
+    /// The full record, unmasked (`sensitive` and `income_band` as stored).
+    pub stakeholder: Stakeholder,
+    /// Oldest first.
+    pub consent_history: Vec<ConsentChange>,
+    /// Oldest first.
+    pub lifecycle_history: Vec<StageChange>,
+    /// By `occurred_at`, oldest first.
+    pub interactions: Vec<Interaction>,
+    /// By `created_at`, oldest first.
+    pub offers: Vec<Offer>,
+    /// By `created_at`, oldest first.
+    pub complaints: Vec<Complaint>,
+    pub processing: Processing,
+    /// The audit events of the stakeholder and its records, oldest first.
+    pub access_log: Vec<AccessLogEntry>,
+    pub counts: ExportCounts,
 }

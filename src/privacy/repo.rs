@@ -49,6 +49,20 @@ pub struct Filter {
     pub occurred_before: Option<DateTime<Utc>>,
 }
 
+/// How much an export of stakeholder `id` holds (recorded before it is sent).
+pub fn export_counts(conn: &mut DbConnection, id: Uuid) -> QueryResult<super::export::Counts> {
+    use crate::db::schema::{complaints as c, consent_changes as cc, interactions as i, offers as o};
+    let sid = DbUuid(id);
+    let n = |v: i64| usize::try_from(v).unwrap_or(0);
+    Ok(super::export::Counts {
+        interactions: n(i::table.filter(i::stakeholder_id.eq(sid)).count().get_result(conn)?),
+        offers: n(o::table.filter(o::stakeholder_id.eq(sid)).count().get_result(conn)?),
+        complaints: n(c::table.filter(c::stakeholder_id.eq(sid)).count().get_result(conn)?),
+        consent_changes: n(cc::table.filter(cc::stakeholder_id.eq(sid)).count().get_result(conn)?),
+        access_log: n(ae::table.filter(ae::stakeholder_id.eq(sid)).count().get_result(conn)?),
+    })
+}
+
 pub fn get(conn: &mut DbConnection, id: Uuid) -> Result<AuditEventRow, ApiError> {
     ae::table
         .filter(ae::id.eq(DbUuid(id)))

@@ -1,10 +1,13 @@
-//! `/api/v1/audit-events` (admin): the audit log, read. No SQL here.
+//! `/api/v1/audit-events` (admin): the audit log, read; and
+//! `/api/v1/stakeholders/{id}/export`. No SQL here.
 
+use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::dto::{AuditEvent, AuditEventQuery};
+use super::dto::{AuditEvent, AuditEventQuery, StakeholderExport};
+use super::export;
 use super::repo::{self, Actions, DEFAULT_SORT, Filter, SortBy};
 use crate::audit::{self, ACTIONS, Event};
 use crate::auth::{Action, Resource};
@@ -13,12 +16,13 @@ use crate::error::ApiError;
 use crate::http::context::Ctx;
 use crate::http::extract::{check_query_text, query_time};
 use crate::http::pagination::{Page, Paging};
+use crate::stakeholders::repo as stakeholders;
 use crate::state::AppState;
 
 const TAG: &str = "privacy";
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(list_audit_events).service(get_audit_event);
+    cfg.service(list_audit_events).service(get_audit_event).service(export_stakeholder);
 }
 
 /// `action=a,b,c.*`: each an action the server records, or `<resource>.*`.
@@ -135,4 +139,53 @@ async fn get_audit_event(ctx: Ctx, state: web::Data<AppState>, id: web::Path<Uui
     let id = id.into_inner();
     let row = state.db(move |c| repo::get(c, id)).await?;
     Ok(HttpResponse::Ok().json(row.to_dto()))
+}
+
+/// Export everything held on a stakeholder (admin, manager)
+///
+/// One JSON document (GDPR Art. 15, 20): the full unmasked record, consent
+/// history, lifecycle history, interactions, offers, complaints, the
+/// purposes and recipients of processing, the access log (without staff
+/// ids) and counts. Streamed from one read transaction. Recorded as
+/// `stakeholder.exported` before the first byte (503 if that fails).
+#[utoipa::path(
+    tag = "stakeholders",
+    params(("id" = Uuid, Path, description = "Stakeholder id")),
+    responses((status = 200, description = "The export", body = StakeholderExport,
+               headers(("Content-Disposition" = String, description = "`attachment; filename=\"stakeholder-{id}.json\"`")))),
+    security(("bearer" = []))
+)]
+#[get("/stakeholders/{id}/export")]
+async fn export_stakeholder(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    ctx.require(Resource::Stakeholders, Action::Export)?;
+    let (id, scope, actor) = (id.into_inner(), ctx.scope, ctx.actor.clone());
+    // Fail closed: the export is on record before anything of it is sent.
+    state
+        .db(move |conn| {
+            db::write_tx(conn, |c| {
+                stakeholders::get(c, scope, id)?;
+                let counts = repo::export_counts(c, id)?;
+                let exported = Event {
+                    action: "stakeholder.exported",
+                    resource_type: stakeholders::RESOURCE,
+                    resource_id: id,
+                    stakeholder_id: Some(id),
+                    changed_fields: &[],
+                    metadata: json!({ "counts": counts }),
+                };
+                Ok(audit::record_event(c, &actor, &exported)?)
+            })
+        })
+        .await?;
+    let notice = state.settings.privacy_retention_notice.clone();
+    let body = state.stream(move |conn, send| export::write(conn, id, notice.as_deref(), send)).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"stakeholder-{id}.json\"")))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .streaming(body))
 }

@@ -581,6 +581,17 @@ pub fn set_archived(
     Ok(find(conn, current.id.0, RowScope::ALL)?)
 }
 
+/// The legal basis of the latest recorded change of a purpose, if any.
+pub fn latest_basis(conn: &mut DbConnection, id: Uuid, purpose: Purpose) -> QueryResult<Option<LegalBasis>> {
+    cc::table
+        .filter(cc::stakeholder_id.eq(DbUuid(id)))
+        .filter(cc::consent.eq(purpose))
+        .order((cc::changed_at.desc(), cc::id.desc()))
+        .select(cc::legal_basis)
+        .first(conn)
+        .optional()
+}
+
 /// Which consent changes: one consent, a time window.
 #[derive(Debug, Default, Clone)]
 pub struct ConsentFilter {

@@ -200,6 +200,7 @@ async fn update_complaint(
         .write_versioned(ctx.pre.clone(), move |c, pre| {
             let current = repo::get(c, scope, id)?;
             pre.check(current.version)?;
+            stakeholders::require_not_erased(c, current.data.stakeholder_id.0)?;
             if current.status == ComplaintStatus::Closed {
                 return Err(ApiError::Conflict("a closed complaint cannot be edited; reopen it first".into()));
             }
@@ -252,6 +253,7 @@ async fn act(
         .write_versioned(ctx.pre.clone(), move |c, pre| {
             let current = repo::get(c, scope, id)?;
             pre.check(current.version)?;
+            stakeholders::require_not_erased(c, current.data.stakeholder_id.0)?;
             let verb = action.verb();
             let next = lifecycle::transition(current.status, verb)
                 .map_err(|status| ApiError::Conflict(format!("cannot {verb} a complaint whose status is {status}")))?;

@@ -190,6 +190,7 @@ async fn update_interaction(
         .write_versioned(ctx.pre.clone(), move |c, pre| {
             let current = repo::get(c, scope, id)?;
             pre.check(current.version)?;
+            stakeholders::require_not_erased(c, current.data.stakeholder_id.0)?;
             let input: InteractionInput = patched(current.to_input(), &patch)?;
             if input.stakeholder_id != Some(current.data.stakeholder_id.0) {
                 let message = "cannot be changed; record a new interaction";
@@ -224,6 +225,7 @@ async fn delete_interaction(
         .write_versioned(ctx.pre.clone(), move |c, pre| {
             let current = repo::get(c, scope, id)?;
             pre.check(current.version)?;
+            stakeholders::require_not_erased(c, current.data.stakeholder_id.0)?;
             Ok(repo::delete(c, &actor, &current)?.then_some(()))
         })
         .await?;

@@ -194,6 +194,7 @@ async fn update_offer(
         .write_versioned(ctx.pre.clone(), move |c, pre| {
             let current = repo::get(c, scope, id)?;
             pre.check(current.version)?;
+            stakeholders::require_not_erased(c, current.data.stakeholder_id.0)?;
             require_draft(&current, types::now(), "edited")?;
             let input: OfferInput = patched(current.to_input(), &patch)?;
             if input.stakeholder_id != Some(current.data.stakeholder_id.0) {
@@ -226,6 +227,7 @@ async fn delete_offer(ctx: Ctx, state: web::Data<AppState>, id: web::Path<Uuid>)
         .write_versioned(ctx.pre.clone(), move |c, pre| {
             let current = repo::get(c, scope, id)?;
             pre.check(current.version)?;
+            stakeholders::require_not_erased(c, current.data.stakeholder_id.0)?;
             require_draft(&current, types::now(), "deleted")?;
             Ok(repo::delete(c, &actor, &current)?.then_some(()))
         })
@@ -241,6 +243,7 @@ async fn act(ctx: Ctx, state: web::Data<AppState>, id: Uuid, action: OfferAction
         .write_versioned(ctx.pre.clone(), move |c, pre| {
             let current = repo::get(c, scope, id)?;
             pre.check(current.version)?;
+            stakeholders::require_not_erased(c, current.data.stakeholder_id.0)?;
             let now = types::now();
             let (from, until) = (current.data.valid_from.map(|t| t.0), current.data.valid_until.map(|t| t.0));
             let next = lifecycle::transition(current.status_at(now), action, from, until, now)

@@ -200,6 +200,17 @@ pub fn read_under<T>(
     })
 }
 
+/// 409 `erased` when stakeholder `id` is erased: its records (and it) take
+/// no more writes.
+pub fn require_not_erased(conn: &mut DbConnection, id: Uuid) -> Result<(), ApiError> {
+    let erased: Option<Option<DbTimestamp>> =
+        s::table.filter(s::id.eq(DbUuid(id))).select(s::erased_at).first(conn).optional()?;
+    match erased {
+        Some(Some(_)) => Err(ApiError::Erased("the stakeholder is erased; its records cannot change".into())),
+        _ => Ok(()),
+    }
+}
+
 /// The stakeholder a new record (interaction, offer, complaint) is filed
 /// under: visible to the caller (else 404), neither erased nor archived (409).
 pub fn parent_for_new_record(conn: &mut DbConnection, id: Uuid, scope: RowScope) -> Result<StakeholderRow, ApiError> {

@@ -331,6 +331,9 @@ async fn set_archived(ctx: Ctx, state: web::Data<AppState>, id: Uuid, archive: b
         .write_versioned(ctx.pre.clone(), move |c, pre| {
             let current = repo::get(c, scope, id)?;
             pre.check(current.version)?;
+            if current.erased_at.is_some() {
+                return Err(ApiError::Erased("the stakeholder is erased and cannot be changed".into()));
+            }
             match (archive, current.archived_at.is_some()) {
                 (true, true) => Ok(Some(current)),
                 (false, false) => Err(ApiError::Conflict("the stakeholder is not archived".into())),

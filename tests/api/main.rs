@@ -9,6 +9,7 @@ mod audit_log;
 mod auth;
 mod complaints;
 mod consents;
+mod erased_records;
 mod export;
 mod hardening;
 mod hardening_data;

@@ -186,6 +186,30 @@ pub fn record_sensitive_views(
     .map(|_| ())
 }
 
+/// Audit rows read or deleted per statement by the purge.
+const PURGE_BATCH: i64 = 1000;
+
+/// Deletes audit events that occurred before `cutoff`, oldest first, a batch
+/// per statement (each its own transaction) along the `occurred_at` index;
+/// returns how many went.
+pub fn purge_before(conn: &mut DbConnection, cutoff: chrono::DateTime<chrono::Utc>) -> QueryResult<usize> {
+    let cutoff = DbTimestamp(cutoff);
+    let old = || ae::table.filter(ae::occurred_at.lt(cutoff));
+    let mut total = 0;
+    loop {
+        let last: Option<DbTimestamp> = old()
+            .order(ae::occurred_at.asc())
+            .select(ae::occurred_at)
+            .offset(PURGE_BATCH - 1)
+            .first(conn)
+            .optional()?;
+        match last {
+            Some(last) => total += diesel::delete(old().filter(ae::occurred_at.le(last))).execute(conn)?,
+            None => return Ok(total + diesel::delete(old()).execute(conn)?),
+        }
+    }
+}
+
 /// Whether a field counts as given on a create (`changed_fields!` with no
 /// old row): an `Option` when it is `Some`, anything else always.
 pub trait IsSet {

@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use crate::auth::jwt::{JwtAlgorithm, KeySource};
 
+/// Two years: long enough for most audits and complaints procedures.
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 730;
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub database_url: String,
@@ -28,6 +31,8 @@ pub struct Settings {
     pub max_connections: usize,
     /// `processing.retention_notice` of a stakeholder export (`CRM_PRIVACY_RETENTION_NOTICE`).
     pub privacy_retention_notice: Option<String>,
+    /// Days the audit log is kept (`CRM_AUDIT_RETENTION_DAYS`); `serve` purges older rows.
+    pub audit_retention_days: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -144,6 +149,14 @@ impl Settings {
                     .ok_or_else(|| anyhow::anyhow!("CRM_MAX_CONNECTIONS: not a positive number: {v:?}"))?,
             },
             privacy_retention_notice: get("CRM_PRIVACY_RETENTION_NOTICE").filter(|v| !v.trim().is_empty()),
+            audit_retention_days: match get("CRM_AUDIT_RETENTION_DAYS") {
+                None => DEFAULT_AUDIT_RETENTION_DAYS,
+                Some(v) => {
+                    v.parse().ok().filter(|d| *d > 0).ok_or_else(|| {
+                        anyhow::anyhow!("CRM_AUDIT_RETENTION_DAYS: not a positive number of days: {v:?}")
+                    })?
+                }
+            },
         })
     }
 

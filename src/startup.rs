@@ -139,6 +139,20 @@ fn cors(origins: &[String]) -> Cors {
     c
 }
 
+/// Keeps the audit log within its retention: at start, then every hour.
+fn purge_audit_log_hourly(state: web::Data<AppState>) {
+    tokio::spawn(async move {
+        loop {
+            match state.purge_audit_log().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(events = n, "purged audit events past their retention"),
+                Err(e) => tracing::warn!(error = %e, "purging the audit log failed; retrying in an hour"),
+            }
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+    });
+}
+
 /// A bound, not yet running, server.
 pub struct Application {
     port: u16,
@@ -162,6 +176,7 @@ impl Application {
         let max_connections = settings.max_connections;
         let body_read_timeout = settings.body_read_timeout;
         let state = web::Data::new(AppState::new(pool, settings)?);
+        purge_audit_log_hourly(state.clone());
         let verifier = web::Data::new(verifier);
         let metrics = web::Data::new(Metrics::new());
         let server = HttpServer::new(move || {

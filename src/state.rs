@@ -176,6 +176,19 @@ impl AppState {
             && self.last_sweep.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
     }
 
+    /// Deletes audit events older than `CRM_AUDIT_RETENTION_DAYS`; returns how many.
+    pub async fn purge_audit_log(&self) -> Result<usize, ApiError> {
+        let days = i64::from(self.settings.audit_retention_days);
+        let cutoff = db::types::now() - chrono::Duration::days(days);
+        // Its own unit of work, not bounded like a request's: a large backlog takes its time.
+        let pool = self.pool.clone();
+        web::block(move || -> Result<usize, ApiError> {
+            let mut conn = pool.get()?;
+            Ok(crate::audit::purge_before(&mut conn, cutoff)?)
+        })
+        .await?
+    }
+
     /// Whether the database answers, on the health connection, within a bound.
     pub async fn ping(&self) -> bool {
         let pool = self.health.clone();

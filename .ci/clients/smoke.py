@@ -245,6 +245,35 @@ def consent_history():
 
 
 @step
+def consent_with_legal_basis():
+    sid = ctx["siti"]["id"]
+    body = {"changes": [{"consent": "marketing_phone", "granted": True, "source": "web_form", "evidence_ref": "form-42"}]}
+    r = call("POST", f"/stakeholders/{sid}/consents", json=body)
+    result = ok(r, 200)
+    expect(result["consents"]["marketing_phone"] is True, f"consents: {result}")
+    expect(result["recorded"][0]["legal_basis"] == "consent", f"recorded: {result['recorded']}")
+    bad = {"changes": [{"consent": "sensitive_data", "granted": True, "legal_basis": "consent"}]}
+    p = problem(call("POST", f"/stakeholders/{sid}/consents", json=bad), 422, "validation")
+    expect(any(e.get("field") == "changes[0].legal_basis" for e in p.get("errors", [])), f"errors: {p}")
+
+
+@step
+def export_and_audit_log():
+    sid = ctx["siti"]["id"]
+    # requests asks for gzip: the streamed document must decode to one JSON document.
+    r = call("GET", f"/stakeholders/{sid}/export")
+    doc = ok(r, 200)
+    expect(r.headers.get("Cache-Control") == "no-store", f"Cache-Control {r.headers.get('Cache-Control')!r}")
+    expect(doc["format"] == "crm.stakeholder_export" and doc["stakeholder"]["id"] == sid, "export document")
+    expect(doc["counts"]["consent_changes"] == len(doc["consent_history"]), f"counts: {doc['counts']}")
+    problem(call("GET", f"/stakeholders/{sid}/export", role="agent"), 403, "forbidden")
+    page = ok(call("GET", "/audit-events", params={"stakeholder_id": sid, "action": "stakeholder.*"}), 200)
+    actions = [e["action"] for e in page["data"]]
+    expect("stakeholder.exported" in actions and "stakeholder.created" in actions, f"audit actions: {actions}")
+    problem(call("GET", "/audit-events", role="manager"), 403, "forbidden")
+
+
+@step
 def interactions():
     sid = ctx["siti"]["id"]
     body = {"stakeholder_id": sid, "channel": "in_store", "direction": "inbound", "type": "purchase",

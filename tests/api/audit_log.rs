@@ -219,3 +219,60 @@ struct ActionRow {
     #[diesel(sql_type = diesel::sql_types::Text)]
     action: String,
 }
+
+api_test!(serve_purges_events_past_the_retention_at_start, |app| {
+    use crm_api::db::schema::audit_events as ae;
+    use diesel::prelude::*;
+    let pool = crm_api::db::connect(&app.database_url, crm_api::db::PoolOptions::command(1)).unwrap();
+    let mut conn = pool.get().unwrap();
+    let insert = |conn: &mut crm_api::db::DbConnection, days: i64| {
+        let at = crm_api::db::types::truncate(chrono::Utc::now() - chrono::Duration::days(days));
+        diesel::insert_into(ae::table)
+            .values((
+                ae::id.eq(crm_api::db::DbUuid(uuid::Uuid::now_v7())),
+                ae::occurred_at.eq(crm_api::db::DbTimestamp(at)),
+                ae::actor_sub.eq("old-admin"),
+                ae::actor_role.eq("admin"),
+                ae::action.eq("stakeholder.updated"),
+                ae::resource_type.eq("stakeholder"),
+                ae::resource_id.eq(crm_api::db::DbUuid(uuid::Uuid::now_v7())),
+                ae::request_id.eq(format!("aged-{days}")),
+            ))
+            .execute(conn)
+            .unwrap();
+    };
+    for days in [800, 31, 29, 1] {
+        insert(&mut conn, days);
+    }
+    let left = |conn: &mut crm_api::db::DbConnection| -> Vec<String> {
+        ae::table
+            .filter(ae::actor_sub.eq("old-admin"))
+            .order(ae::occurred_at.asc())
+            .select(ae::request_id.assume_not_null())
+            .load(conn)
+            .unwrap()
+    };
+    assert_eq!(left(&mut conn).len(), 4, "the app already running keeps the default retention (730 days)");
+    // Another replica over the same database, keeping 30 days, purges at start.
+    let replica = TestApp::spawn_with(
+        app.backend,
+        &[("CRM_DATABASE_URL", app.database_url.as_str()), ("CRM_AUDIT_RETENTION_DAYS", "30")],
+    )
+    .await;
+    for _ in 0..100 {
+        if left(&mut conn).len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(left(&mut conn), ["aged-29", "aged-1"]);
+    drop(replica);
+});
+
+api_test!(the_retention_must_be_a_positive_number_of_days, |app| {
+    drop(app);
+    for bad in ["0", "-3", "soon"] {
+        let vars = std::collections::HashMap::from([("CRM_AUDIT_RETENTION_DAYS", bad)]);
+        assert!(crm_api::config::Settings::from_lookup(|k| vars.get(k).map(|v| v.to_string())).is_err(), "{bad}");
+    }
+});

@@ -45,6 +45,15 @@ impl AppState {
         Ok(Self { pool, settings, gate, health, last_sweep: AtomicI64::new(0) })
     }
 
+    /// One of the pool's permits, waited for in FIFO order for at most
+    /// `CRM_DB_ACQUIRE_TIMEOUT`, then 503.
+    async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        match actix_web::rt::time::timeout(self.settings.acquire_timeout, self.gate.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(ApiError::Unavailable("timed out waiting for a database connection".into())),
+        }
+    }
+
     /// Runs blocking diesel work on the blocking pool, never on the executor.
     /// Waits at most `CRM_DB_ACQUIRE_TIMEOUT` for a connection, then 503.
     pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
@@ -52,15 +61,7 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     {
-        let permit = match actix_web::rt::time::timeout(
-            self.settings.acquire_timeout,
-            self.gate.clone().acquire_owned(),
-        )
-        .await
-        {
-            Ok(Ok(permit)) => permit,
-            _ => return Err(ApiError::Unavailable("timed out waiting for a database connection".into())),
-        };
+        let permit = self.permit().await?;
         let pool = self.pool.clone();
         let work = web::block(move || {
             let _permit = permit;
@@ -105,15 +106,7 @@ impl AppState {
             + Send
             + 'static,
     {
-        let permit = match actix_web::rt::time::timeout(
-            self.settings.acquire_timeout,
-            self.gate.clone().acquire_owned(),
-        )
-        .await
-        {
-            Ok(Ok(permit)) => permit,
-            _ => return Err(ApiError::Unavailable("timed out waiting for a database connection".into())),
-        };
+        let permit = self.permit().await?;
         let pool = self.pool.clone();
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, ApiError>>(8);
         let work = web::block(move || {

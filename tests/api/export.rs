@@ -3,7 +3,6 @@
 //! recorded before the first byte (fail closed), paged through large
 //! histories.
 
-use diesel::RunQueryDsl;
 use serde_json::{Value, json};
 
 use crate::api_test;
@@ -201,21 +200,7 @@ api_test!(a_long_history_is_paged_through_in_order, |app| {
 api_test!(no_export_leaves_without_its_record, |app| {
     let s = app.create_stakeholder(json!({"email": "kept-back@example.com"})).await;
     let id = id_of(&s);
-    let pool = crm_api::db::connect(&app.database_url, crm_api::db::PoolOptions::command(1)).unwrap();
-    let mut conn = pool.get().unwrap();
-    let block: &[&str] = match app.backend {
-        Backend::Sqlite => &["CREATE TRIGGER block_exports BEFORE INSERT ON audit_events \
-             WHEN NEW.action = 'stakeholder.exported' BEGIN SELECT RAISE(ABORT, 'blocked'); END"],
-        Backend::Postgres => &[
-            "CREATE FUNCTION block_exports() RETURNS trigger LANGUAGE plpgsql AS \
-             $$ BEGIN IF NEW.action = 'stakeholder.exported' THEN RAISE EXCEPTION 'blocked'; END IF; \
-             RETURN NEW; END $$",
-            "CREATE TRIGGER block_exports BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION block_exports()",
-        ],
-    };
-    for sql in block {
-        diesel::sql_query(*sql).execute(&mut *conn).unwrap();
-    }
+    refuse_audit_action(&app, "stakeholder.exported");
     let res = app.get(&export_url(&id), Role::Admin).send().await.unwrap();
     let status = res.status().as_u16();
     let text = res.text().await.unwrap();

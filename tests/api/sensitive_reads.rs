@@ -3,7 +3,6 @@
 //! `stakeholder.sensitive_viewed` per stakeholder before it is sent; HEAD and
 //! 304 record nothing; when the record cannot be written, 503 and no data.
 
-use diesel::RunQueryDsl;
 use serde_json::{Value, json};
 
 use crate::api_test;
@@ -109,21 +108,7 @@ api_test!(writes_and_replays_that_show_them_are_recorded, |app| {
 
 api_test!(when_the_read_cannot_be_recorded_nothing_is_shown, |app| {
     let id = sensitive_stakeholder(&app).await;
-    let pool = crm_api::db::connect(&app.database_url, crm_api::db::PoolOptions::command(1)).unwrap();
-    let mut conn = pool.get().unwrap();
-    let block: &[&str] = match app.backend {
-        Backend::Sqlite => &["CREATE TRIGGER block_views BEFORE INSERT ON audit_events \
-             WHEN NEW.action = 'stakeholder.sensitive_viewed' BEGIN SELECT RAISE(ABORT, 'blocked'); END"],
-        Backend::Postgres => &[
-            "CREATE FUNCTION block_views() RETURNS trigger LANGUAGE plpgsql AS \
-             $$ BEGIN IF NEW.action = 'stakeholder.sensitive_viewed' THEN RAISE EXCEPTION 'blocked'; END IF; \
-             RETURN NEW; END $$",
-            "CREATE TRIGGER block_views BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION block_views()",
-        ],
-    };
-    for sql in block {
-        diesel::sql_query(*sql).execute(&mut *conn).unwrap();
-    }
+    refuse_audit_action(&app, "stakeholder.sensitive_viewed");
     for (method, url) in [
         (reqwest::Method::GET, format!("/api/v1/stakeholders/{id}")),
         (reqwest::Method::GET, "/api/v1/stakeholders".to_owned()),

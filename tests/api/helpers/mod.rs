@@ -260,3 +260,28 @@ fn with_database(base: &str, name: &str) -> String {
 pub fn minimal_stakeholder() -> Value {
     json!({"kind": "customer", "entity_type": "person", "display_name": "Test Person"})
 }
+
+/// Makes the database refuse audit events with `action` (a trigger), so a
+/// test can see what the server does when it cannot record one.
+pub fn refuse_audit_action(app: &TestApp, action: &str) {
+    use diesel::RunQueryDsl;
+    let pool = crm_api::db::connect(&app.database_url, crm_api::db::PoolOptions::command(1)).unwrap();
+    let mut conn = pool.get().unwrap();
+    let name = format!("refuse_{}", action.replace('.', "_"));
+    let statements = match app.backend {
+        Backend::Sqlite => vec![format!(
+            "CREATE TRIGGER {name} BEFORE INSERT ON audit_events \
+             WHEN NEW.action = '{action}' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )],
+        Backend::Postgres => vec![
+            format!(
+                "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN IF NEW.action = '{action}' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$"
+            ),
+            format!("CREATE TRIGGER {name} BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION {name}()"),
+        ],
+    };
+    for sql in statements {
+        diesel::sql_query(sql).execute(&mut *conn).unwrap();
+    }
+}

@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use crate::auth::jwt::{JwtAlgorithm, KeySource};
 
+/// The largest erasure done in one request (interactions + offers + complaints).
+pub const DEFAULT_ERASE_MAX_CHILD_ROWS: i64 = 100_000;
+
 /// Two years: long enough for most audits and complaints procedures.
 pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 730;
 
@@ -33,6 +36,8 @@ pub struct Settings {
     pub privacy_retention_notice: Option<String>,
     /// Days the audit log is kept (`CRM_AUDIT_RETENTION_DAYS`); `serve` purges older rows.
     pub audit_retention_days: u32,
+    /// The most child records an erasure anonymises in one request (`CRM_ERASE_MAX_CHILD_ROWS`).
+    pub erase_max_child_rows: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -156,6 +161,14 @@ impl Settings {
                         anyhow::anyhow!("CRM_AUDIT_RETENTION_DAYS: not a positive number of days: {v:?}")
                     })?
                 }
+            },
+            erase_max_child_rows: match get("CRM_ERASE_MAX_CHILD_ROWS") {
+                None => DEFAULT_ERASE_MAX_CHILD_ROWS,
+                Some(v) => v
+                    .parse()
+                    .ok()
+                    .filter(|n| *n >= 0)
+                    .ok_or_else(|| anyhow::anyhow!("CRM_ERASE_MAX_CHILD_ROWS: not a number: {v:?}"))?,
             },
         })
     }

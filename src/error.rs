@@ -42,6 +42,9 @@ pub enum ApiError {
     /// A write to an erased stakeholder or its records (409 `erased`).
     #[error("erased: {0}")]
     Erased(String),
+    /// An erasure over `CRM_ERASE_MAX_CHILD_ROWS` records (409 `erase-too-large`).
+    #[error("erase too large: {0}")]
+    EraseTooLarge(String),
     #[error("precondition failed: {0}")]
     PreconditionFailed(String),
     #[error("payload too large: {0}")]

@@ -356,7 +356,7 @@ fn common_headers(doc: &mut Doc) {
 /// (`null` when empty), so all are `required` — SDKs then type an optional
 /// field as `T | null`, not as possibly-missing. Pages refer to their item
 /// schema instead of inlining a copy of it.
-const RESPONSES: [&str; 16] = [
+const RESPONSES: [&str; 18] = [
     "Stakeholder",
     "Interaction",
     "Offer",
@@ -373,6 +373,8 @@ const RESPONSES: [&str; 16] = [
     "Processing",
     "AccessLogEntry",
     "ExportCounts",
+    "ErasureReceipt",
+    "Redacted",
 ];
 
 fn response_schemas(doc: &mut Doc) {

@@ -182,6 +182,23 @@ impl AppState {
         .await?
     }
 
+    /// After an erasure on SQLite: a best-effort `wal_checkpoint(TRUNCATE)`,
+    /// so the old values leave the write-ahead log too (`secure_delete` keeps
+    /// them out of free pages). PostgreSQL drops old row versions at vacuum.
+    pub async fn compact_after_erasure(&self) {
+        let done = self
+            .db(|conn| {
+                if let DbConnection::Sqlite(c) = conn {
+                    diesel::connection::SimpleConnection::batch_execute(c, "PRAGMA wal_checkpoint(TRUNCATE)")?;
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(e) = done {
+            tracing::warn!(error = %e, "checkpoint after an erasure failed; the next checkpoint does it");
+        }
+    }
+
     /// Whether the database answers, on the health connection, within a bound.
     pub async fn ping(&self) -> bool {
         let pool = self.health.clone();

@@ -274,6 +274,20 @@ def export_and_audit_log():
 
 
 @step
+def erasure_receipt_and_tombstone():
+    body = dict(SITI, display_name="Erase Me", email="erase.me@example.com")
+    st = ok(call("POST", "/stakeholders", json=body, headers={"Idempotency-Key": "smoke-erase-1"}), 201)
+    request = {"reason": "data_subject_request", "request_reference": "DSR-1"}
+    receipt = ok(call("POST", f"/stakeholders/{st['id']}/erase", json=request), 200)
+    expect(receipt["stakeholder"]["email"] is None, f"receipt: {receipt}")
+    expect(receipt["redacted"]["idempotency_records"] == 1, f"receipt: {receipt}")
+    again = ok(call("POST", f"/stakeholders/{st['id']}/erase", json={"reason": "other"}), 200)
+    expect(again == receipt, "erasing twice answers with the first receipt")
+    problem(call("POST", "/stakeholders", json=body, headers={"Idempotency-Key": "smoke-erase-1"}), 410, "erased")
+    problem(call("PATCH", f"/stakeholders/{st['id']}", json={"segment": "x"}), 409, "erased")
+
+
+@step
 def interactions():
     sid = ctx["siti"]["id"]
     body = {"stakeholder_id": sid, "channel": "in_store", "direction": "inbound", "type": "purchase",

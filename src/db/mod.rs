@@ -121,8 +121,12 @@ impl ManageConnection for DbManager {
             DbUrl::Sqlite(p) => {
                 let mut c = SqliteConnection::establish(p).map_err(r2d2::Error::ConnectionError)?;
                 // busy_timeout first: the other pragmas may already need the lock.
-                c.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
-                    .map_err(r2d2::Error::QueryError)?;
+                // secure_delete: erased values must not survive in free pages.
+                c.batch_execute(
+                    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+                     PRAGMA secure_delete = ON;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(c))
             }
         }
@@ -180,13 +184,23 @@ pub fn migrate(conn: &mut DbConnection) -> anyhow::Result<usize> {
     ran.map_err(|e| anyhow::anyhow!("migration failed: {e}"))
 }
 
-/// Reverts the newest migration (tests of a migration's data changes).
-pub fn revert_last(conn: &mut DbConnection) -> anyhow::Result<()> {
-    let r = match conn {
-        DbConnection::Pg(c) => c.revert_last_migration(PG_MIGRATIONS).map(|_| ()),
-        DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS).map(|_| ()),
-    };
-    r.map_err(|e| anyhow::anyhow!("revert failed: {e}"))
+/// Reverts migrations, newest first, down to and including the one whose
+/// version starts with `version` (tests of a migration's data changes).
+pub fn revert_through(conn: &mut DbConnection, version: &str) -> anyhow::Result<()> {
+    // diesel names a migration by the digits of its folder's date and number.
+    let version: String = version.chars().filter(char::is_ascii_digit).collect();
+    let version = version.as_str();
+    loop {
+        let reverted = match conn {
+            DbConnection::Pg(c) => c.revert_last_migration(PG_MIGRATIONS).map(|v| v.to_string()),
+            DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS).map(|v| v.to_string()),
+        }
+        .map(|v| v.chars().filter(char::is_ascii_digit).collect::<String>())
+        .map_err(|e| anyhow::anyhow!("revert failed: {e}"))?;
+        if reverted.starts_with(version) || reverted.as_str() < version {
+            return Ok(());
+        }
+    }
 }
 
 /// Reverts every migration (used by the up → down → up test).

@@ -118,6 +118,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::{PTimestamp, PUuid};
+
+    erasures (stakeholder_id) {
+        stakeholder_id -> PUuid,
+        erased_at -> PTimestamp,
+        erased_by -> Text,
+        reason -> Text,
+        request_reference -> Nullable<Text>,
+        redacted -> Text,
+        consents_withdrawn -> Text,
+    }
+}
+
 diesel::joinable!(stakeholder_tags -> stakeholders (stakeholder_id));
 diesel::joinable!(consent_changes -> stakeholders (stakeholder_id));
 
@@ -212,6 +227,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     idempotency_keys,
     idempotency_key_resources,
+    erasures,
     interactions,
     offers,
     complaints,

@@ -128,6 +128,16 @@ impl StoredResponse {
     }
 
     pub fn into_response(self) -> HttpResponse {
+        if self.status == 410 {
+            let mut p = super::error::Problem::for_status(
+                StatusCode::GONE,
+                Some("what this Idempotency-Key created has been erased; it will not be created again".into()),
+            );
+            p.problem_type = "https://crm.example/problems/erased".into();
+            let mut res = super::error::problem_response(p);
+            res.headers_mut().insert(IDEMPOTENT_REPLAYED.clone(), HeaderValue::from_static("true"));
+            return res;
+        }
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
         let mut res = HttpResponse::build(status);
         res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/json")));
@@ -187,6 +197,17 @@ fn find(conn: &mut DbConnection, key: &IdempotencyKey) -> Result<Option<StoredRe
     if created_at.0 < expiry() {
         diesel::delete(ik::table.filter(ik::owner.eq(owner)).filter(ik::idem_key.eq(&key.key))).execute(conn)?;
         return Ok(None);
+    }
+    if status == 410 {
+        // A tombstone: what the key created was erased. Any body replays it.
+        return Ok(Some(StoredResponse {
+            status: 410,
+            location,
+            etag: None,
+            body,
+            replayed: true,
+            resources: Vec::new(),
+        }));
     }
     if hash != key.request_hash {
         return Err(ApiError::Validation(vec![FieldError::new(

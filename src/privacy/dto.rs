@@ -5,10 +5,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use validator::Validate;
 
 use crate::audit::EventCategory;
 use crate::auth::Role;
 use crate::complaints::dto::Complaint;
+use crate::error::FieldError;
+use crate::http::extract::CheckedInput;
 use crate::interactions::dto::Interaction;
 use crate::offers::dto::Offer;
 use crate::stakeholders::consent::{LegalBasis, Purpose};
@@ -167,4 +170,62 @@ pub struct StakeholderExport {
     /// The audit events of the stakeholder and its records, oldest first.
     pub access_log: Vec<AccessLogEntry>,
     pub counts: ExportCounts,
+}
+
+text_enum! {
+    /// Why a stakeholder is erased.
+    pub enum ErasureReason {
+        DataSubjectRequest = "data_subject_request", RetentionExpired = "retention_expired", Objection = "objection",
+        Other = "other",
+    }
+}
+
+/// Body of `POST …/stakeholders/{id}/erase`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "data_subject_request", "request_reference": "DSR-2026-0042"}))]
+pub struct ErasureRequest {
+    #[validate(required)]
+    #[schema(required = true, nullable = false)]
+    pub reason: Option<ErasureReason>,
+    /// A ticket id; letters, digits and `._:/#-` only (no e-mail addresses).
+    #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100, pattern = "^[A-Za-z0-9._:/#-]+$", example = "DSR-2026-0042")]
+    pub request_reference: Option<String>,
+}
+
+impl CheckedInput for ErasureRequest {
+    fn extra_checks(&self, out: &mut Vec<FieldError>) {
+        let allowed = |ch: char| ch.is_ascii_alphanumeric() || "._:/#-".contains(ch);
+        if self.request_reference.as_deref().is_some_and(|r| !r.chars().all(allowed)) {
+            out.push(FieldError::new("request_reference", "invalid_character", "letters, digits and ._:/#- only"));
+        }
+    }
+}
+
+/// How many records an erasure anonymised.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Redacted {
+    pub interactions: i64,
+    pub offers: i64,
+    pub complaints: i64,
+    pub tags: i64,
+    pub idempotency_records: i64,
+    pub consent_evidence_refs: i64,
+}
+
+/// The receipt of an erasure: the same on every later call.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ErasureReceipt {
+    pub stakeholder_id: Uuid,
+    pub erased_at: DateTime<Utc>,
+    /// The `sub` of the admin who erased it.
+    pub erased_by: String,
+    pub reason: ErasureReason,
+    pub request_reference: Option<String>,
+    pub redacted: Redacted,
+    /// The consents that were given, withdrawn by the erasure.
+    pub consents_withdrawn: Vec<Purpose>,
+    /// The anonymised shell.
+    pub stakeholder: Stakeholder,
 }

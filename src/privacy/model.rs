@@ -3,11 +3,13 @@
 use diesel::prelude::*;
 use serde_json::{Map, Value};
 
-use super::dto::{AuditActor, AuditEvent};
+use super::dto::{AuditActor, AuditEvent, ErasureReason, ErasureReceipt, Redacted};
 use crate::audit::EventCategory;
 use crate::auth::Role;
-use crate::db::schema::audit_events;
+use crate::db::schema::{audit_events, erasures};
 use crate::db::{DbTimestamp, DbUuid, Json};
+use crate::stakeholders::consent::Purpose;
+use crate::stakeholders::dto::Stakeholder;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = audit_events)]
@@ -45,6 +47,34 @@ impl AuditEventRow {
             changed_fields: self.changed_fields.0.clone(),
             request_id: self.request_id.clone(),
             metadata: self.metadata.0.clone(),
+        }
+    }
+}
+
+/// The receipt of an erasure, as stored.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = erasures)]
+pub struct ErasureRow {
+    pub stakeholder_id: DbUuid,
+    pub erased_at: DbTimestamp,
+    pub erased_by: String,
+    pub reason: ErasureReason,
+    pub request_reference: Option<String>,
+    pub redacted: Json<Redacted>,
+    pub consents_withdrawn: Json<Vec<Purpose>>,
+}
+
+impl ErasureRow {
+    pub fn to_receipt(&self, stakeholder: Stakeholder) -> ErasureReceipt {
+        ErasureReceipt {
+            stakeholder_id: self.stakeholder_id.0,
+            erased_at: self.erased_at.0,
+            erased_by: self.erased_by.clone(),
+            reason: self.reason,
+            request_reference: self.request_reference.clone(),
+            redacted: self.redacted.0,
+            consents_withdrawn: self.consents_withdrawn.0.clone(),
+            stakeholder,
         }
     }
 }

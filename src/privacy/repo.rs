@@ -5,13 +5,19 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::model::AuditEventRow;
+use super::dto::{ErasureReason, ErasureRequest, Redacted};
+use super::model::{AuditEventRow, ErasureRow};
 use crate::audit::EventCategory;
+use crate::audit::{self, Actor, Event};
 use crate::auth::Role;
 use crate::db::keyset::{Paging, Sort};
 use crate::db::schema::audit_events as ae;
-use crate::db::{DbConnection, DbTimestamp, DbUuid, MultiBackend};
+use crate::db::{DbConnection, DbTimestamp, DbUuid, Json, MultiBackend, types};
 use crate::error::{ApiError, OrNotFound};
+use crate::stakeholders::consent::{ConsentSource, Purpose};
+use crate::stakeholders::dto::Consents;
+use crate::stakeholders::model::{ConsentChangeRow, StakeholderRow};
+use crate::stakeholders::repo as stakeholders;
 
 pub const RESOURCE: &str = "audit event";
 
@@ -123,6 +129,166 @@ pub fn list(conn: &mut DbConnection, f: &Filter, paging: &Paging<SortBy>) -> Res
         q = q.filter(ae::occurred_at.lt(DbTimestamp(t)));
     }
     Ok(SortBy::page(paging, q)?.load(conn)?)
+}
+
+/// The receipt of stakeholder `id`'s erasure, if it was erased.
+pub fn erasure_of(conn: &mut DbConnection, id: Uuid) -> QueryResult<Option<ErasureRow>> {
+    use crate::db::schema::erasures as er;
+    er::table.filter(er::stakeholder_id.eq(DbUuid(id))).select(ErasureRow::as_select()).first(conn).optional()
+}
+
+/// What an erasure removes from the stakeholder (the audit event's `changed_fields`).
+const ERASED_FIELDS: &[&str] = &[
+    "display_name",
+    "email",
+    "phone",
+    "address",
+    "birth_date",
+    "occupation",
+    "education_level",
+    "household_size",
+    "income_band",
+    "sensitive",
+    "organization_id",
+    "preferred_categories",
+    "interests",
+    "tags",
+    "preferences",
+    "consents",
+];
+
+/// Anonymises `current` and every record under it (contracts/privacy.md,
+/// the erasure table), in the caller's transaction: all or nothing. `None`
+/// when a concurrent write changed the stakeholder first.
+pub fn erase(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    current: &StakeholderRow,
+    request: &ErasureRequest,
+    max_child_rows: i64,
+) -> Result<Option<(ErasureRow, StakeholderRow)>, ApiError> {
+    use crate::db::schema::{
+        complaints as c, consent_changes as cc, erasures as er, idempotency_key_resources as ikr,
+        idempotency_keys as ik, interactions as i, offers as o, stakeholder_tags as st, stakeholders as s,
+    };
+    let id = current.id;
+    let children: i64 = i::table.filter(i::stakeholder_id.eq(id)).count().get_result::<i64>(conn)?
+        + o::table.filter(o::stakeholder_id.eq(id)).count().get_result::<i64>(conn)?
+        + c::table.filter(c::stakeholder_id.eq(id)).count().get_result::<i64>(conn)?;
+    if children > max_child_rows {
+        return Err(ApiError::EraseTooLarge(format!(
+            "the stakeholder has {children} records; erasures above {max_child_rows} are not done in one request"
+        )));
+    }
+    let now = types::now();
+    let withdrawn: Vec<Purpose> = Purpose::ALL.iter().copied().filter(|p| current.data.consents.0.of(*p)).collect();
+    let n = diesel::update(s::table.filter(s::id.eq(id)).filter(s::version.eq(current.version)))
+        .set((
+            s::display_name.eq("Erased stakeholder"),
+            s::email.eq(None::<String>),
+            s::phone.eq(None::<String>),
+            s::address.eq(None::<String>),
+            s::birth_date.eq(None::<chrono::NaiveDate>),
+            s::occupation.eq(None::<String>),
+            s::education_level.eq(None::<String>),
+            s::household_size.eq(None::<i32>),
+            s::income_band.eq(None::<String>),
+            s::sensitive.eq(None::<String>),
+            s::organization_id.eq(None::<DbUuid>),
+            s::preferred_categories.eq("[]"),
+            s::interests.eq("[]"),
+            s::tags.eq("[]"),
+            s::preferences.eq("{}"),
+            s::consents.eq(Json(Consents::default())),
+            s::search_text.eq(""),
+            s::name_search.eq(""),
+            s::version.eq(current.version + 1),
+            s::updated_at.eq(DbTimestamp(now)),
+            s::erased_at.eq(Some(DbTimestamp(now))),
+        ))
+        .execute(conn)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    let tags = diesel::delete(st::table.filter(st::stakeholder_id.eq(id))).execute(conn)? as i64;
+    let interactions = diesel::update(i::table.filter(i::stakeholder_id.eq(id)))
+        .set((i::subject.eq(None::<String>), i::notes.eq(None::<String>), i::outcome.eq(None::<String>)))
+        .execute(conn)? as i64;
+    let offers = diesel::update(o::table.filter(o::stakeholder_id.eq(id)))
+        .set((o::title.eq("[erased]"), o::description.eq(None::<String>)))
+        .execute(conn)? as i64;
+    let complaints = diesel::update(c::table.filter(c::stakeholder_id.eq(id)))
+        .set((c::subject.eq("[erased]"), c::description.eq("[erased]")))
+        .execute(conn)? as i64;
+    diesel::update(c::table.filter(c::stakeholder_id.eq(id)).filter(c::resolution.is_not_null()))
+        .set(c::resolution.eq(Some("[erased]")))
+        .execute(conn)?;
+    let consent_evidence_refs =
+        diesel::update(cc::table.filter(cc::stakeholder_id.eq(id)).filter(cc::evidence_ref.is_not_null()))
+            .set(cc::evidence_ref.eq(None::<String>))
+            .execute(conn)? as i64;
+    for &purpose in &withdrawn {
+        diesel::insert_into(cc::table)
+            .values(ConsentChangeRow {
+                id: DbUuid(Uuid::now_v7()),
+                stakeholder_id: id,
+                consent: purpose,
+                old_value: Some(true),
+                new_value: false,
+                changed_by: actor.sub.clone(),
+                changed_at: DbTimestamp(now),
+                request_id: actor.request_id.clone(),
+                legal_basis: purpose.default_basis(),
+                source: ConsentSource::Erasure,
+                captured_at: DbTimestamp(now),
+                evidence_ref: None,
+            })
+            .execute(conn)?;
+    }
+    // Stored idempotent answers that name the person or a record of theirs become tombstones (410 on replay).
+    let mut named: Vec<DbUuid> = vec![id];
+    named.extend(i::table.filter(i::stakeholder_id.eq(id)).select(i::id).load::<DbUuid>(conn)?);
+    named.extend(o::table.filter(o::stakeholder_id.eq(id)).select(o::id).load::<DbUuid>(conn)?);
+    named.extend(c::table.filter(c::stakeholder_id.eq(id)).select(c::id).load::<DbUuid>(conn)?);
+    let mut idempotency_records = 0;
+    for ids in named.chunks(500) {
+        let keys: Vec<(String, String)> = ikr::table
+            .filter(ikr::resource_id.eq_any(ids.to_vec()))
+            .select((ikr::owner, ikr::idem_key))
+            .distinct()
+            .load(conn)?;
+        for (owner, key) in keys {
+            idempotency_records += diesel::update(ik::table.filter(ik::owner.eq(&owner)).filter(ik::idem_key.eq(&key)))
+                .set((
+                    ik::status_code.eq(410),
+                    ik::response_body.eq(""),
+                    ik::location.eq(None::<String>),
+                    ik::etag.eq(None::<String>),
+                ))
+                .execute(conn)? as i64;
+        }
+    }
+    let receipt = ErasureRow {
+        stakeholder_id: id,
+        erased_at: DbTimestamp(now),
+        erased_by: actor.sub.clone(),
+        reason: request.reason.unwrap_or(ErasureReason::Other),
+        request_reference: request.request_reference.clone(),
+        redacted: Json(Redacted { interactions, offers, complaints, tags, idempotency_records, consent_evidence_refs }),
+        consents_withdrawn: Json(withdrawn),
+    };
+    diesel::insert_into(er::table).values(&receipt).execute(conn)?;
+    let erased = Event {
+        action: "stakeholder.erased",
+        resource_type: stakeholders::RESOURCE,
+        resource_id: id.0,
+        stakeholder_id: Some(id.0),
+        changed_fields: ERASED_FIELDS,
+        metadata: serde_json::json!({"reason": receipt.reason, "request_reference": receipt.request_reference}),
+    };
+    audit::record_event(conn, actor, &erased)?;
+    let row = stakeholders::find(conn, id.0, crate::auth::RowScope::ALL)?.or_not_found(stakeholders::RESOURCE)?;
+    Ok(Some((receipt, row)))
 }
 
 #[cfg(test)]

@@ -2,11 +2,11 @@
 //! `/api/v1/stakeholders/{id}/export`. No SQL here.
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, get, post, web};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::dto::{AuditEvent, AuditEventQuery, StakeholderExport};
+use super::dto::{AuditEvent, AuditEventQuery, ErasureReceipt, ErasureRequest, StakeholderExport};
 use super::export;
 use super::repo::{self, Actions, DEFAULT_SORT, Filter, SortBy};
 use crate::audit::{self, ACTIONS, Event};
@@ -14,7 +14,8 @@ use crate::auth::{Action, Resource};
 use crate::db;
 use crate::error::ApiError;
 use crate::http::context::Ctx;
-use crate::http::extract::{check_query_text, query_time};
+use crate::http::etag;
+use crate::http::extract::{BodyBytes, check_query_text, optional_object, parse_body, query_time};
 use crate::http::pagination::{Page, Paging};
 use crate::stakeholders::repo as stakeholders;
 use crate::state::AppState;
@@ -22,7 +23,7 @@ use crate::state::AppState;
 const TAG: &str = "privacy";
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(list_audit_events).service(get_audit_event).service(export_stakeholder);
+    cfg.service(list_audit_events).service(get_audit_event).service(export_stakeholder).service(erase_stakeholder);
 }
 
 /// `action=a,b,c.*`: each an action the server records, or `<resource>.*`.
@@ -188,4 +189,46 @@ async fn export_stakeholder(
         .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"stakeholder-{id}.json\"")))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .streaming(body))
+}
+
+/// Erase a stakeholder (admin)
+///
+/// Irreversible anonymisation in one transaction: identifying data goes,
+/// the facts aggregates need stay (contracts/privacy.md). Records under the
+/// stakeholder lose their free text; stored idempotent answers become
+/// tombstones (a replay answers 410). Erasing again answers with the first
+/// receipt. Honours `If-Match`.
+#[utoipa::path(
+    tag = "stakeholders",
+    params(("id" = Uuid, Path, description = "Stakeholder id")),
+    request_body(content = ErasureRequest, content_type = "application/json"),
+    responses((status = 200, description = "The receipt", body = ErasureReceipt,
+               headers(("ETag" = String, description = "The anonymised stakeholder's version")))),
+    security(("bearer" = []))
+)]
+#[post("/stakeholders/{id}/erase")]
+async fn erase_stakeholder(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: BodyBytes,
+) -> Result<HttpResponse, ApiError> {
+    ctx.require(Resource::Stakeholders, Action::Erase)?;
+    // An empty body counts as `{}`: the reason is still required.
+    let request: ErasureRequest = parse_body(optional_object(ctx.request(), &body.0)?.unwrap_or_default())?;
+    let (id, scope, actor, max) = (id.into_inner(), ctx.scope, ctx.actor.clone(), state.settings.erase_max_child_rows);
+    let (receipt, row) = state
+        .write_versioned(ctx.pre.clone(), move |c, pre| {
+            let current = stakeholders::get(c, scope, id)?;
+            pre.check(current.version)?;
+            if current.erased_at.is_some() {
+                let receipt = repo::erasure_of(c, id)?
+                    .ok_or_else(|| ApiError::Erased("the stakeholder was erased without a receipt".into()))?;
+                return Ok(Some((receipt, current)));
+            }
+            repo::erase(c, &actor, &current, &request, max)
+        })
+        .await?;
+    state.compact_after_erasure().await;
+    Ok(etag::ok(row.version, &receipt.to_receipt(row.to_dto(ctx.fields))))
 }

@@ -191,7 +191,7 @@ api_test!(the_migration_renames_stored_actions_and_fills_the_new_columns, |app| 
     // Down (old names, no stakeholder_id) and up again: what a database from before sees.
     let pool = crm_api::db::connect(&app.database_url, crm_api::db::PoolOptions::command(1)).unwrap();
     let mut conn = pool.get().unwrap();
-    crm_api::db::revert_last(&mut conn).unwrap();
+    crm_api::db::revert_through(&mut conn, "2026-12-04-000008").unwrap();
     let old: Vec<String> = diesel::RunQueryDsl::load(
         diesel::sql_query("SELECT action FROM audit_events ORDER BY action").into_boxed(),
         &mut *conn,

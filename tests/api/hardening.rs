@@ -193,6 +193,18 @@ api_test!(published_enums_are_the_wire_values, |app| {
         assert_eq!(app.post(&consents, Role::Admin, &body).send().await.unwrap().status(), expected, "source {src}");
     }
     covered.extend(["Purpose", "LegalBasis", "ConsentSource"].map(String::from));
+    // Erasure reasons: each one erases.
+    let (_, reasons) = enums.iter().find(|(n, _)| n.as_str() == "ErasureReason").unwrap();
+    for r in reasons {
+        let id = app.create_stakeholder(json!({})).await["id"].as_str().unwrap().to_owned();
+        let res = app
+            .post(&format!("/api/v1/stakeholders/{id}/erase"), Role::Admin, &json!({"reason": r}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "reason {r}");
+    }
+    covered.insert("ErasureReason".into());
     // Actions are paths, not values: their enums name the action segments.
     for (name, values) in &enums {
         if name.ends_with("Action") {

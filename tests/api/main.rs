@@ -10,6 +10,7 @@ mod auth;
 mod complaints;
 mod consents;
 mod erased_records;
+mod erasure;
 mod export;
 mod hardening;
 mod hardening_data;

@@ -181,7 +181,12 @@ async fn export_stakeholder(
                 Ok(audit::record_event(c, &actor, &exported)?)
             })
         })
-        .await?;
+        .await
+        .map_err(|e| match e {
+            // Fail closed: no record of the export, no export (503); a 404 stays a 404.
+            ApiError::Internal(cause) => ApiError::Unavailable(format!("recording the export failed: {cause}")),
+            other => other,
+        })?;
     let notice = state.settings.privacy_retention_notice.clone();
     let body = state.stream(move |conn, send| export::write(conn, id, notice.as_deref(), send)).await?;
     Ok(HttpResponse::Ok()

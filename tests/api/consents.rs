@@ -226,6 +226,19 @@ api_test!(roles_precondition_and_visibility, |app| {
     }
     assert_problem(record(&app, Role::Agent, &uuid::Uuid::now_v7().to_string(), grant.clone()).await, 404).await;
     let res = app
+        .req(reqwest::Method::POST, &consents_url(&id), Role::Agent)
+        .header("content-type", "text/plain")
+        .body(json!({ "changes": grant }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 415).await;
+    assert_problem(
+        app.client.post(app.url(&consents_url(&id))).json(&json!({ "changes": grant })).send().await.unwrap(),
+        401,
+    )
+    .await;
+    let res = app
         .post(&consents_url(&id), Role::Admin, &json!({ "changes": grant }))
         .header("If-Match", "\"7\"")
         .send()

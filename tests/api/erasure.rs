@@ -237,6 +237,12 @@ api_test!(only_admins_erase_and_bad_requests_change_nothing, |app| {
         assert_problem(erase(&app, role, &uuid::Uuid::now_v7().to_string()).send().await.unwrap(), 403).await;
     }
     assert_problem(erase(&app, Role::Admin, &uuid::Uuid::now_v7().to_string()).send().await.unwrap(), 404).await;
+    assert_problem(erase(&app, Role::Admin, "not-a-uuid").send().await.unwrap(), 400).await;
+    assert_problem(
+        app.client.post(app.url(&erase_url(&sid))).json(&json!({"reason": "other"})).send().await.unwrap(),
+        401,
+    )
+    .await;
     let empty = app.req(reqwest::Method::POST, &erase_url(&sid), Role::Admin).send().await.unwrap();
     assert_422(empty, "reason", Some("required")).await;
     for (body, field, code) in [

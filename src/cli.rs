@@ -31,12 +31,15 @@ pub enum Command {
     Seed {
         #[arg(long)]
         stakeholders: u64,
-        #[arg(long, default_value_t = 0)]
-        interactions_per: u32,
-        #[arg(long, default_value_t = 0)]
-        offers_per: u32,
-        #[arg(long, default_value_t = 0)]
-        complaints_per: u32,
+        /// Per stakeholder on average; a fraction such as 0.5 gives every other one.
+        #[arg(long, default_value_t = 0.0, value_parser = per_stakeholder)]
+        interactions_per: f64,
+        /// Per stakeholder on average; a fraction such as 0.5 gives every other one.
+        #[arg(long, default_value_t = 0.0, value_parser = per_stakeholder)]
+        offers_per: f64,
+        /// Per stakeholder on average; a fraction such as 0.5 gives every other one.
+        #[arg(long, default_value_t = 0.0, value_parser = per_stakeholder)]
+        complaints_per: f64,
         #[arg(long, default_value_t = 42)]
         rng_seed: u64,
         /// Write a sample of stakeholder ids here (one per line), for load generators.
@@ -111,10 +114,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let r = crate::seed::run(&mut conn, &opts, settings.sla)?;
             println!(
-                "seeded {} stakeholders ({} tags, {} interactions, {} offers, {} complaints) in {:.1} s: \
-                 {:.0} stakeholders/s, {:.0} rows/s",
+                "seeded {} stakeholders ({} tags, {} stage changes, {} interactions, {} offers, {} complaints) \
+                 in {:.1} s: {:.0} stakeholders/s, {:.0} rows/s",
                 r.stakeholders,
                 r.tags,
+                r.stage_changes,
                 r.interactions,
                 r.offers,
                 r.complaints,
@@ -124,6 +128,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+    }
+}
+
+/// A per-stakeholder count: a finite number from 0 to 1000.
+fn per_stakeholder(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=1000.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} is not a number from 0 to 1000")),
     }
 }
 

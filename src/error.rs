@@ -45,6 +45,9 @@ pub enum ApiError {
     /// An erasure over `CRM_ERASE_MAX_CHILD_ROWS` records (409 `erase-too-large`).
     #[error("erase too large: {0}")]
     EraseTooLarge(String),
+    /// An analytics answer over the group limit (400 `too-many-groups`).
+    #[error("too many groups: {0}")]
+    TooManyGroups(String),
     #[error("precondition failed: {0}")]
     PreconditionFailed(String),
     #[error("payload too large: {0}")]

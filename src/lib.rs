@@ -3,6 +3,7 @@
 #[macro_use]
 mod macros;
 
+pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod cli;

@@ -27,6 +27,7 @@ Errors are RFC 9457 problem documents; lists are keyset-paginated (`next_cursor`
         (name = "offers", description = "Personalised offers and their lifecycle"),
         (name = "complaints", description = "Cases handled to resolution against an SLA"),
         (name = "privacy", description = "The audit log: who did what to which record, and who read personal data"),
+        (name = "analytics", description = "Measures of the portfolio, interactions, lifecycle, offers and complaints; UTC windows, pinned definitions"),
         (name = "service", description = "Health, readiness and metrics"),
     ),
     modifiers(&Security),
@@ -356,7 +357,7 @@ fn common_headers(doc: &mut Doc) {
 /// (`null` when empty), so all are `required` — SDKs then type an optional
 /// field as `T | null`, not as possibly-missing. Pages refer to their item
 /// schema instead of inlining a copy of it.
-const RESPONSES: [&str; 18] = [
+const RESPONSES: &[&str] = &[
     "Stakeholder",
     "Interaction",
     "Offer",
@@ -375,6 +376,28 @@ const RESPONSES: [&str; 18] = [
     "ExportCounts",
     "ErasureReceipt",
     "Redacted",
+    "AnalyticsPortfolioResponse",
+    "AnalyticsInteractionsResponse",
+    "AnalyticsLifecycleResponse",
+    "AnalyticsOffersResponse",
+    "AnalyticsComplaintsResponse",
+    "PortfolioMeasures",
+    "InteractionMeasures",
+    "LifecycleMeasures",
+    "OfferMeasures",
+    "ComplaintMeasures",
+    "Ratio",
+    "Average",
+    "MoneyTotal",
+    "DurationPercentiles",
+    "Transition",
+    "FunnelStep",
+    "Churn",
+    "AcceptedValue",
+    "Sla",
+    "ResolutionSeconds",
+    "Distribution",
+    "ComplaintSatisfaction",
 ];
 
 fn response_schemas(doc: &mut Doc) {

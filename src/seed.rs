@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::complaints::dto::{Category, ComplaintStatus, Severity};
 use crate::complaints::lifecycle;
 use crate::config::SlaTargets;
-use crate::db::schema::{complaints, interactions, offers, stakeholder_tags, stakeholders};
+use crate::db::schema::{complaints, interactions, offers, stakeholder_stage_changes, stakeholder_tags, stakeholders};
 use crate::db::{DbConnection, DbTimestamp, DbUuid, types};
 use crate::domain::Channel;
 use crate::interactions::dto::{Direction, InteractionType};
@@ -30,9 +30,10 @@ use crate::stakeholders::model::search_text;
 #[derive(Debug, Clone)]
 pub struct SeedOptions {
     pub stakeholders: u64,
-    pub interactions_per: u32,
-    pub offers_per: u32,
-    pub complaints_per: u32,
+    /// Averages per stakeholder; the fraction is drawn (0.5: every other one on average).
+    pub interactions_per: f64,
+    pub offers_per: f64,
+    pub complaints_per: f64,
     pub rng_seed: u64,
     /// Write a sample of stakeholder ids (one per line) here, for load generators.
     pub ids_file: Option<PathBuf>,
@@ -44,6 +45,7 @@ pub struct SeedOptions {
 pub struct SeedReport {
     pub stakeholders: u64,
     pub tags: u64,
+    pub stage_changes: u64,
     pub interactions: u64,
     pub offers: u64,
     pub complaints: u64,
@@ -52,7 +54,7 @@ pub struct SeedReport {
 
 impl SeedReport {
     pub fn rows(&self) -> u64 {
-        self.stakeholders + self.tags + self.interactions + self.offers + self.complaints
+        self.stakeholders + self.tags + self.stage_changes + self.interactions + self.offers + self.complaints
     }
 }
 
@@ -96,6 +98,17 @@ struct NewStakeholder {
 struct NewTag {
     stakeholder_id: DbUuid,
     tag: &'static str,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = stakeholder_stage_changes, treat_none_as_default_value = false)]
+struct NewStageChange {
+    id: DbUuid,
+    stakeholder_id: DbUuid,
+    from_stage: Option<&'static str>,
+    to_stage: &'static str,
+    changed_at: DbTimestamp,
+    changed_by: &'static str,
 }
 
 #[derive(Insertable)]
@@ -268,6 +281,7 @@ fn json<T: serde::Serialize>(v: &T) -> String {
 struct Chunk {
     stakeholders: Vec<NewStakeholder>,
     tags: Vec<NewTag>,
+    stage_changes: Vec<NewStageChange>,
     interactions: Vec<NewInteraction>,
     offers: Vec<NewOffer>,
     complaints: Vec<NewComplaint>,
@@ -400,7 +414,46 @@ impl Generator {
             self.organizations.push(DbUuid(id));
         }
         chunk.stakeholders.push(row);
+        self.stage_history(id, created, stage, chunk);
         self.children(id, created, chunk);
+    }
+
+    /// A path through the funnel that ends at `stage`: created as a prospect
+    /// (sometimes straight as a lead), one change per later step, at
+    /// increasing instants; `churned` passes through `customer` first.
+    fn stage_history(&mut self, id: Uuid, created: DateTime<Utc>, stage: LifecycleStage, chunk: &mut Chunk) {
+        use LifecycleStage::*;
+        let path: &[LifecycleStage] = match stage {
+            Prospect => &[Prospect],
+            Lead => &[Prospect, Lead],
+            Customer => &[Prospect, Lead, Customer],
+            RepeatCustomer => &[Prospect, Lead, Customer, RepeatCustomer],
+            Advocate => &[Prospect, Lead, Customer, RepeatCustomer, Advocate],
+            Churned => &[Prospect, Lead, Customer, Churned],
+        };
+        let path = if path.len() > 1 && self.rng.random_bool(0.3) { &path[1..] } else { path };
+        let (mut from, mut at) = (None, created);
+        for (k, &to) in path.iter().enumerate() {
+            if k > 0 {
+                at = self.after(at);
+            }
+            chunk.stage_changes.push(NewStageChange {
+                id: DbUuid(uuid_at(&mut self.rng, at)),
+                stakeholder_id: DbUuid(id),
+                from_stage: from.map(LifecycleStage::as_str),
+                to_stage: to.as_str(),
+                changed_at: DbTimestamp(at),
+                changed_by: "seed",
+            });
+            from = Some(to);
+        }
+    }
+
+    /// How many children of one kind: the whole part of `per`, plus one with
+    /// the probability of its fraction.
+    fn count(&mut self, per: f64) -> u32 {
+        let whole = per.floor();
+        whole as u32 + u32::from(self.rng.random_bool((per - whole).clamp(0.0, 1.0)))
     }
 
     /// A random instant between `from` and now.
@@ -411,7 +464,7 @@ impl Generator {
 
     fn children(&mut self, sid: Uuid, created: DateTime<Utc>, chunk: &mut Chunk) {
         let sid = DbUuid(sid);
-        for _ in 0..self.opts.interactions_per {
+        for _ in 0..self.count(self.opts.interactions_per) {
             let at = self.after(created);
             let rng = &mut self.rng;
             let ty = weighted(
@@ -447,7 +500,7 @@ impl Generator {
                 updated_at: DbTimestamp(at),
             });
         }
-        for _ in 0..self.opts.offers_per {
+        for _ in 0..self.count(self.opts.offers_per) {
             let at = self.after(created);
             let rng = &mut self.rng;
             let status = weighted(
@@ -486,7 +539,7 @@ impl Generator {
                 updated_at: DbTimestamp(at),
             });
         }
-        for _ in 0..self.opts.complaints_per {
+        for _ in 0..self.count(self.opts.complaints_per) {
             let at = self.after(created);
             let rng = &mut self.rng;
             let severity = weighted(
@@ -543,6 +596,7 @@ fn write(conn: &mut DbConnection, chunk: &Chunk) -> anyhow::Result<()> {
             c.batch_execute("SET LOCAL synchronous_commit = off")?;
             diesel::copy_from(stakeholders::table).from_insertable(&chunk.stakeholders).execute(c)?;
             diesel::copy_from(stakeholder_tags::table).from_insertable(&chunk.tags).execute(c)?;
+            diesel::copy_from(stakeholder_stage_changes::table).from_insertable(&chunk.stage_changes).execute(c)?;
             diesel::copy_from(interactions::table).from_insertable(&chunk.interactions).execute(c)?;
             diesel::copy_from(offers::table).from_insertable(&chunk.offers).execute(c)?;
             diesel::copy_from(complaints::table).from_insertable(&chunk.complaints).execute(c)?;
@@ -555,6 +609,9 @@ fn write(conn: &mut DbConnection, chunk: &Chunk) -> anyhow::Result<()> {
             }
             for part in chunk.tags.chunks(10_000) {
                 diesel::insert_into(stakeholder_tags::table).values(part).execute(c)?;
+            }
+            for part in chunk.stage_changes.chunks(5000) {
+                diesel::insert_into(stakeholder_stage_changes::table).values(part).execute(c)?;
             }
             for part in chunk.interactions.chunks(1500) {
                 diesel::insert_into(interactions::table).values(part).execute(c)?;
@@ -590,7 +647,7 @@ fn drop_secondary_indexes(conn: &mut DbConnection, opts: &SeedOptions) -> anyhow
     let defs: Vec<IndexDef> = diesel::sql_query(
         "SELECT indexname::text AS indexname, indexdef::text AS indexdef FROM pg_indexes \
          WHERE schemaname = current_schema() AND indexname NOT LIKE '%_pkey' \
-         AND tablename IN ('stakeholders', 'stakeholder_tags', 'interactions', 'offers', 'complaints')",
+         AND tablename IN ('stakeholders', 'stakeholder_tags', 'stakeholder_stage_changes', 'interactions', 'offers', 'complaints')",
     )
     .load(c)?;
     for d in &defs {
@@ -638,6 +695,7 @@ pub fn run(conn: &mut DbConnection, opts: &SeedOptions, sla: SlaTargets) -> anyh
         }
         report.stakeholders += chunk.stakeholders.len() as u64;
         report.tags += chunk.tags.len() as u64;
+        report.stage_changes += chunk.stage_changes.len() as u64;
         report.interactions += chunk.interactions.len() as u64;
         report.offers += chunk.offers.len() as u64;
         report.complaints += chunk.complaints.len() as u64;

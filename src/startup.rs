@@ -39,7 +39,8 @@ where
             .configure(crate::interactions::routes::configure)
             .configure(crate::offers::routes::configure)
             .configure(crate::complaints::routes::configure)
-            .configure(crate::privacy::routes::configure),
+            .configure(crate::privacy::routes::configure)
+            .configure(crate::analytics::routes::configure),
     )
 }
 

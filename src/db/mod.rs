@@ -237,13 +237,20 @@ where
     }
 }
 
-/// Read-only unit of work: one transaction so every query sees one snapshot.
+/// Read-only unit of work: one transaction so every query sees one snapshot
+/// (REPEATABLE READ on PostgreSQL, whose default would take a new snapshot
+/// per statement; an SQLite read transaction keeps its first snapshot).
 pub fn read_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    conn.transaction(f)
+    conn.transaction(|c| {
+        if let DbConnection::Pg(pg) = c {
+            pg.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+        }
+        f(c)
+    })
 }
 
 /// Whether the database answers (readiness).

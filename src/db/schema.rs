@@ -133,7 +133,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::{PTimestamp, PUuid};
+
+    stakeholder_stage_changes (id) {
+        id -> PUuid,
+        stakeholder_id -> PUuid,
+        from_stage -> Nullable<Text>,
+        to_stage -> Text,
+        changed_at -> PTimestamp,
+        changed_by -> Text,
+    }
+}
+
 diesel::joinable!(stakeholder_tags -> stakeholders (stakeholder_id));
+diesel::joinable!(stakeholder_stage_changes -> stakeholders (stakeholder_id));
 diesel::joinable!(consent_changes -> stakeholders (stakeholder_id));
 
 diesel::table! {
@@ -223,6 +238,7 @@ diesel::joinable!(complaints -> stakeholders (stakeholder_id));
 diesel::allow_tables_to_appear_in_same_query!(
     stakeholders,
     stakeholder_tags,
+    stakeholder_stage_changes,
     consent_changes,
     audit_events,
     idempotency_keys,

@@ -52,6 +52,7 @@ impl ApiError {
             Self::Conflict(_) => ("conflict", "Conflict"),
             Self::Erased(_) => ("erased", "Erased"),
             Self::EraseTooLarge(_) => ("erase-too-large", "Erasure too large"),
+            Self::TooManyGroups(_) => ("too-many-groups", "Too many groups"),
             Self::PreconditionFailed(_) => ("precondition-failed", "Precondition failed"),
             Self::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
             Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
@@ -72,6 +73,7 @@ impl ApiError {
             | Self::Conflict(d)
             | Self::Erased(d)
             | Self::EraseTooLarge(d)
+            | Self::TooManyGroups(d)
             | Self::PreconditionFailed(d)
             | Self::PayloadTooLarge(d)
             | Self::UnsupportedMediaType(d)
@@ -118,7 +120,7 @@ impl Problem {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::TooManyGroups(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,

@@ -7,7 +7,7 @@ use chrono::Utc;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::dto::{AccessLogEntry, Processing, ProcessingPurpose, Recipient};
+use super::dto::{AccessLogEntry, Processing, ProcessingPurpose, Recipient, StageChange};
 use crate::auth::roles::ContactView;
 use crate::auth::{FieldPolicy, RowScope};
 use crate::complaints::repo as complaints;
@@ -123,8 +123,10 @@ pub fn write(
             |c, p| stakeholders::consent_history(c, id, &consent_filter, p),
             |r| ConsentChange::from(r.clone()),
         )?;
-        // Stage changes arrive with the analytics issue.
-        w.raw(",\"lifecycle_history\":[]")?;
+        w.raw(",\"lifecycle_history\":")?;
+        let history = stakeholders::stage_history(c, id)?;
+        let history: Vec<StageChange> = history.into_iter().map(StageChange::from).collect();
+        w.value(&history)?;
         let now = crate::db::types::now();
         let filter = interactions::Filter { stakeholder_id: Some(id), ..Default::default() };
         let sort = Sort { field: interactions::SortBy::OccurredAt, descending: false };

@@ -3,13 +3,14 @@
 use diesel::prelude::*;
 use serde_json::{Map, Value};
 
-use super::dto::{AuditActor, AuditEvent, ErasureReason, ErasureReceipt, Redacted};
+use super::dto::{AuditActor, AuditEvent, ErasureReason, ErasureReceipt, Redacted, StageChange};
 use crate::audit::EventCategory;
 use crate::auth::Role;
 use crate::db::schema::{audit_events, erasures};
 use crate::db::{DbTimestamp, DbUuid, Json};
 use crate::stakeholders::consent::Purpose;
 use crate::stakeholders::dto::Stakeholder;
+use crate::stakeholders::model::StageChangeRow;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = audit_events)]
@@ -76,5 +77,11 @@ impl ErasureRow {
             consents_withdrawn: self.consents_withdrawn.0.clone(),
             stakeholder,
         }
+    }
+}
+
+impl From<StageChangeRow> for StageChange {
+    fn from(r: StageChangeRow) -> Self {
+        Self { from_stage: r.from_stage, to_stage: r.to_stage, changed_at: r.changed_at.0 }
     }
 }

@@ -11,7 +11,7 @@ use super::dto::{
     Stakeholder, StakeholderInput, normalize_phone,
 };
 use crate::auth::roles::{ContactView, FieldPolicy, mask_email, mask_phone};
-use crate::db::schema::{consent_changes, stakeholders};
+use crate::db::schema::{consent_changes, stakeholder_stage_changes, stakeholders};
 use crate::db::{DbTimestamp, DbUuid, Json};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -73,6 +73,26 @@ pub struct ConsentChangeRow {
     pub source: ConsentSource,
     pub captured_at: DbTimestamp,
     pub evidence_ref: Option<String>,
+}
+
+/// One change of `lifecycle_stage` (`from_stage` null at creation).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = stakeholder_stage_changes)]
+pub struct StageChangeRow {
+    pub id: DbUuid,
+    pub stakeholder_id: DbUuid,
+    pub from_stage: Option<LifecycleStage>,
+    pub to_stage: LifecycleStage,
+    pub changed_at: DbTimestamp,
+    pub changed_by: String,
+}
+
+impl StageChangeRow {
+    pub fn new(stakeholder: uuid::Uuid, from: Option<LifecycleStage>, to: LifecycleStage, at: DbTimestamp, by: &str) -> Self {
+        // v7 ids order by time, so "ties: the greater id" is the later write.
+        let id = DbUuid(uuid::Uuid::now_v7());
+        Self { id, stakeholder_id: DbUuid(stakeholder), from_stage: from, to_stage: to, changed_at: at, changed_by: by.to_owned() }
+    }
 }
 
 /// Unicode-aware lower case of name, e-mail and phone: what `q` searches.

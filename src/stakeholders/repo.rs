@@ -8,11 +8,11 @@ use uuid::Uuid;
 
 use super::consent::{ConsentSource, LegalBasis, Purpose};
 use super::dto::{Consents, EntityType, Kind, LifecycleStage};
-use super::model::{ConsentChangeRow, StakeholderData, StakeholderRow};
+use super::model::{ConsentChangeRow, StageChangeRow, StakeholderData, StakeholderRow};
 use crate::audit::{self, Actor};
 use crate::auth::RowScope;
 use crate::db::keyset::{Paging, Sort};
-use crate::db::schema::{consent_changes as cc, stakeholder_tags as st, stakeholders as s};
+use crate::db::schema::{consent_changes as cc, stakeholder_stage_changes as ssc, stakeholder_tags as st, stakeholders as s};
 use crate::db::{DbConnection, DbTimestamp, DbUuid, Json, MultiBackend, types};
 use crate::error::FieldError;
 use crate::error::{ApiError, OrNotFound};
@@ -360,6 +360,20 @@ fn replace_tags(conn: &mut DbConnection, id: Uuid, tags: &[String]) -> QueryResu
     Ok(())
 }
 
+/// Lifecycle history: written in the transaction of every stage change.
+pub fn record_stage(conn: &mut DbConnection, change: &StageChangeRow) -> QueryResult<()> {
+    diesel::insert_into(ssc::table).values(change).execute(conn).map(drop)
+}
+
+/// The stakeholder's stage changes, oldest first (ties: the later write).
+pub fn stage_history(conn: &mut DbConnection, id: Uuid) -> QueryResult<Vec<StageChangeRow>> {
+    ssc::table
+        .filter(ssc::stakeholder_id.eq(DbUuid(id)))
+        .order((ssc::changed_at.asc(), ssc::id.asc()))
+        .select(StageChangeRow::as_select())
+        .load(conn)
+}
+
 /// One consent change to record.
 #[derive(Debug, Clone)]
 pub struct NewConsent {
@@ -515,6 +529,7 @@ pub fn create(
         ))
         .execute(conn)?;
     replace_tags(conn, id, &data.tags.0)?;
+    record_stage(conn, &StageChangeRow::new(id, None, data.lifecycle_stage, DbTimestamp(now), &actor.sub))?;
     record_consents(conn, actor, id, None, data.consents.0, now)?;
     let fields = changed_fields(None, data);
     audit::record(conn, actor, "stakeholder.created", RESOURCE, id, id, &fields)?;
@@ -558,6 +573,10 @@ pub fn update(
     }
     if data.tags != old.tags {
         replace_tags(conn, id, &data.tags.0)?;
+    }
+    if data.lifecycle_stage != old.lifecycle_stage {
+        let change = StageChangeRow::new(id, Some(old.lifecycle_stage), data.lifecycle_stage, DbTimestamp(now), &actor.sub);
+        record_stage(conn, &change)?;
     }
     if data.consents != old.consents {
         let names = record_consents(conn, actor, id, Some(old.consents.0), data.consents.0, now)?;

@@ -200,15 +200,18 @@ api_test!(seeded_data_reads_back_through_the_api, |app| {
     let dir = tempfile::tempdir().unwrap();
     let opts = crm_api::seed::SeedOptions {
         stakeholders: 40,
-        interactions_per: 2,
-        offers_per: 1,
-        complaints_per: 1,
+        interactions_per: 2.0,
+        offers_per: 0.5,
+        complaints_per: 1.0,
         rng_seed: 7,
         ids_file: Some(dir.path().join("ids.txt")),
         chunk: 15,
     };
     let report = crm_api::seed::run(&mut pool.get().unwrap(), &opts, Default::default()).unwrap();
-    assert_eq!((report.stakeholders, report.interactions, report.offers, report.complaints), (40, 80, 40, 40));
+    assert_eq!((report.stakeholders, report.interactions, report.complaints), (40, 80, 40));
+    // 0.5 per stakeholder: drawn, so about half (fixed by the rng seed).
+    assert!((8..=32).contains(&report.offers), "offers: {}", report.offers);
+    assert!(report.stage_changes >= 40, "every stakeholder has its creation row: {}", report.stage_changes);
     let ids = std::fs::read_to_string(dir.path().join("ids.txt")).unwrap();
     assert_eq!(ids.lines().count(), 40);
 
@@ -216,7 +219,7 @@ api_test!(seeded_data_reads_back_through_the_api, |app| {
     for (path, expected) in [
         ("/api/v1/stakeholders?limit=200", 40),
         ("/api/v1/interactions?limit=200", 80),
-        ("/api/v1/offers?limit=200", 40),
+        ("/api/v1/offers?limit=200", report.offers as usize),
         ("/api/v1/complaints?limit=200", 40),
     ] {
         let (status, _, body) = parts(app.get(path, Role::Admin).send().await.unwrap()).await;
@@ -228,7 +231,15 @@ api_test!(seeded_data_reads_back_through_the_api, |app| {
         let res = app.get(&format!("{one}/{first}"), Role::Admin).send().await.unwrap();
         assert_eq!(res.status(), 200, "{one}/{first}");
     }
+    // Each stage history ends at the stakeholder's stage, oldest first.
     let first_id = ids.lines().next().unwrap();
+    let (status, _, export) =
+        parts(app.get(&format!("/api/v1/stakeholders/{first_id}/export"), Role::Admin).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    let history = export["lifecycle_history"].as_array().unwrap();
+    assert_eq!(history[0]["from_stage"], serde_json::Value::Null, "{history:?}");
+    assert_eq!(history.last().unwrap()["to_stage"], export["stakeholder"]["lifecycle_stage"]);
+    assert_eq!(history[0]["changed_at"], export["stakeholder"]["created_at"]);
     let (status, _, s) =
         parts(app.get(&format!("/api/v1/stakeholders/{first_id}"), Role::Analyst).send().await.unwrap()).await;
     assert_eq!(status, 200);

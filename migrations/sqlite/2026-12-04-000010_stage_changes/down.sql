@@ -1,0 +1,5 @@
+DROP INDEX complaints_closed_idx;
+DROP INDEX complaints_acknowledged_idx;
+DROP INDEX complaints_resolved_idx;
+DROP INDEX offers_sent_idx;
+DROP TABLE stakeholder_stage_changes;

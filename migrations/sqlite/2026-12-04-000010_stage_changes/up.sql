@@ -1,0 +1,28 @@
+-- Lifecycle history (analytics.md): one row at creation and one per change
+-- of lifecycle_stage, written in the transaction of the change. Kept by
+-- erasure (ids, stages and times only).
+CREATE TABLE stakeholder_stage_changes (
+    id             TEXT PRIMARY KEY,
+    stakeholder_id TEXT NOT NULL REFERENCES stakeholders (id) ON DELETE CASCADE,
+    from_stage     TEXT,
+    to_stage       TEXT NOT NULL,
+    changed_at     TEXT NOT NULL,
+    changed_by     TEXT NOT NULL
+);
+CREATE INDEX stakeholder_stage_changes_changed_idx ON stakeholder_stage_changes (changed_at);
+CREATE INDEX stakeholder_stage_changes_stakeholder_idx ON stakeholder_stage_changes (stakeholder_id, changed_at);
+
+-- History before this migration is approximate: one creation row per
+-- stakeholder, at its current stage, dated when it was created. The id is a
+-- random version 4 UUID in the text form the app writes.
+INSERT INTO stakeholder_stage_changes (id, stakeholder_id, from_stage, to_stage, changed_at, changed_by)
+SELECT lower(substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-4' || substr(h, 14, 3) || '-'
+             || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(h, 18, 3) || '-' || substr(h, 21, 12)),
+       id, NULL, lifecycle_stage, created_at, 'migration'
+FROM (SELECT hex(randomblob(16)) AS h, id, lifecycle_stage, created_at FROM stakeholders);
+
+-- The windows the analytics read by.
+CREATE INDEX offers_sent_idx ON offers (sent_at);
+CREATE INDEX complaints_resolved_idx ON complaints (resolved_at);
+CREATE INDEX complaints_acknowledged_idx ON complaints (acknowledged_at);
+CREATE INDEX complaints_closed_idx ON complaints (closed_at);

@@ -1,0 +1,469 @@
+//! The measures of each endpoint, from the rows `repo` read: every row is
+//! added to the totals and to its group in one pass (`Groups`), so totals
+//! are over the whole population and groups are sparse by construction.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::dto::*;
+use super::measures::{DurationPercentiles, Mean, MoneySums, Ratio, Samples, seconds_between};
+use super::repo::{Attrs, ChangeFact, ComplaintFact, CUSTOMER_STAGES, InteractionFact, OfferFact, Purchase};
+use super::window::{Bucket, Dim, GroupBy, Groups, Key, Window};
+use crate::offers::dto::OfferStatus;
+use crate::offers::lifecycle::effective_status;
+use crate::stakeholders::dto::LifecycleStage;
+
+fn attr(a: &Attrs, d: Dim) -> Option<String> {
+    match d {
+        Dim::Kind => Some(a.kind.clone()),
+        Dim::EntityType => Some(a.entity_type.clone()),
+        Dim::Segment => a.segment.clone(),
+        Dim::LifecycleStage => Some(a.lifecycle_stage.clone()),
+        _ => None,
+    }
+}
+
+fn count(n: usize) -> i64 {
+    n as i64
+}
+
+/// The response's groups, in key order.
+pub fn groups<M, G, O>(g: Groups<M>, by: &GroupBy, make: impl Fn(serde_json::Map<String, serde_json::Value>, O) -> G, done: impl Fn(M) -> O) -> (O, Vec<G>) {
+    let totals = done(g.totals);
+    let groups = g.groups.into_iter().map(|(k, m)| make(k.to_json(by), done(m))).collect();
+    (totals, groups)
+}
+
+// --- portfolio -------------------------------------------------------------
+
+#[derive(Default)]
+pub struct PortfolioAcc {
+    stakeholders: i64,
+    erased: i64,
+    purchasing: HashSet<Uuid>,
+    revenue: MoneySums,
+}
+
+pub fn portfolio(by: &GroupBy, counts: &[(Attrs, i64, i64)], purchases: &[Purchase]) -> Groups<PortfolioAcc> {
+    let mut g = Groups::<PortfolioAcc>::default();
+    // No time dimension is offered here: the key's instant is never read.
+    let at = DateTime::<Utc>::UNIX_EPOCH;
+    for (a, n, erased) in counts {
+        g.add(by.key(at, |d| attr(a, d)), |m| {
+            m.stakeholders += n;
+            m.erased += erased;
+        });
+    }
+    for p in purchases {
+        g.add(by.key(at, |d| attr(&p.attrs, d)), |m| {
+            m.purchasing.insert(p.stakeholder_id.0);
+            if let (Some(amount), Some(cur)) = (p.amount_minor, &p.currency) {
+                m.revenue.add(cur, amount);
+            }
+        });
+    }
+    g
+}
+
+pub fn portfolio_done(m: PortfolioAcc) -> PortfolioMeasures {
+    PortfolioMeasures {
+        stakeholders: m.stakeholders,
+        erased: m.erased,
+        purchasing_stakeholders: count(m.purchasing.len()),
+        revenue: m.revenue.done(),
+    }
+}
+
+// --- interactions ----------------------------------------------------------
+
+#[derive(Default)]
+pub struct InteractionAcc {
+    interactions: i64,
+    stakeholders: HashSet<Uuid>,
+    satisfaction: Mean,
+    purchases: i64,
+    revenue: MoneySums,
+}
+
+pub fn interactions(by: &GroupBy, rows: &[InteractionFact]) -> Groups<InteractionAcc> {
+    let mut g = Groups::<InteractionAcc>::default();
+    for r in rows {
+        let key = by.key(r.occurred_at.0, |d| match d {
+            Dim::Channel => Some(r.channel.clone()),
+            Dim::Direction => Some(r.direction.clone()),
+            Dim::Type => Some(r.interaction_type.clone()),
+            _ => None,
+        });
+        let purchase = r.interaction_type == "purchase";
+        g.add(key, |m| {
+            m.interactions += 1;
+            m.stakeholders.insert(r.stakeholder_id.0);
+            if let Some(s) = r.satisfaction {
+                m.satisfaction.add(i64::from(s));
+            }
+            if purchase {
+                m.purchases += 1;
+                if let (Some(amount), Some(cur)) = (r.amount_minor, &r.currency) {
+                    m.revenue.add(cur, amount);
+                }
+            }
+        });
+    }
+    g
+}
+
+pub fn interactions_done(m: InteractionAcc) -> InteractionMeasures {
+    InteractionMeasures {
+        interactions: m.interactions,
+        stakeholders: count(m.stakeholders.len()),
+        satisfaction: m.satisfaction.done(),
+        purchases: m.purchases,
+        revenue: m.revenue.done(),
+    }
+}
+
+// --- offers ----------------------------------------------------------------
+
+#[derive(Default)]
+pub struct OfferAcc {
+    by_status: HashMap<&'static str, u64>,
+    sent: u64,
+    response: Samples,
+    /// currency → (list, net, count)
+    accepted_value: BTreeMap<String, (i128, i128, i64)>,
+}
+
+pub fn offers(by: &GroupBy, rows: &[OfferFact], as_of: DateTime<Utc>) -> Groups<OfferAcc> {
+    let mut g = Groups::<OfferAcc>::default();
+    for r in rows {
+        let key = by.key(r.sent_at.0, |d| match d {
+            Dim::ProductCategory => r.product_category.clone(),
+            _ => None,
+        });
+        let status = effective_status(r.status, r.valid_until.map(|t| t.0), as_of);
+        let bucket = match status {
+            OfferStatus::Sent => "open",
+            s => s.as_str(),
+        };
+        let decided = matches!(status, OfferStatus::Accepted | OfferStatus::Declined);
+        let response = r.responded_at.filter(|_| decided).map(|t| seconds_between(r.sent_at.0, t.0));
+        let net = i128::from(r.price_minor) * i128::from(100 - r.discount_percent) / 100;
+        g.add(key, |m| {
+            m.sent += 1;
+            *m.by_status.entry(bucket).or_default() += 1;
+            if let Some(s) = response {
+                m.response.add(s);
+            }
+            if status == OfferStatus::Accepted {
+                let e = m.accepted_value.entry(r.currency.clone()).or_default();
+                e.0 += i128::from(r.price_minor);
+                e.1 += net;
+                e.2 += 1;
+            }
+        });
+    }
+    g
+}
+
+pub fn offers_done(mut m: OfferAcc) -> OfferMeasures {
+    let n = |s: &str| m.by_status.get(s).copied().unwrap_or(0);
+    let (accepted, declined) = (n("accepted"), n("declined"));
+    OfferMeasures {
+        sent: m.sent as i64,
+        accepted: accepted as i64,
+        declined: declined as i64,
+        expired: n("expired") as i64,
+        withdrawn: n("withdrawn") as i64,
+        open: n("open") as i64,
+        conversion_rate: Ratio::of(accepted, m.sent),
+        decided_acceptance_rate: Ratio::of(accepted, accepted + declined),
+        response_seconds: DurationPercentiles::from(&mut m.response),
+        accepted_value: m
+            .accepted_value
+            .iter()
+            .map(|(c, (list, net, n))| AcceptedValue {
+                currency: c.clone(),
+                list_amount_minor: i64::try_from(*list).unwrap_or(i64::MAX),
+                net_amount_minor: i64::try_from(*net).unwrap_or(i64::MAX),
+                count: *n,
+            })
+            .collect(),
+    }
+}
+
+// --- complaints ------------------------------------------------------------
+
+#[derive(Default)]
+pub struct ComplaintAcc {
+    opened: i64,
+    resolved: u64,
+    within_sla: u64,
+    open_breached: i64,
+    resolution: Samples,
+    acknowledge: Samples,
+    satisfaction: Mean,
+    positive: u64,
+    distribution: [i64; 5],
+}
+
+pub fn complaints(by: &GroupBy, w: &Window, rows: &[ComplaintFact]) -> Groups<ComplaintAcc> {
+    let mut g = Groups::<ComplaintAcc>::default();
+    for r in rows {
+        // Each measure's row is keyed by its own timestamp.
+        let key = |at: DateTime<Utc>| {
+            by.key(at, |d| match d {
+                Dim::Category => Some(r.category.clone()),
+                Dim::Severity => Some(r.severity.clone()),
+                Dim::Channel => r.channel.clone(),
+                Dim::AssigneeId => r.assignee_id.clone(),
+                _ => None,
+            })
+        };
+        let created = r.created_at.0;
+        if w.contains(created) {
+            let breached = r.resolved_at.is_none() && r.due_at.0 < w.as_of;
+            g.add(key(created), |m| {
+                m.opened += 1;
+                m.open_breached += i64::from(breached);
+            });
+        }
+        if let Some(resolved) = r.resolved_at.map(|t| t.0).filter(|t| w.contains(*t)) {
+            let within = resolved <= r.due_at.0;
+            let secs = seconds_between(created, resolved);
+            g.add(key(resolved), |m| {
+                m.resolved += 1;
+                m.within_sla += u64::from(within);
+                m.resolution.add(secs);
+            });
+        }
+        if let Some(ack) = r.acknowledged_at.map(|t| t.0).filter(|t| w.contains(*t)) {
+            let secs = seconds_between(created, ack);
+            g.add(key(ack), |m| m.acknowledge.add(secs));
+        }
+        if let (Some(closed), Some(score)) = (r.closed_at.map(|t| t.0).filter(|t| w.contains(*t)), r.satisfaction) {
+            g.add(key(closed), |m| {
+                m.satisfaction.add(i64::from(score));
+                m.positive += u64::from(score >= 4);
+                if let Some(slot) = usize::try_from(score - 1).ok().and_then(|i| m.distribution.get_mut(i)) {
+                    *slot += 1;
+                }
+            });
+        }
+    }
+    g
+}
+
+pub fn complaints_done(mut m: ComplaintAcc) -> ComplaintMeasures {
+    let (count, p50, p90, sum) = m.resolution.summary();
+    let resolution = ResolutionSeconds {
+        count,
+        p50,
+        p90,
+        sum: i64::try_from(sum).unwrap_or(i64::MAX),
+        average: Mean { count: count as u64, sum }.done().average,
+    };
+    let sat = m.satisfaction.done();
+    let d = m.distribution;
+    ComplaintMeasures {
+        opened: m.opened,
+        sla: Sla {
+            resolved: m.resolved as i64,
+            within_sla: m.within_sla as i64,
+            breached: (m.resolved - m.within_sla) as i64,
+            compliance_rate: Ratio::of(m.within_sla, m.resolved),
+        },
+        open_breached: m.open_breached,
+        resolution_seconds: resolution,
+        acknowledge_seconds: DurationPercentiles::from(&mut m.acknowledge),
+        satisfaction: ComplaintSatisfaction {
+            count: sat.count,
+            sum: sat.sum,
+            average: sat.average,
+            positive: m.positive as i64,
+            positive_rate: Ratio::of(m.positive, sat.count as u64),
+            distribution: Distribution { one: d[0], two: d[1], three: d[2], four: d[3], five: d[4] },
+        },
+    }
+}
+
+// --- lifecycle -------------------------------------------------------------
+
+fn rank(s: LifecycleStage) -> Option<u8> {
+    match s {
+        LifecycleStage::Prospect => Some(0),
+        LifecycleStage::Lead => Some(1),
+        LifecycleStage::Customer => Some(2),
+        LifecycleStage::RepeatCustomer => Some(3),
+        LifecycleStage::Advocate => Some(4),
+        LifecycleStage::Churned => None,
+    }
+}
+
+const RANKED: [LifecycleStage; 5] = [
+    LifecycleStage::Prospect,
+    LifecycleStage::Lead,
+    LifecycleStage::Customer,
+    LifecycleStage::RepeatCustomer,
+    LifecycleStage::Advocate,
+];
+
+fn is_customer(s: LifecycleStage) -> bool {
+    CUSTOMER_STAGES.contains(&s)
+}
+
+/// What the lifecycle measures are computed from.
+pub struct LifecycleFacts {
+    /// The window's changes, oldest first.
+    pub changes: Vec<ChangeFact>,
+    /// Stakeholders created in the window.
+    pub acquired: Vec<(Uuid, DateTime<Utc>)>,
+    /// Stakeholders already in a customer stage once before the window.
+    pub customers_before: HashSet<Uuid>,
+    /// Stakeholders whose stage at the window's start is a customer stage.
+    pub customers_at_start: HashSet<Uuid>,
+    pub attrs: HashMap<Uuid, Attrs>,
+}
+
+#[derive(Default)]
+pub struct LifecycleAcc {
+    acquired: i64,
+    new_customers: i64,
+    reactivated: i64,
+    transitions: BTreeMap<(Option<&'static str>, &'static str), i64>,
+    /// Per ranked stage, the cohort members that reached it.
+    reached: [u64; 5],
+    customers_at_start: u64,
+    churned: u64,
+    retained: u64,
+}
+
+/// The lifecycle measures over each interval: the whole window for the
+/// totals, and each time bucket (or the window) for the groups.
+pub fn lifecycle(by: &GroupBy, w: &Window, buckets: Option<&[Bucket]>, f: &LifecycleFacts) -> Groups<LifecycleAcc> {
+    let mut g = Groups::<LifecycleAcc>::default();
+    // The window's changes per stakeholder, oldest first.
+    let mut history: HashMap<Uuid, Vec<&ChangeFact>> = HashMap::new();
+    for c in &f.changes {
+        history.entry(c.stakeholder_id.0).or_default().push(c);
+    }
+    let whole = Bucket { label: String::new(), from: w.from, to: w.to };
+    let mut totals = BTreeMap::new();
+    over_interval(f, &history, &whole, |_| Key(Vec::new()), &mut totals);
+    g.totals = totals.into_values().next().unwrap_or_default();
+    if by.dims.is_empty() {
+        return g;
+    }
+    let intervals = buckets.map_or_else(|| vec![whole.clone()], <[Bucket]>::to_vec);
+    for b in &intervals {
+        let key_of = |id: Uuid| {
+            let a = f.attrs.get(&id);
+            let value = |d: Dim| if d.is_time() { Some(b.label.clone()) } else { a.and_then(|a| attr(a, d)) };
+            Key(by.dims.iter().map(|&d| value(d)).collect())
+        };
+        over_interval(f, &history, b, key_of, &mut g.groups);
+    }
+    g
+}
+
+/// Adds each stakeholder's contribution over `[b.from, b.to)` under its key.
+fn over_interval(
+    f: &LifecycleFacts,
+    history: &HashMap<Uuid, Vec<&ChangeFact>>,
+    b: &Bucket,
+    key: impl Fn(Uuid) -> Key,
+    out: &mut BTreeMap<Key, LifecycleAcc>,
+) {
+    let inside = |t: DateTime<Utc>| b.from <= t && t < b.to;
+    let mut at = |id: Uuid, f: &mut dyn FnMut(&mut LifecycleAcc)| f(out.entry(key(id)).or_default());
+    let cohort: HashSet<Uuid> = f.acquired.iter().filter(|(_, t)| inside(*t)).map(|(id, _)| *id).collect();
+    for id in &cohort {
+        at(*id, &mut |m| m.acquired += 1);
+    }
+    // Whether the stage at t is a customer stage: the latest change before t
+    // in the window, else the stage at the window's start.
+    let customer_at = |id: Uuid, t: DateTime<Utc>| -> bool {
+        match history.get(&id).and_then(|h| h.iter().rev().find(|c| c.changed_at.0 < t)) {
+            Some(c) => is_customer(c.to_stage),
+            None => f.customers_at_start.contains(&id),
+        }
+    };
+    for (&id, changes) in history {
+        let mut first_customer = !f.customers_before.contains(&id);
+        let mut reactivated = false;
+        let mut top: Option<u8> = None;
+        for c in changes {
+            let t = c.changed_at.0;
+            let into_customer = is_customer(c.to_stage);
+            if inside(t) {
+                let k = (c.from_stage.map(LifecycleStage::as_str), c.to_stage.as_str());
+                at(id, &mut |m| *m.transitions.entry(k).or_default() += 1);
+                if into_customer && first_customer {
+                    at(id, &mut |m| m.new_customers += 1);
+                }
+                reactivated |= into_customer && c.from_stage == Some(LifecycleStage::Churned);
+            }
+            first_customer &= !into_customer;
+            if t < b.to && cohort.contains(&id) {
+                top = top.max(rank(c.to_stage));
+            }
+        }
+        if reactivated {
+            at(id, &mut |m| m.reactivated += 1);
+        }
+        if let Some(top) = top {
+            at(id, &mut |m| m.reached.iter_mut().take(usize::from(top) + 1).for_each(|r| *r += 1));
+        }
+        if customer_at(id, b.from) {
+            let churned = changes.iter().any(|c| inside(c.changed_at.0) && c.to_stage == LifecycleStage::Churned);
+            let retained = customer_at(id, b.to);
+            at(id, &mut |m| {
+                m.customers_at_start += 1;
+                m.churned += u64::from(churned);
+                m.retained += u64::from(retained);
+            });
+        }
+    }
+    // Customers at the start with no change in the window stay customers.
+    for &id in f.customers_at_start.iter().filter(|id| !history.contains_key(id)) {
+        at(id, &mut |m| {
+            m.customers_at_start += 1;
+            m.retained += 1;
+        });
+    }
+}
+
+pub fn lifecycle_done(m: LifecycleAcc) -> LifecycleMeasures {
+    let mut transitions: Vec<Transition> = m
+        .transitions
+        .into_iter()
+        .map(|((from, to), count)| Transition { from_stage: from.map(str::to_owned), to_stage: to.to_owned(), count })
+        .collect();
+    // (from, to) as strings in byte order, null first: Option's order.
+    transitions.sort();
+    let funnel = RANKED
+        .iter()
+        .enumerate()
+        .map(|(i, &stage)| FunnelStep {
+            stage,
+            reached: m.reached[i] as i64,
+            conversion_from_previous: (i > 0).then(|| Ratio::of(m.reached[i], m.reached[i - 1])),
+        })
+        .collect();
+    let n = m.customers_at_start;
+    LifecycleMeasures {
+        acquired: m.acquired,
+        new_customers: m.new_customers,
+        reactivated: m.reactivated,
+        transitions,
+        funnel,
+        churn: Churn {
+            customers_at_start: n as i64,
+            churned: m.churned as i64,
+            retained: m.retained as i64,
+            churn_rate: Ratio::of(m.churned, n),
+            retention_rate: Ratio::of(m.retained, n),
+        },
+    }
+}

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::dto::*;
 use super::measures::{DurationPercentiles, Mean, MoneySums, Ratio, Samples, seconds_between};
-use super::repo::{Attrs, ChangeFact, ComplaintFact, CUSTOMER_STAGES, InteractionFact, OfferFact, Purchase};
+use super::repo::{Attrs, CUSTOMER_STAGES, ChangeFact, ComplaintFact, InteractionFact, OfferFact, Purchase};
 use super::window::{Bucket, Dim, GroupBy, Groups, Key, Window};
 use crate::offers::dto::OfferStatus;
 use crate::offers::lifecycle::effective_status;
@@ -30,7 +30,12 @@ fn count(n: usize) -> i64 {
 }
 
 /// The response's groups, in key order.
-pub fn groups<M, G, O>(g: Groups<M>, by: &GroupBy, make: impl Fn(serde_json::Map<String, serde_json::Value>, O) -> G, done: impl Fn(M) -> O) -> (O, Vec<G>) {
+pub fn groups<M, G, O>(
+    g: Groups<M>,
+    by: &GroupBy,
+    make: impl Fn(serde_json::Map<String, serde_json::Value>, O) -> G,
+    done: impl Fn(M) -> O,
+) -> (O, Vec<G>) {
     let totals = done(g.totals);
     let groups = g.groups.into_iter().map(|(k, m)| make(k.to_json(by), done(m))).collect();
     (totals, groups)

@@ -47,7 +47,13 @@ pub struct PortfolioQuery {
 
 impl PortfolioQuery {
     pub fn split(self) -> (AnalyticsQuery, bool) {
-        let q = AnalyticsQuery { from: self.from, to: self.to, group_by: self.group_by, kind: self.kind, segment: self.segment };
+        let q = AnalyticsQuery {
+            from: self.from,
+            to: self.to,
+            group_by: self.group_by,
+            kind: self.kind,
+            segment: self.segment,
+        };
         (q, self.include_archived.unwrap_or(false))
     }
 }

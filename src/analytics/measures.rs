@@ -64,11 +64,7 @@ impl Mean {
     }
 
     pub fn done(&self) -> Average {
-        Average {
-            count: self.count as i64,
-            sum: self.sum as i64,
-            average: rate(self.sum, i128::from(self.count)),
-        }
+        Average { count: self.count as i64, sum: self.sum as i64, average: rate(self.sum, i128::from(self.count)) }
     }
 }
 
@@ -196,9 +192,9 @@ mod tests {
         m.add("IDR", 5);
         m.add("USD", 1);
         let out = m.done();
-        assert_eq!(out.iter().map(|t| (t.currency.as_str(), t.amount_minor, t.count)).collect::<Vec<_>>(), [
-            ("IDR", 5, 1),
-            ("USD", 101, 2)
-        ]);
+        assert_eq!(
+            out.iter().map(|t| (t.currency.as_str(), t.amount_minor, t.count)).collect::<Vec<_>>(),
+            [("IDR", 5, 1), ("USD", 101, 2)]
+        );
     }
 }

@@ -155,7 +155,8 @@ async fn interactions(
     let (w, p) = (r.window, r.population.clone());
     let rows = state.db(move |conn| db::read_tx(conn, |c| Ok(repo::interactions(c, &w, &p)?))).await?;
     let g = compute::interactions(&r.by, &rows);
-    let a = r.answer("interactions", g, |key, measures| InteractionsGroup { key, measures }, compute::interactions_done)?;
+    let a =
+        r.answer("interactions", g, |key, measures| InteractionsGroup { key, measures }, compute::interactions_done)?;
     Ok(respond!(AnalyticsInteractionsResponse, a))
 }
 

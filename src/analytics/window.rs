@@ -90,12 +90,13 @@ impl GroupBy {
     pub fn parse(raw: Option<&str>, offered: &[Dim]) -> Result<Self, ApiError> {
         let Some(raw) = raw else { return Ok(Self::default()) };
         let names: Vec<String> = offered.iter().map(|d| d.as_str().to_owned()).collect();
-        let bad = |why: &str| {
-            ApiError::BadRequest(format!("group_by {why}; this endpoint offers: {}", names.join(", ")))
-        };
+        let bad =
+            |why: &str| ApiError::BadRequest(format!("group_by {why}; this endpoint offers: {}", names.join(", ")));
         let mut dims = Vec::new();
         for item in raw.split(',') {
-            let dim = Dim::parse(item.trim()).filter(|d| offered.contains(d)).ok_or_else(|| bad("names a dimension it does not offer"))?;
+            let dim = Dim::parse(item.trim())
+                .filter(|d| offered.contains(d))
+                .ok_or_else(|| bad("names a dimension it does not offer"))?;
             if dims.contains(&dim) {
                 return Err(bad("repeats a dimension"));
             }
@@ -155,7 +156,8 @@ fn bucket_end(dim: Dim, start: DateTime<Utc>) -> DateTime<Utc> {
         Dim::Month => {
             let d = start.date_naive();
             let (y, m) = if d.month() == 12 { (d.year() + 1, 1) } else { (d.year(), d.month() + 1) };
-            NaiveDate::from_ymd_opt(y, m, 1).map_or(start + Duration::days(31), |n| n.and_time(NaiveTime::MIN).and_utc())
+            NaiveDate::from_ymd_opt(y, m, 1)
+                .map_or(start + Duration::days(31), |n| n.and_time(NaiveTime::MIN).and_utc())
         }
         _ => start + Duration::days(1),
     }
@@ -245,7 +247,6 @@ impl<M: Default> Groups<M> {
             f(self.groups.entry(k).or_default());
         }
     }
-
 }
 
 impl<M> Groups<M> {
@@ -294,9 +295,13 @@ mod tests {
     #[test]
     fn keys_order_bytewise_with_null_last() {
         let k = |v: &[Option<&str>]| Key(v.iter().map(|s| s.map(str::to_owned)).collect());
-        let mut keys = vec![k(&[None, Some("a")]), k(&[Some("b"), None]), k(&[Some("B"), Some("z")]), k(&[Some("b"), Some("a")])];
+        let mut keys =
+            vec![k(&[None, Some("a")]), k(&[Some("b"), None]), k(&[Some("B"), Some("z")]), k(&[Some("b"), Some("a")])];
         keys.sort();
-        assert_eq!(keys, vec![k(&[Some("B"), Some("z")]), k(&[Some("b"), Some("a")]), k(&[Some("b"), None]), k(&[None, Some("a")])]);
+        assert_eq!(
+            keys,
+            vec![k(&[Some("B"), Some("z")]), k(&[Some("b"), Some("a")]), k(&[Some("b"), None]), k(&[None, Some("a")])]
+        );
     }
 
     #[test]

@@ -88,10 +88,23 @@ pub struct StageChangeRow {
 }
 
 impl StageChangeRow {
-    pub fn new(stakeholder: uuid::Uuid, from: Option<LifecycleStage>, to: LifecycleStage, at: DbTimestamp, by: &str) -> Self {
+    pub fn new(
+        stakeholder: uuid::Uuid,
+        from: Option<LifecycleStage>,
+        to: LifecycleStage,
+        at: DbTimestamp,
+        by: &str,
+    ) -> Self {
         // v7 ids order by time, so "ties: the greater id" is the later write.
         let id = DbUuid(uuid::Uuid::now_v7());
-        Self { id, stakeholder_id: DbUuid(stakeholder), from_stage: from, to_stage: to, changed_at: at, changed_by: by.to_owned() }
+        Self {
+            id,
+            stakeholder_id: DbUuid(stakeholder),
+            from_stage: from,
+            to_stage: to,
+            changed_at: at,
+            changed_by: by.to_owned(),
+        }
     }
 }
 

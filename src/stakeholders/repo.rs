@@ -12,7 +12,9 @@ use super::model::{ConsentChangeRow, StageChangeRow, StakeholderData, Stakeholde
 use crate::audit::{self, Actor};
 use crate::auth::RowScope;
 use crate::db::keyset::{Paging, Sort};
-use crate::db::schema::{consent_changes as cc, stakeholder_stage_changes as ssc, stakeholder_tags as st, stakeholders as s};
+use crate::db::schema::{
+    consent_changes as cc, stakeholder_stage_changes as ssc, stakeholder_tags as st, stakeholders as s,
+};
 use crate::db::{DbConnection, DbTimestamp, DbUuid, Json, MultiBackend, types};
 use crate::error::FieldError;
 use crate::error::{ApiError, OrNotFound};
@@ -575,7 +577,8 @@ pub fn update(
         replace_tags(conn, id, &data.tags.0)?;
     }
     if data.lifecycle_stage != old.lifecycle_stage {
-        let change = StageChangeRow::new(id, Some(old.lifecycle_stage), data.lifecycle_stage, DbTimestamp(now), &actor.sub);
+        let change =
+            StageChangeRow::new(id, Some(old.lifecycle_stage), data.lifecycle_stage, DbTimestamp(now), &actor.sub);
         record_stage(conn, &change)?;
     }
     if data.consents != old.consents {

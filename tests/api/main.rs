@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod analytics;
 mod audit_log;
 mod auth;
 mod complaints;

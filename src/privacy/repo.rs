@@ -172,6 +172,12 @@ pub fn erase(
         idempotency_keys as ik, interactions as i, offers as o, stakeholder_tags as st, stakeholders as s,
     };
     let id = current.id;
+    // The row lock first, so the writes under the stakeholder that hold its
+    // share lock finish before this reads the clock and counts (its records
+    // then all date from before `erased_at`).
+    if let DbConnection::Pg(pg) = conn {
+        s::table.filter(s::id.eq(id)).select(s::id).for_update().first::<DbUuid>(pg)?;
+    }
     let children: i64 = i::table.filter(i::stakeholder_id.eq(id)).count().get_result::<i64>(conn)?
         + o::table.filter(o::stakeholder_id.eq(id)).count().get_result::<i64>(conn)?
         + c::table.filter(c::stakeholder_id.eq(id)).count().get_result::<i64>(conn)?;

@@ -202,12 +202,23 @@ pub fn read_under<T>(
     })
 }
 
+/// Reads `erased_at`, holding (on PostgreSQL) a share lock on the
+/// stakeholder's row until the transaction ends. An erasure updates that row,
+/// so it waits for the writes under the stakeholder already past this point,
+/// and they wait for it and then read it erased: no write slips in while the
+/// erasure runs. (SQLite serialises writes with `BEGIN IMMEDIATE` already.)
+fn erased_at_locked(conn: &mut DbConnection, id: Uuid) -> QueryResult<Option<Option<DbTimestamp>>> {
+    let q = s::table.filter(s::id.eq(DbUuid(id))).select(s::erased_at);
+    match conn {
+        DbConnection::Pg(c) => q.for_share().first(c).optional(),
+        DbConnection::Sqlite(c) => q.first(c).optional(),
+    }
+}
+
 /// 409 `erased` when stakeholder `id` is erased: its records (and it) take
-/// no more writes.
+/// no more writes. Call it before the write, in its transaction (it locks).
 pub fn require_not_erased(conn: &mut DbConnection, id: Uuid) -> Result<(), ApiError> {
-    let erased: Option<Option<DbTimestamp>> =
-        s::table.filter(s::id.eq(DbUuid(id))).select(s::erased_at).first(conn).optional()?;
-    match erased {
+    match erased_at_locked(conn, id)? {
         Some(Some(_)) => Err(ApiError::Erased("the stakeholder is erased; its records cannot change".into())),
         _ => Ok(()),
     }
@@ -216,6 +227,7 @@ pub fn require_not_erased(conn: &mut DbConnection, id: Uuid) -> Result<(), ApiEr
 /// The stakeholder a new record (interaction, offer, complaint) is filed
 /// under: visible to the caller (else 404), neither erased nor archived (409).
 pub fn parent_for_new_record(conn: &mut DbConnection, id: Uuid, scope: RowScope) -> Result<StakeholderRow, ApiError> {
+    erased_at_locked(conn, id)?;
     let row = get(conn, scope, id)?;
     if row.erased_at.is_some() {
         return Err(ApiError::Erased("the stakeholder is erased; nothing new can be recorded for it".into()));

@@ -427,6 +427,8 @@ async fn record_consents(
     let stored = state
         .create(key, move |c| {
             let (row, recorded) = etag::versioned_in_tx(c, &pre, |c, pre| {
+                // A renewal writes no new version: the lock keeps an erasure out.
+                repo::require_not_erased(c, id)?;
                 let current = repo::get(c, scope, id)?;
                 pre.check(current.version)?;
                 if current.erased_at.is_some() {

@@ -334,3 +334,45 @@ api_test!(no_original_value_survives_anywhere_in_the_database, |app| {
     }
     assert!(text.contains("erased stakeholder"), "the dump is readable: the shell is in it");
 });
+
+api_test!(writes_racing_an_erasure_leave_no_original_value, |app| {
+    // Each round: an erasure and, at the same moment, an edit of a record under
+    // the stakeholder, a new record, and a consent renewal with evidence. Each
+    // write lands wholly before the erasure (and is anonymised by it) or after
+    // it (409 erased): no original text survives either way.
+    for round in 0..6 {
+        let sid = app.create_stakeholder(json!({"consents": {"marketing_phone": true}})).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let body = json!({"stakeholder_id": sid, "channel": "web", "direction": "inbound", "type": "contact",
+                          "subject": format!("race-mark-{round}"), "notes": "race-notes-mark"});
+        let iid =
+            id_of(&ok_json(app.post("/api/v1/interactions", Role::Agent, &body).send().await.unwrap(), 201).await);
+        let edit = app
+            .req(reqwest::Method::PATCH, &format!("/api/v1/interactions/{iid}"), Role::Agent)
+            .header("content-type", "application/merge-patch+json")
+            .body(r#"{"satisfaction": 4}"#);
+        let create = app.post("/api/v1/interactions", Role::Agent, &body);
+        let consent = app.post(
+            &format!("/api/v1/stakeholders/{sid}/consents"),
+            Role::Agent,
+            &json!({"changes": [{"consent": "marketing_phone", "granted": true, "evidence_ref": "race-evidence-mark"}]}),
+        );
+        let (erased, edited, created, consented) =
+            tokio::join!(erase(&app, Role::Admin, &sid).send(), edit.send(), create.send(), consent.send());
+        assert_eq!(erased.unwrap().status(), 200);
+        for res in [edited, created, consented] {
+            let status = res.unwrap().status().as_u16();
+            assert!([200, 201, 409].contains(&status), "round {round}: {status}");
+        }
+        let (_, _, list) =
+            page(&app, &format!("/api/v1/stakeholders/{sid}/interactions"), Role::Admin, &[("limit", "200")]).await;
+        assert!(!list.to_string().contains("mark"), "round {round}: {list}");
+        let (_, _, history) =
+            page(&app, &format!("/api/v1/stakeholders/{sid}/consent-history"), Role::Admin, &[("limit", "200")]).await;
+        let rows = history["data"].as_array().unwrap();
+        assert!(rows.iter().all(|r| r["evidence_ref"].is_null()), "round {round}: {history}");
+        assert_eq!(rows.last().unwrap()["source"], "erasure", "nothing recorded after the erasure: {history}");
+    }
+});

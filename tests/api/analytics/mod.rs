@@ -29,7 +29,7 @@ async fn measure(app: &TestApp, metric: &str, query: &str) -> Value {
 }
 
 /// The group whose key is `key` (`{"dim": value, …}`).
-fn group<'a>(body: &'a Value, key: Value) -> &'a Value {
+fn group(body: &Value, key: Value) -> &Value {
     body["groups"]
         .as_array()
         .unwrap()

@@ -342,6 +342,19 @@ def complaints_lifecycle():
 
 
 @step
+def analytics():
+    # The complaint just closed: opened, resolved and rated in today's week.
+    r = ok(call("GET", "/analytics/complaints", role="analyst", params={"group_by": "category,week"}), 200)
+    t = r["totals"]
+    expect(r["timezone"] == "UTC" and len(r["buckets"]) >= 5, f"analytics window: {r['buckets']}")
+    expect(t["opened"] >= 1 and t["sla"]["resolved"] >= 1 and t["satisfaction"]["count"] >= 1, f"totals: {t}")
+    keys = [g["key"] for g in r["groups"]]
+    expect(any(k["category"] == "delivery" for k in keys), f"groups: {keys}")
+    problem(call("GET", "/analytics/complaints", role="analyst", params={"group_by": "day,week"}), 400, "bad-request")
+    problem(call("GET", "/analytics/offers", role="agent"), 403, "forbidden")
+
+
+@step
 def compressed_success_body():
     # A body large enough that any compressing server compresses it.
     r = call("GET", "/stakeholders", params={"limit": 200})

@@ -120,7 +120,11 @@ api_test!(the_export_holds_everything_in_the_pinned_order, |app| {
     assert_eq!(st["address"]["line1"], "Jl. Merdeka 1");
     assert_eq!(st["sensitive"]["health_notes"], "asthma");
     assert_eq!(st["income_band"], "high");
-    assert_eq!(doc["lifecycle_history"], json!([]));
+    // Created at the default stage: one creation row, dated with the stakeholder.
+    assert_eq!(
+        doc["lifecycle_history"],
+        json!([{"from_stage": null, "to_stage": st["lifecycle_stage"], "changed_at": st["created_at"]}])
+    );
     let ids = |k: &str| -> Vec<String> { doc[k].as_array().unwrap().iter().map(id_of).collect() };
     assert_eq!(ids("interactions"), [earlier, later], "by occurred_at, oldest first; nobody else's");
     assert_eq!(ids("offers"), [offer]);

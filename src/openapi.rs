@@ -5,7 +5,7 @@
 use utoipa::openapi::header::Header;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::ResponseBuilder;
-use utoipa::openapi::schema::{ArrayItems, Object, Schema, Type};
+use utoipa::openapi::schema::{ArrayItems, KnownFormat, Object, Schema, SchemaFormat, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Doc, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
@@ -268,12 +268,29 @@ const IDEMPOTENT: &[&str] = &["record_consents"];
 fn parameter_rules(doc: &mut Doc) {
     use utoipa::openapi::path::ParameterIn;
     use utoipa::openapi::schema::ObjectBuilder;
-    for item in doc.paths.paths.values_mut() {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let offered = crate::analytics::routes::OFFERED.iter().find(|(p, _)| p == path).map(|(_, dims)| *dims);
         for op in [&mut item.get, &mut item.post, &mut item.patch, &mut item.delete].into_iter().flatten() {
             for p in op.parameters.iter_mut().flatten() {
                 let RefOr::T(p) = p else { continue };
                 let string = ObjectBuilder::new().schema_type(Type::String);
                 let schema = match (&p.parameter_in, p.name.as_str()) {
+                    // Analytics: the dimensions the endpoint offers, in every valid combination.
+                    (ParameterIn::Query, "group_by") if offered.is_some() => {
+                        string.pattern(Some(crate::analytics::window::group_by_pattern(offered.unwrap_or_default())))
+                    }
+                    (ParameterIn::Query, "from" | "to") if offered.is_some() => {
+                        let format = |f| {
+                            RefOr::T(Schema::Object(
+                                ObjectBuilder::new().schema_type(Type::String).format(Some(f)).build(),
+                            ))
+                        };
+                        let one_of = utoipa::openapi::schema::OneOfBuilder::new()
+                            .item(format(SchemaFormat::KnownFormat(KnownFormat::Date)))
+                            .item(format(SchemaFormat::KnownFormat(KnownFormat::DateTime)));
+                        p.schema = Some(RefOr::T(Schema::OneOf(one_of.build())));
+                        continue;
+                    }
                     (ParameterIn::Header, "Idempotency-Key") => {
                         string.min_length(Some(1)).max_length(Some(255)).pattern(Some("^[!-~]([ -~]{0,253}[!-~])?$"))
                     }

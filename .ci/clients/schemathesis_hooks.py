@@ -13,10 +13,16 @@ send anything), they are replaced by values a real client would send:
   Positive cases get a fresh random key (as long as the generated one when that is longer), so the replay path is
   still hit whenever schemathesis repeats a whole request.
 
+- analytics windows: `from` must be before `to` (their defaults included)
+  and a time `group_by` may span at most 1 000 buckets: comparisons JSON
+  Schema cannot state. A positive case whose window breaks either is sent
+  without `from`/`to` (the default 30 days); negative cases still send them.
+
 Nothing else is rewritten: every other rejection of schema-valid data is a
 finding (the document must say what the server enforces).
 """
 
+import datetime
 import re
 import uuid
 
@@ -28,10 +34,47 @@ def _positive(case) -> bool:
     return bool(meta and meta.generation.mode.is_positive)
 
 
+def _instant(text):
+    """A date (midnight UTC) or an RFC 3339 timestamp; None when Python cannot read it."""
+    try:
+        if len(text) == 10:
+            return datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.timezone.utc)
+        t = datetime.datetime.fromisoformat(re.sub("[zZ]$", "+00:00", text))
+        return t if t.tzinfo else None
+    except (ValueError, OverflowError):
+        return None
+
+
+def _analytics_window(case):
+    q = case.query
+    if not q or not str(getattr(case, "path", "")).startswith("/api/v1/analytics/"):
+        return
+    given = {k: q[k] for k in ("from", "to") if k in q}
+    if not given:
+        return
+    parsed = {k: _instant(str(v)) for k, v in given.items()}
+    try:
+        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        to = parsed.get("to") if "to" in given else now
+        start = parsed.get("from") if "from" in given else (to - datetime.timedelta(days=30) if to else None)
+        ok = start is not None and to is not None and start < to
+        if ok:
+            days = (to - start).days + 2
+            per = {"day": 1, "week": 7, "month": 28}
+            dims = str(q.get("group_by", "")).split(",")
+            ok = all(days // per[d] + 2 <= 1000 for d in dims if d in per)
+    except (OverflowError, ValueError):
+        ok = False
+    if not ok:
+        for k in given:
+            del q[k]
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
     if not _positive(case):
         return
+    _analytics_window(case)
     if case.query and "cursor" in case.query:
         del case.query["cursor"]
     if case.headers:

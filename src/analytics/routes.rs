@@ -22,6 +22,23 @@ use crate::state::AppState;
 
 const TAG: &str = "analytics";
 
+const PORTFOLIO: &[Dim] = &[Dim::Kind, Dim::EntityType, Dim::Segment, Dim::LifecycleStage];
+const INTERACTIONS: &[Dim] = &[Dim::Channel, Dim::Direction, Dim::Type, Dim::Day, Dim::Week, Dim::Month];
+const LIFECYCLE: &[Dim] = &[Dim::Kind, Dim::Segment, Dim::EntityType, Dim::Day, Dim::Week, Dim::Month];
+const OFFERS: &[Dim] = &[Dim::ProductCategory, Dim::Day, Dim::Week, Dim::Month];
+const COMPLAINTS: &[Dim] =
+    &[Dim::Category, Dim::Severity, Dim::Channel, Dim::AssigneeId, Dim::Day, Dim::Week, Dim::Month];
+
+/// The `group_by` dimensions each endpoint offers (the OpenAPI document
+/// states them as a pattern).
+pub const OFFERED: &[(&str, &[Dim])] = &[
+    ("/api/v1/analytics/portfolio", PORTFOLIO),
+    ("/api/v1/analytics/interactions", INTERACTIONS),
+    ("/api/v1/analytics/lifecycle", LIFECYCLE),
+    ("/api/v1/analytics/offers", OFFERS),
+    ("/api/v1/analytics/complaints", COMPLAINTS),
+];
+
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(portfolio).service(interactions).service(lifecycle).service(offers).service(complaints);
 }
@@ -38,7 +55,7 @@ impl Request {
     fn parse(ctx: &Ctx, q: AnalyticsQuery, offered: &[Dim]) -> Result<Self, ApiError> {
         ctx.require(Resource::Analytics, Action::Read)?;
         for (name, value) in [("from", &q.from), ("to", &q.to), ("group_by", &q.group_by), ("segment", &q.segment)] {
-            check_query_text(name, value, 200)?;
+            check_query_text(name, value, 500)?;
         }
         let window = Window::parse(q.from.as_deref(), q.to.as_deref(), types::now())?;
         let by = GroupBy::parse(q.group_by.as_deref(), offered)?;
@@ -116,7 +133,7 @@ async fn portfolio(
     query: web::Query<PortfolioQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (q, include_archived) = query.into_inner().split();
-    let r = Request::parse(&ctx, q, &[Dim::Kind, Dim::EntityType, Dim::Segment, Dim::LifecycleStage])?;
+    let r = Request::parse(&ctx, q, PORTFOLIO)?;
     let (w, p) = (r.window, r.population.clone());
     let (counts, purchases) = state
         .db(move |conn| {
@@ -150,8 +167,7 @@ async fn interactions(
     state: web::Data<AppState>,
     query: web::Query<AnalyticsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    use Dim::*;
-    let r = Request::parse(&ctx, query.into_inner(), &[Channel, Direction, Type, Day, Week, Month])?;
+    let r = Request::parse(&ctx, query.into_inner(), INTERACTIONS)?;
     let (w, p) = (r.window, r.population.clone());
     let rows = state.db(move |conn| db::read_tx(conn, |c| Ok(repo::interactions(c, &w, &p)?))).await?;
     let g = compute::interactions(&r.by, &rows);
@@ -187,8 +203,7 @@ async fn lifecycle(
     state: web::Data<AppState>,
     query: web::Query<AnalyticsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    use Dim::*;
-    let r = Request::parse(&ctx, query.into_inner(), &[Kind, Segment, EntityType, Day, Week, Month])?;
+    let r = Request::parse(&ctx, query.into_inner(), LIFECYCLE)?;
     let (w, p) = (r.window, r.population.clone());
     let facts = state
         .db(move |conn| {
@@ -237,8 +252,7 @@ async fn offers(
     state: web::Data<AppState>,
     query: web::Query<AnalyticsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    use Dim::*;
-    let r = Request::parse(&ctx, query.into_inner(), &[ProductCategory, Day, Week, Month])?;
+    let r = Request::parse(&ctx, query.into_inner(), OFFERS)?;
     let (w, p) = (r.window, r.population.clone());
     let rows = state.db(move |conn| db::read_tx(conn, |c| Ok(repo::offers(c, &w, &p)?))).await?;
     let g = compute::offers(&r.by, &rows, r.window.as_of);
@@ -272,8 +286,7 @@ async fn complaints(
     state: web::Data<AppState>,
     query: web::Query<AnalyticsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    use Dim::*;
-    let r = Request::parse(&ctx, query.into_inner(), &[Category, Severity, Channel, AssigneeId, Day, Week, Month])?;
+    let r = Request::parse(&ctx, query.into_inner(), COMPLAINTS)?;
     let (w, p) = (r.window, r.population.clone());
     let rows = state.db(move |conn| db::read_tx(conn, |c| Ok(repo::complaints(c, &w, &p)?))).await?;
     let g = compute::complaints(&r.by, &r.window, &rows);

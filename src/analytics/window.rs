@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 
 use crate::error::ApiError;
-use crate::http::extract::storable_time;
+use crate::http::extract::query_time;
 
 /// At most this many time buckets in a window.
 pub const MAX_BUCKETS: usize = 1000;
@@ -55,8 +55,8 @@ fn instant(name: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
             Some(d.and_time(NaiveTime::MIN).and_utc())
         });
     match parsed {
-        Some(t) if storable_time(&t) => Ok(t),
-        Some(_) => Err(ApiError::BadRequest(format!("query parameter {name} must be between years 0001 and 9999"))),
+        // Clamped to the storable years like every other time filter.
+        Some(t) => query_time(name, Some(t)).map(|clamped| clamped.unwrap_or(t)),
         None => Err(ApiError::BadRequest(format!(
             "query parameter {name} must be an RFC 3339 timestamp or a date (YYYY-MM-DD)"
         ))),
@@ -128,6 +128,18 @@ impl GroupBy {
         let parts = self.dims.iter().map(|&d| if d.is_time() { Some(label(d, at)) } else { value(d) }).collect();
         Some(Key(parts))
     }
+}
+
+/// A regular expression matching exactly the valid `group_by` values over
+/// `offered`: one dimension, or two different ones not both of time.
+pub fn group_by_pattern(offered: &[Dim]) -> String {
+    let mut alternatives: Vec<String> = offered.iter().map(|d| d.as_str().to_owned()).collect();
+    for a in offered {
+        for b in offered.iter().filter(|b| *b != a && !(a.is_time() && b.is_time())) {
+            alternatives.push(format!("{},{}", a.as_str(), b.as_str()));
+        }
+    }
+    format!("^({})$", alternatives.join("|"))
 }
 
 /// The label of the bucket holding `t`: `YYYY-MM-DD` (day), the ISO week's
@@ -320,8 +332,14 @@ mod tests {
     fn group_by_rules() {
         let offered = [Dim::Category, Dim::Severity, Dim::Day, Dim::Week, Dim::Month];
         assert_eq!(GroupBy::parse(Some("week,category"), &offered).unwrap().dims, [Dim::Week, Dim::Category]);
+        let pattern = group_by_pattern(&offered);
         for bad in ["", "category,category", "day,week", "category,severity,day", "kind", "Category"] {
             assert!(GroupBy::parse(Some(bad), &offered).is_err(), "{bad}");
+            assert!(!pattern.contains(&format!("|{bad}|")), "{bad} is not in the document's pattern");
+        }
+        for good in ["category", "week,category", "category,severity", "month"] {
+            assert!(GroupBy::parse(Some(good), &offered).is_ok(), "{good}");
+            assert!(pattern.contains(&format!("|{good}|")) || pattern.contains(&format!("({good}|")), "{good}");
         }
     }
 }

@@ -164,6 +164,10 @@ api_test!(the_export_holds_everything_in_the_pinned_order, |app| {
     assert_eq!(exported["category"], "privacy");
     assert_eq!(exported["actor"]["role"], "manager");
     assert_eq!(exported["metadata"]["counts"]["interactions"], 2);
+    assert_eq!(
+        exported["metadata"]["counts"], doc["counts"],
+        "the record says what the document holds, itself included"
+    );
     let viewed =
         events["data"].as_array().unwrap().iter().filter(|e| e["action"] == "stakeholder.sensitive_viewed").count();
     assert_eq!(viewed, 1, "only the create's answer: {events}");

@@ -51,13 +51,12 @@ FROM=$(date -u -d "$TO - 90 days" +%Y-%m-%dT00:00:00Z)
 BASE="http://127.0.0.1:$PORT/api/v1/analytics"
 
 call() { # <path?query> → prints p50 and max in ms
-  local times=() out
-  curl -sf -o /dev/null "$BASE/$1" -H "Authorization: Bearer $TOKEN" || { echo "$1 failed" >&2; exit 1; }
+  local path=$1 times=() code t
+  curl -sf -o /dev/null "$BASE/$path" -H "Authorization: Bearer $TOKEN" || { echo "$path failed" >&2; exit 1; }
   for _ in $(seq 1 "$RUNS"); do
-    out=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' "$BASE/$1" -H "Authorization: Bearer $TOKEN")
-    set -- $out
-    [ "$1" = 200 ] || { echo "answered $1" >&2; exit 1; }
-    times+=("$2")
+    read -r code t < <(curl -s -o /dev/null -w '%{http_code} %{time_total}\n' "$BASE/$path" -H "Authorization: Bearer $TOKEN")
+    [ "$code" = 200 ] || { echo "$path answered $code" >&2; exit 1; }
+    times+=("$t")
   done
   printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%8.0f %8.0f", a[int((NR+1)/2)]*1000, a[NR]*1000}'
 }

@@ -51,7 +51,16 @@ pub struct PortfolioAcc {
     revenue: MoneySums,
 }
 
-pub fn portfolio(by: &GroupBy, counts: &[(Attrs, i64, i64)], purchases: &[Purchase]) -> Groups<PortfolioAcc> {
+/// `counts`: stakeholders per attribute set (the population); `purchases`
+/// in the window, each under its stakeholder's attributes in `attrs` (a
+/// purchase of a stakeholder outside the population is left out).
+pub fn portfolio(
+    by: &GroupBy,
+    counts: &[(Attrs, i64, i64)],
+    purchases: &[Purchase],
+    attrs: &HashMap<Uuid, (Attrs, bool)>,
+    include_archived: bool,
+) -> Groups<PortfolioAcc> {
     let mut g = Groups::<PortfolioAcc>::default();
     // No time dimension is offered here: the key's instant is never read.
     let at = DateTime::<Utc>::UNIX_EPOCH;
@@ -62,7 +71,11 @@ pub fn portfolio(by: &GroupBy, counts: &[(Attrs, i64, i64)], purchases: &[Purcha
         });
     }
     for p in purchases {
-        g.add(by.key(at, |d| attr(&p.attrs, d)), |m| {
+        let Some((a, archived)) = attrs.get(&p.stakeholder_id.0) else { continue };
+        if *archived && !include_archived {
+            continue;
+        }
+        g.add(by.key(at, |d| attr(a, d)), |m| {
             m.purchasing.insert(p.stakeholder_id.0);
             if let (Some(amount), Some(cur)) = (p.amount_minor, &p.currency) {
                 m.revenue.add(cur, amount);

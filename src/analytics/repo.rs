@@ -21,17 +21,20 @@ pub struct Population {
     pub segment: Option<String>,
 }
 
-/// Applies the population filters to a query joined with `stakeholders`.
+/// Keeps the rows whose stakeholder (`$col`) is in the population: a
+/// semi-join on `stakeholders`, only when a filter is set, so an unfiltered
+/// window is read from its table's index alone.
 macro_rules! population {
-    ($q:expr, $p:expr) => {{
-        let mut q = $q;
-        if let Some(k) = $p.kind {
-            q = q.filter(s::kind.eq(k));
+    ($q:expr, $col:expr, $p:expr) => {{
+        let q = $q;
+        match (&$p.kind, &$p.segment) {
+            (None, None) => q,
+            (Some(k), None) => q.filter($col.eq_any(s::table.filter(s::kind.eq(*k)).select(s::id))),
+            (None, Some(seg)) => q.filter($col.eq_any(s::table.filter(s::segment.eq(seg.clone())).select(s::id))),
+            (Some(k), Some(seg)) => q.filter(
+                $col.eq_any(s::table.filter(s::kind.eq(*k)).filter(s::segment.eq(seg.clone())).select(s::id)),
+            ),
         }
-        if let Some(seg) = &$p.segment {
-            q = q.filter(s::segment.eq(seg.clone()));
-        }
-        q
     }};
 }
 
@@ -57,36 +60,35 @@ pub fn portfolio_counts(
         .group_by(ATTRS)
         .select((ATTRS, diesel::dsl::count_star(), diesel::dsl::count(s::erased_at)))
         .into_boxed::<MultiBackend>();
-    let mut q = population!(grouped, p);
+    let mut q = grouped;
+    if let Some(k) = p.kind {
+        q = q.filter(s::kind.eq(k));
+    }
+    if let Some(seg) = &p.segment {
+        q = q.filter(s::segment.eq(seg.clone()));
+    }
     if !include_archived {
         q = q.filter(s::archived_at.is_null());
     }
     q.load(conn)
 }
 
-/// A purchase of a population stakeholder in the window.
+/// A purchase in the window (its stakeholder's attributes are read apart,
+/// once per stakeholder).
 #[derive(Debug, Queryable)]
 pub struct Purchase {
     pub stakeholder_id: DbUuid,
-    pub attrs: Attrs,
     pub amount_minor: Option<i64>,
     pub currency: Option<String>,
 }
 
-pub fn purchases(
-    conn: &mut DbConnection,
-    w: &Window,
-    p: &Population,
-    include_archived: bool,
-) -> QueryResult<Vec<Purchase>> {
-    let mut q = population!(i::table.inner_join(s::table).into_boxed::<MultiBackend>(), p)
-        .filter(i::interaction_type.eq("purchase"))
+pub fn purchases(conn: &mut DbConnection, w: &Window, p: &Population) -> QueryResult<Vec<Purchase>> {
+    population!(i::table.into_boxed::<MultiBackend>(), i::stakeholder_id, p)
         .filter(i::occurred_at.ge(DbTimestamp(w.from)))
-        .filter(i::occurred_at.lt(DbTimestamp(w.to)));
-    if !include_archived {
-        q = q.filter(s::archived_at.is_null());
-    }
-    q.select((i::stakeholder_id, ATTRS, i::amount_minor, i::currency)).load(conn)
+        .filter(i::occurred_at.lt(DbTimestamp(w.to)))
+        .filter(i::interaction_type.eq("purchase"))
+        .select((i::stakeholder_id, i::amount_minor, i::currency))
+        .load(conn)
 }
 
 #[derive(Debug, Queryable)]
@@ -102,7 +104,7 @@ pub struct InteractionFact {
 }
 
 pub fn interactions(conn: &mut DbConnection, w: &Window, p: &Population) -> QueryResult<Vec<InteractionFact>> {
-    population!(i::table.inner_join(s::table).into_boxed::<MultiBackend>(), p)
+    population!(i::table.into_boxed::<MultiBackend>(), i::stakeholder_id, p)
         .filter(i::occurred_at.ge(DbTimestamp(w.from)))
         .filter(i::occurred_at.lt(DbTimestamp(w.to)))
         .select((
@@ -131,7 +133,7 @@ pub struct OfferFact {
 }
 
 pub fn offers(conn: &mut DbConnection, w: &Window, p: &Population) -> QueryResult<Vec<OfferFact>> {
-    population!(o::table.inner_join(s::table).into_boxed::<MultiBackend>(), p)
+    population!(o::table.into_boxed::<MultiBackend>(), o::stakeholder_id, p)
         .filter(o::sent_at.ge(DbTimestamp(w.from)))
         .filter(o::sent_at.lt(DbTimestamp(w.to)))
         .select((
@@ -165,7 +167,7 @@ pub struct ComplaintFact {
 /// measure then picks its own population).
 pub fn complaints(conn: &mut DbConnection, w: &Window, p: &Population) -> QueryResult<Vec<ComplaintFact>> {
     let (from, to) = (DbTimestamp(w.from), DbTimestamp(w.to));
-    population!(c::table.inner_join(s::table).into_boxed::<MultiBackend>(), p)
+    population!(c::table.into_boxed::<MultiBackend>(), c::stakeholder_id, p)
         .filter(
             c::created_at
                 .ge(from)
@@ -201,7 +203,7 @@ pub struct ChangeFact {
 
 /// The stage changes in the window, oldest first (ties: the greater id last).
 pub fn stage_changes(conn: &mut DbConnection, w: &Window, p: &Population) -> QueryResult<Vec<ChangeFact>> {
-    population!(ssc::table.inner_join(s::table).into_boxed::<MultiBackend>(), p)
+    population!(ssc::table.into_boxed::<MultiBackend>(), ssc::stakeholder_id, p)
         .filter(ssc::changed_at.ge(DbTimestamp(w.from)))
         .filter(ssc::changed_at.lt(DbTimestamp(w.to)))
         .order((ssc::changed_at.asc(), ssc::id.asc()))
@@ -215,7 +217,7 @@ pub const CUSTOMER_STAGES: [LifecycleStage; 3] =
 /// Stakeholders with a change into a customer stage before the window
 /// (so a change into one in the window is not their first).
 pub fn customers_before(conn: &mut DbConnection, w: &Window, p: &Population) -> QueryResult<Vec<DbUuid>> {
-    population!(ssc::table.inner_join(s::table).into_boxed::<MultiBackend>(), p)
+    population!(ssc::table.into_boxed::<MultiBackend>(), ssc::stakeholder_id, p)
         .filter(ssc::to_stage.eq_any(CUSTOMER_STAGES))
         .filter(ssc::changed_at.lt(DbTimestamp(w.from)))
         .select(ssc::stakeholder_id)
@@ -237,7 +239,7 @@ pub fn customers_at(conn: &mut DbConnection, t: DateTime<Utc>, p: &Population) -
                 .gt(ssc::changed_at)
                 .or(later.field(ssc::changed_at).eq(ssc::changed_at).and(later.field(ssc::id).gt(ssc::id))),
         );
-    population!(ssc::table.inner_join(s::table).into_boxed::<MultiBackend>(), p)
+    population!(ssc::table.into_boxed::<MultiBackend>(), ssc::stakeholder_id, p)
         .filter(ssc::changed_at.lt(at))
         .filter(ssc::to_stage.eq_any(CUSTOMER_STAGES))
         .filter(diesel::dsl::not(diesel::dsl::exists(newer)))
@@ -247,20 +249,29 @@ pub fn customers_at(conn: &mut DbConnection, t: DateTime<Utc>, p: &Population) -
 
 /// Stakeholders created in the window: `(id, created_at)`.
 pub fn acquired(conn: &mut DbConnection, w: &Window, p: &Population) -> QueryResult<Vec<(DbUuid, DbTimestamp)>> {
-    population!(s::table.into_boxed::<MultiBackend>(), p)
+    let mut q = s::table
         .filter(s::created_at.ge(DbTimestamp(w.from)))
         .filter(s::created_at.lt(DbTimestamp(w.to)))
         .select((s::id, s::created_at))
-        .load(conn)
+        .into_boxed::<MultiBackend>();
+    if let Some(k) = p.kind {
+        q = q.filter(s::kind.eq(k));
+    }
+    if let Some(seg) = &p.segment {
+        q = q.filter(s::segment.eq(seg.clone()));
+    }
+    q.load(conn)
 }
 
-/// The attributes of the given stakeholders (lifecycle groups), read in
-/// slices under SQLite's bound-parameter limit.
-pub fn attrs_of(conn: &mut DbConnection, ids: &[Uuid]) -> QueryResult<Vec<(DbUuid, Attrs)>> {
+/// The attributes of the given stakeholders and whether each is archived,
+/// read in slices under SQLite's bound-parameter limit.
+pub fn attrs_of(conn: &mut DbConnection, ids: &[Uuid]) -> QueryResult<Vec<(DbUuid, Attrs, bool)>> {
     let mut out = Vec::with_capacity(ids.len());
     for part in ids.chunks(10_000) {
         let part: Vec<DbUuid> = part.iter().copied().map(DbUuid).collect();
-        out.extend(s::table.filter(s::id.eq_any(part)).select((s::id, ATTRS)).load::<(DbUuid, Attrs)>(conn)?);
+        let rows: Vec<(DbUuid, Attrs, Option<DbTimestamp>)> =
+            s::table.filter(s::id.eq_any(part)).select((s::id, ATTRS, s::archived_at)).load(conn)?;
+        out.extend(rows.into_iter().map(|(id, a, archived)| (id, a, archived.is_some())));
     }
     Ok(out)
 }

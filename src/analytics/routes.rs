@@ -84,6 +84,12 @@ impl Request {
     }
 }
 
+/// The attributes (and archived flag) of the given stakeholders.
+fn attrs_by_id(c: &mut db::DbConnection, ids: HashSet<Uuid>) -> Result<HashMap<Uuid, (repo::Attrs, bool)>, ApiError> {
+    let ids: Vec<Uuid> = ids.into_iter().collect();
+    Ok(repo::attrs_of(c, &ids)?.into_iter().map(|(id, a, archived)| (id.0, (a, archived))).collect())
+}
+
 /// The shared fields, before they go into the endpoint's response type.
 struct Answer<O, G> {
     metric: String,
@@ -135,14 +141,18 @@ async fn portfolio(
     let (q, include_archived) = query.into_inner().split();
     let r = Request::parse(&ctx, q, PORTFOLIO)?;
     let (w, p) = (r.window, r.population.clone());
-    let (counts, purchases) = state
+    let (counts, purchases, attrs) = state
         .db(move |conn| {
             db::read_tx(conn, |c| {
-                Ok((repo::portfolio_counts(c, &p, include_archived)?, repo::purchases(c, &w, &p, include_archived)?))
+                let counts = repo::portfolio_counts(c, &p, include_archived)?;
+                let purchases = repo::purchases(c, &w, &p)?;
+                let ids: HashSet<Uuid> = purchases.iter().map(|p| p.stakeholder_id.0).collect();
+                let attrs = attrs_by_id(c, ids)?;
+                Ok((counts, purchases, attrs))
             })
         })
         .await?;
-    let g = compute::portfolio(&r.by, &counts, &purchases);
+    let g = compute::portfolio(&r.by, &counts, &purchases, &attrs, include_archived);
     let a = r.answer("portfolio", g, |key, measures| PortfolioGroup { key, measures }, compute::portfolio_done)?;
     Ok(respond!(AnalyticsPortfolioResponse, a))
 }
@@ -205,6 +215,7 @@ async fn lifecycle(
 ) -> Result<HttpResponse, ApiError> {
     let r = Request::parse(&ctx, query.into_inner(), LIFECYCLE)?;
     let (w, p) = (r.window, r.population.clone());
+    let by_attribute = r.by.dims.iter().any(|d| !d.is_time());
     let facts = state
         .db(move |conn| {
             db::read_tx(conn, |c| {
@@ -215,11 +226,15 @@ async fn lifecycle(
                     repo::customers_before(c, &w, &p)?.into_iter().map(|id| id.0).collect();
                 let customers_at_start: HashSet<Uuid> =
                     repo::customers_at(c, w.from, &p)?.into_iter().map(|id| id.0).collect();
-                let mut ids: HashSet<Uuid> = changes.iter().map(|c| c.stakeholder_id.0).collect();
-                ids.extend(acquired.iter().map(|(id, _)| *id));
-                ids.extend(customers_at_start.iter().copied());
-                let ids: Vec<Uuid> = ids.into_iter().collect();
-                let attrs: HashMap<Uuid, _> = repo::attrs_of(c, &ids)?.into_iter().map(|(id, a)| (id.0, a)).collect();
+                // Attributes only when a group needs them (filters are applied in SQL).
+                let attrs = if by_attribute {
+                    let mut ids: HashSet<Uuid> = changes.iter().map(|c| c.stakeholder_id.0).collect();
+                    ids.extend(acquired.iter().map(|(id, _)| *id));
+                    ids.extend(customers_at_start.iter().copied());
+                    attrs_by_id(c, ids)?.into_iter().map(|(id, (a, _))| (id, a)).collect()
+                } else {
+                    HashMap::new()
+                };
                 Ok(LifecycleFacts { changes, acquired, customers_before, customers_at_start, attrs })
             })
         })

@@ -122,9 +122,11 @@ impl ManageConnection for DbManager {
                 let mut c = SqliteConnection::establish(p).map_err(r2d2::Error::ConnectionError)?;
                 // busy_timeout first: the other pragmas may already need the lock.
                 // secure_delete: erased values must not survive in free pages.
+                // mmap_size: reads of large ranges (analytics, exports) map the
+                // file instead of copying each page through a read() call.
                 c.batch_execute(
                     "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
-                     PRAGMA secure_delete = ON;",
+                     PRAGMA secure_delete = ON; PRAGMA mmap_size = 268435456;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(c))

@@ -360,95 +360,154 @@ pub struct LifecycleAcc {
 /// The lifecycle measures over each interval: the whole window for the
 /// totals, and each time bucket (or the window) for the groups.
 pub fn lifecycle(by: &GroupBy, w: &Window, buckets: Option<&[Bucket]>, f: &LifecycleFacts) -> Groups<LifecycleAcc> {
-    let mut g = Groups::<LifecycleAcc>::default();
     // The window's changes per stakeholder, oldest first.
     let mut history: HashMap<Uuid, Vec<&ChangeFact>> = HashMap::new();
     for c in &f.changes {
         history.entry(c.stakeholder_id.0).or_default().push(c);
     }
-    let whole = Bucket { label: String::new(), from: w.from, to: w.to };
-    let mut totals = BTreeMap::new();
-    over_interval(f, &history, &whole, |_| Key(Vec::new()), &mut totals);
-    g.totals = totals.into_values().next().unwrap_or_default();
+    let whole = [Bucket { label: String::new(), from: w.from, to: w.to }];
+    let mut g = Groups::<LifecycleAcc>::default();
+    let totals = Intervals::new(&whole, |_| Vec::new()).run(f, &history);
+    g.totals = totals.into_iter().next().and_then(|m| m.into_values().next()).unwrap_or_default();
     if by.dims.is_empty() {
         return g;
     }
-    let intervals = buckets.map_or_else(|| vec![whole.clone()], <[Bucket]>::to_vec);
-    for b in &intervals {
-        let key_of = |id: Uuid| {
-            let a = f.attrs.get(&id);
-            let value = |d: Dim| if d.is_time() { Some(b.label.clone()) } else { a.and_then(|a| attr(a, d)) };
-            Key(by.dims.iter().map(|&d| value(d)).collect())
-        };
-        over_interval(f, &history, b, key_of, &mut g.groups);
+    let attribute_dims: Vec<Dim> = by.dims.iter().copied().filter(|d| !d.is_time()).collect();
+    let attr_key = |id: Uuid| -> Vec<Option<String>> {
+        let a = f.attrs.get(&id);
+        attribute_dims.iter().map(|&d| a.and_then(|a| attr(a, d))).collect()
+    };
+    let intervals = buckets.unwrap_or(&whole);
+    let per_bucket = Intervals::new(intervals, attr_key).run(f, &history);
+    for (b, groups) in intervals.iter().zip(per_bucket) {
+        for (attrs, m) in groups {
+            let mut attrs = attrs.into_iter();
+            let parts =
+                by.dims.iter().map(|d| if d.is_time() { Some(b.label.clone()) } else { attrs.next().flatten() });
+            g.groups.insert(Key(parts.collect()), m);
+        }
     }
     g
 }
 
-/// Adds each stakeholder's contribution over `[b.from, b.to)` under its key.
-fn over_interval(
-    f: &LifecycleFacts,
-    history: &HashMap<Uuid, Vec<&ChangeFact>>,
-    b: &Bucket,
-    key: impl Fn(Uuid) -> Key,
-    out: &mut BTreeMap<Key, LifecycleAcc>,
-) {
-    let inside = |t: DateTime<Utc>| b.from <= t && t < b.to;
-    let mut at = |id: Uuid, f: &mut dyn FnMut(&mut LifecycleAcc)| f(out.entry(key(id)).or_default());
-    let cohort: HashSet<Uuid> = f.acquired.iter().filter(|(_, t)| inside(*t)).map(|(id, _)| *id).collect();
-    for id in &cohort {
-        at(*id, &mut |m| m.acquired += 1);
+/// The measures over consecutive intervals, per attribute key, in one pass
+/// over each stakeholder's history: O(changes · log intervals), plus the
+/// runs of intervals in which a customer stays one (difference arrays).
+struct Intervals<'a, K> {
+    buckets: &'a [Bucket],
+    key: K,
+    acc: Vec<HashMap<Vec<Option<String>>, LifecycleAcc>>,
+    /// Per key, +1/−1 at the ends of runs of intervals where the stakeholder
+    /// is a customer throughout (customers at start and retained).
+    runs: HashMap<Vec<Option<String>>, Vec<i64>>,
+}
+
+impl<'a, K: Fn(Uuid) -> Vec<Option<String>>> Intervals<'a, K> {
+    fn new(buckets: &'a [Bucket], key: K) -> Self {
+        Self { buckets, key, acc: (0..buckets.len()).map(|_| HashMap::new()).collect(), runs: HashMap::new() }
     }
-    // Whether the stage at t is a customer stage: the latest change before t
-    // in the window, else the stage at the window's start.
-    let customer_at = |id: Uuid, t: DateTime<Utc>| -> bool {
-        match history.get(&id).and_then(|h| h.iter().rev().find(|c| c.changed_at.0 < t)) {
-            Some(c) => is_customer(c.to_stage),
-            None => f.customers_at_start.contains(&id),
+
+    /// The interval holding `t` (which lies in the window).
+    fn index(&self, t: DateTime<Utc>) -> usize {
+        self.buckets.partition_point(|b| b.to <= t).min(self.buckets.len() - 1)
+    }
+
+    fn at(&mut self, i: usize, key: &[Option<String>]) -> &mut LifecycleAcc {
+        self.acc[i].entry(key.to_vec()).or_default()
+    }
+
+    fn run_of(&mut self, key: &[Option<String>], from: usize, to: usize) {
+        if from < to {
+            let d = self.runs.entry(key.to_vec()).or_insert_with(|| vec![0; self.buckets.len() + 1]);
+            d[from] += 1;
+            d[to] -= 1;
         }
-    };
-    for (&id, changes) in history {
-        let mut first_customer = !f.customers_before.contains(&id);
-        let mut reactivated = false;
-        let mut top: Option<u8> = None;
-        for c in changes {
-            let t = c.changed_at.0;
-            let into_customer = is_customer(c.to_stage);
-            if inside(t) {
-                let k = (c.from_stage.map(LifecycleStage::as_str), c.to_stage.as_str());
-                at(id, &mut |m| *m.transitions.entry(k).or_default() += 1);
-                if into_customer && first_customer {
-                    at(id, &mut |m| m.new_customers += 1);
+    }
+
+    fn run(
+        mut self,
+        f: &LifecycleFacts,
+        history: &HashMap<Uuid, Vec<&ChangeFact>>,
+    ) -> Vec<HashMap<Vec<Option<String>>, LifecycleAcc>> {
+        let n = self.buckets.len();
+        for &(id, created) in &f.acquired {
+            let key = (self.key)(id);
+            let i = self.index(created);
+            self.at(i, &key).acquired += 1;
+            // The funnel of the interval's cohort: the highest rank reached before its end.
+            let end = self.buckets[i].to;
+            let top = history
+                .get(&id)
+                .and_then(|h| h.iter().filter(|c| c.changed_at.0 < end).filter_map(|c| rank(c.to_stage)).max());
+            if let Some(top) = top {
+                self.at(i, &key).reached.iter_mut().take(usize::from(top) + 1).for_each(|r| *r += 1);
+            }
+        }
+        for (&id, changes) in history {
+            let key = (self.key)(id);
+            let mut first_customer = !f.customers_before.contains(&id);
+            let mut reactivated_in: Vec<usize> = Vec::new();
+            let mut customer = f.customers_at_start.contains(&id);
+            let mut next = 0; // the first interval not yet counted for churn
+            let mut k = 0;
+            while k < changes.len() {
+                let i = self.index(changes[k].changed_at.0);
+                // Intervals before this one: no change, the status holds.
+                if customer {
+                    self.run_of(&key, next, i);
                 }
-                reactivated |= into_customer && c.from_stage == Some(LifecycleStage::Churned);
+                let at_start = customer;
+                let mut churned = false;
+                while k < changes.len() && self.index(changes[k].changed_at.0) == i {
+                    let c = changes[k];
+                    let into_customer = is_customer(c.to_stage);
+                    let t = (c.from_stage.map(LifecycleStage::as_str), c.to_stage.as_str());
+                    *self.at(i, &key).transitions.entry(t).or_default() += 1;
+                    if into_customer && first_customer {
+                        self.at(i, &key).new_customers += 1;
+                    }
+                    first_customer &= !into_customer;
+                    if into_customer
+                        && c.from_stage == Some(LifecycleStage::Churned)
+                        && reactivated_in.last() != Some(&i)
+                    {
+                        reactivated_in.push(i);
+                        self.at(i, &key).reactivated += 1;
+                    }
+                    churned |= c.to_stage == LifecycleStage::Churned;
+                    customer = into_customer;
+                    k += 1;
+                }
+                if at_start {
+                    let m = self.at(i, &key);
+                    m.customers_at_start += 1;
+                    m.churned += u64::from(churned);
+                    m.retained += u64::from(customer);
+                }
+                next = i + 1;
             }
-            first_customer &= !into_customer;
-            if t < b.to && cohort.contains(&id) {
-                top = top.max(rank(c.to_stage));
+            if customer {
+                self.run_of(&key, next, n);
             }
         }
-        if reactivated {
-            at(id, &mut |m| m.reactivated += 1);
+        // Customers at the start with no change in the window stay customers throughout.
+        for &id in f.customers_at_start.iter().filter(|id| !history.contains_key(id)) {
+            let key = (self.key)(id);
+            self.run_of(&key, 0, n);
         }
-        if let Some(top) = top {
-            at(id, &mut |m| m.reached.iter_mut().take(usize::from(top) + 1).for_each(|r| *r += 1));
+        let runs = std::mem::take(&mut self.runs);
+        for (key, diff) in runs {
+            let mut level = 0;
+            for (i, d) in diff.iter().take(n).enumerate() {
+                level += d;
+                if level > 0 {
+                    let m = self.at(i, &key);
+                    m.customers_at_start += level as u64;
+                    m.retained += level as u64;
+                }
+            }
         }
-        if customer_at(id, b.from) {
-            let churned = changes.iter().any(|c| inside(c.changed_at.0) && c.to_stage == LifecycleStage::Churned);
-            let retained = customer_at(id, b.to);
-            at(id, &mut |m| {
-                m.customers_at_start += 1;
-                m.churned += u64::from(churned);
-                m.retained += u64::from(retained);
-            });
-        }
-    }
-    // Customers at the start with no change in the window stay customers.
-    for &id in f.customers_at_start.iter().filter(|id| !history.contains_key(id)) {
-        at(id, &mut |m| {
-            m.customers_at_start += 1;
-            m.retained += 1;
-        });
+        self.acc
     }
 }
 

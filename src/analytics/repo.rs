@@ -31,9 +31,9 @@ macro_rules! population {
             (None, None) => q,
             (Some(k), None) => q.filter($col.eq_any(s::table.filter(s::kind.eq(*k)).select(s::id))),
             (None, Some(seg)) => q.filter($col.eq_any(s::table.filter(s::segment.eq(seg.clone())).select(s::id))),
-            (Some(k), Some(seg)) => q.filter(
-                $col.eq_any(s::table.filter(s::kind.eq(*k)).filter(s::segment.eq(seg.clone())).select(s::id)),
-            ),
+            (Some(k), Some(seg)) => {
+                q.filter($col.eq_any(s::table.filter(s::kind.eq(*k)).filter(s::segment.eq(seg.clone())).select(s::id)))
+            }
         }
     }};
 }

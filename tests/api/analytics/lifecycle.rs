@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
-use super::{group, keys, measure, ratio};
+use super::{group, keys, measure, ratio, sql, ts};
 use crate::api_test;
 use crate::helpers::*;
 
@@ -145,4 +145,59 @@ api_test!(the_migration_backfills_one_creation_row_per_stakeholder, |app| {
     assert_eq!(h.len(), 1, "{h:?}");
     assert_eq!((h[0].0.clone(), h[0].1.as_str()), (Value::Null, "customer"));
     assert_eq!(h[0].2, parse_ts(&s["created_at"]));
+});
+
+api_test!(time_groups_equal_the_window_of_each_bucket, |app| {
+    // Stage paths spread over a week (dates pinned in the database): each
+    // day's group must be exactly the ungrouped answer for that day.
+    let paths: [&[&str]; 4] = [
+        &["lead", "customer", "churned", "customer"],
+        &["customer", "repeat_customer"],
+        &["lead"],
+        &["customer", "churned"],
+    ];
+    let t0 = instant("2026-06-01T00:00:00Z");
+    let mut updates = Vec::new();
+    for (n, path) in paths.iter().enumerate() {
+        let id = app.create_stakeholder(json!({})).await["id"].as_str().unwrap().to_owned();
+        for to in *path {
+            stage(&app, &id, to).await;
+        }
+        let start = t0 + Duration::days(n as i64) - Duration::days(2) + Duration::hours(8);
+        updates.push(format!("UPDATE stakeholders SET created_at = {} WHERE id = '{id}'", ts(start)));
+        for (k, h) in history(&app, &id).await.iter().enumerate() {
+            let at = start + Duration::hours(30 * k as i64);
+            updates.push(format!(
+                "UPDATE stakeholder_stage_changes SET changed_at = {} WHERE stakeholder_id = '{id}' AND to_stage = '{}' \
+                 AND changed_at = {}",
+                ts(at),
+                h.1,
+                ts(h.2)
+            ));
+        }
+    }
+    sql(&app, &updates);
+    let (from, to) = (t0, t0 + Duration::days(6));
+    let grouped = measure(&app, "lifecycle", &format!("{}&group_by=day", q(from, to))).await;
+    let buckets: Vec<String> =
+        grouped["buckets"].as_array().unwrap().iter().map(|b| b.as_str().unwrap().to_owned()).collect();
+    assert_eq!(buckets.len(), 6);
+    let mut seen = 0;
+    for (k, label) in buckets.iter().enumerate() {
+        let day =
+            measure(&app, "lifecycle", &q(from + Duration::days(k as i64), from + Duration::days(k as i64 + 1))).await;
+        let empty = day["totals"]["acquired"] == 0
+            && day["totals"]["transitions"] == json!([])
+            && day["totals"]["churn"]["customers_at_start"] == 0;
+        match grouped["groups"].as_array().unwrap().iter().find(|g| g["key"]["day"] == label.as_str()) {
+            Some(g) => {
+                seen += 1;
+                let mut g = g.clone();
+                g.as_object_mut().unwrap().remove("key");
+                assert_eq!(g, day["totals"], "day {label}");
+            }
+            None => assert!(empty, "day {label} has rows but no group: {}", day["totals"]),
+        }
+    }
+    assert!(seen >= 4, "the paths span most days: {grouped}");
 });

@@ -11,6 +11,7 @@ use super::dto::*;
 use super::measures::{DurationPercentiles, Mean, MoneySums, Ratio, Samples, seconds_between};
 use super::repo::{Attrs, CUSTOMER_STAGES, ChangeFact, ComplaintFact, InteractionFact, OfferFact, Purchase};
 use super::window::{Bucket, Dim, GroupBy, Groups, Key, Window};
+use crate::interactions::dto::InteractionType;
 use crate::offers::dto::OfferStatus;
 use crate::offers::lifecycle::effective_status;
 use crate::stakeholders::dto::LifecycleStage;
@@ -105,31 +106,28 @@ pub struct InteractionAcc {
     revenue: MoneySums,
 }
 
-pub fn interactions(by: &GroupBy, rows: &[InteractionFact]) -> Groups<InteractionAcc> {
-    let mut g = Groups::<InteractionAcc>::default();
-    for r in rows {
-        let key = by.key(r.occurred_at.0, |d| match d {
-            Dim::Channel => Some(r.channel.clone()),
-            Dim::Direction => Some(r.direction.clone()),
-            Dim::Type => Some(r.interaction_type.clone()),
-            _ => None,
-        });
-        let purchase = r.interaction_type == "purchase";
-        g.add(key, |m| {
-            m.interactions += 1;
-            m.stakeholders.insert(r.stakeholder_id.0);
-            if let Some(s) = r.satisfaction {
-                m.satisfaction.add(i64::from(s));
+/// Adds one interaction to the totals and its group.
+pub fn add_interaction(g: &mut Groups<InteractionAcc>, by: &GroupBy, r: InteractionFact) {
+    let key = by.key(r.occurred_at.0, |d| match d {
+        Dim::Channel => Some(r.channel.as_str().to_owned()),
+        Dim::Direction => Some(r.direction.as_str().to_owned()),
+        Dim::Type => Some(r.interaction_type.as_str().to_owned()),
+        _ => None,
+    });
+    let purchase = r.interaction_type == InteractionType::Purchase;
+    g.add(key, |m| {
+        m.interactions += 1;
+        m.stakeholders.insert(r.stakeholder_id.0);
+        if let Some(s) = r.satisfaction {
+            m.satisfaction.add(i64::from(s));
+        }
+        if purchase {
+            m.purchases += 1;
+            if let (Some(amount), Some(cur)) = (r.amount_minor, &r.currency) {
+                m.revenue.add(cur, amount);
             }
-            if purchase {
-                m.purchases += 1;
-                if let (Some(amount), Some(cur)) = (r.amount_minor, &r.currency) {
-                    m.revenue.add(cur, amount);
-                }
-            }
-        });
-    }
-    g
+        }
+    });
 }
 
 pub fn interactions_done(m: InteractionAcc) -> InteractionMeasures {
@@ -153,36 +151,33 @@ pub struct OfferAcc {
     accepted_value: BTreeMap<String, (i128, i128, i64)>,
 }
 
-pub fn offers(by: &GroupBy, rows: &[OfferFact], as_of: DateTime<Utc>) -> Groups<OfferAcc> {
-    let mut g = Groups::<OfferAcc>::default();
-    for r in rows {
-        let key = by.key(r.sent_at.0, |d| match d {
-            Dim::ProductCategory => r.product_category.clone(),
-            _ => None,
-        });
-        let status = effective_status(r.status, r.valid_until.map(|t| t.0), as_of);
-        let bucket = match status {
-            OfferStatus::Sent => "open",
-            s => s.as_str(),
-        };
-        let decided = matches!(status, OfferStatus::Accepted | OfferStatus::Declined);
-        let response = r.responded_at.filter(|_| decided).map(|t| seconds_between(r.sent_at.0, t.0));
-        let net = i128::from(r.price_minor) * i128::from(100 - r.discount_percent) / 100;
-        g.add(key, |m| {
-            m.sent += 1;
-            *m.by_status.entry(bucket).or_default() += 1;
-            if let Some(s) = response {
-                m.response.add(s);
-            }
-            if status == OfferStatus::Accepted {
-                let e = m.accepted_value.entry(r.currency.clone()).or_default();
-                e.0 += i128::from(r.price_minor);
-                e.1 += net;
-                e.2 += 1;
-            }
-        });
-    }
-    g
+/// Adds one offer (its status as of `as_of`) to the totals and its group.
+pub fn add_offer(g: &mut Groups<OfferAcc>, by: &GroupBy, r: OfferFact, as_of: DateTime<Utc>) {
+    let key = by.key(r.sent_at.0, |d| match d {
+        Dim::ProductCategory => r.product_category.clone(),
+        _ => None,
+    });
+    let status = effective_status(r.status, r.valid_until.map(|t| t.0), as_of);
+    let bucket = match status {
+        OfferStatus::Sent => "open",
+        s => s.as_str(),
+    };
+    let decided = matches!(status, OfferStatus::Accepted | OfferStatus::Declined);
+    let response = r.responded_at.filter(|_| decided).map(|t| seconds_between(r.sent_at.0, t.0));
+    let net = i128::from(r.price_minor) * i128::from(100 - r.discount_percent) / 100;
+    g.add(key, |m| {
+        m.sent += 1;
+        *m.by_status.entry(bucket).or_default() += 1;
+        if let Some(s) = response {
+            m.response.add(s);
+        }
+        if status == OfferStatus::Accepted {
+            let e = m.accepted_value.entry(r.currency.clone()).or_default();
+            e.0 += i128::from(r.price_minor);
+            e.1 += net;
+            e.2 += 1;
+        }
+    });
 }
 
 pub fn offers_done(mut m: OfferAcc) -> OfferMeasures {
@@ -226,51 +221,48 @@ pub struct ComplaintAcc {
     distribution: [i64; 5],
 }
 
-pub fn complaints(by: &GroupBy, w: &Window, rows: &[ComplaintFact]) -> Groups<ComplaintAcc> {
-    let mut g = Groups::<ComplaintAcc>::default();
-    for r in rows {
-        // Each measure's row is keyed by its own timestamp.
-        let key = |at: DateTime<Utc>| {
-            by.key(at, |d| match d {
-                Dim::Category => Some(r.category.clone()),
-                Dim::Severity => Some(r.severity.clone()),
-                Dim::Channel => r.channel.clone(),
-                Dim::AssigneeId => r.assignee_id.clone(),
-                _ => None,
-            })
-        };
-        let created = r.created_at.0;
-        if w.contains(created) {
-            let breached = r.resolved_at.is_none() && r.due_at.0 < w.as_of;
-            g.add(key(created), |m| {
-                m.opened += 1;
-                m.open_breached += i64::from(breached);
-            });
-        }
-        if let Some(resolved) = r.resolved_at.map(|t| t.0).filter(|t| w.contains(*t)) {
-            let within = resolved <= r.due_at.0;
-            let secs = seconds_between(created, resolved);
-            g.add(key(resolved), |m| {
-                m.resolved += 1;
-                m.within_sla += u64::from(within);
-                m.resolution.add(secs);
-            });
-        }
-        if let Some(ack) = r.acknowledged_at.map(|t| t.0).filter(|t| w.contains(*t)) {
-            let secs = seconds_between(created, ack);
-            g.add(key(ack), |m| m.acknowledge.add(secs));
-        }
-        if let (Some(closed), Some(score)) = (r.closed_at.map(|t| t.0).filter(|t| w.contains(*t)), r.satisfaction) {
-            g.add(key(closed), |m| {
-                m.satisfaction.add(i64::from(score));
-                m.positive += u64::from(score >= 4);
-                if let Some(slot) = usize::try_from(score - 1).ok().and_then(|i| m.distribution.get_mut(i)) {
-                    *slot += 1;
-                }
-            });
-        }
+/// Adds one complaint to each measure whose timestamp lies in the window,
+/// under the group of that timestamp.
+pub fn add_complaint(g: &mut Groups<ComplaintAcc>, by: &GroupBy, w: &Window, r: ComplaintFact) {
+    let key = |at: DateTime<Utc>| {
+        by.key(at, |d| match d {
+            Dim::Category => Some(r.category.as_str().to_owned()),
+            Dim::Severity => Some(r.severity.as_str().to_owned()),
+            Dim::Channel => r.channel.map(|c| c.as_str().to_owned()),
+            Dim::AssigneeId => r.assignee_id.clone(),
+            _ => None,
+        })
+    };
+    let created = r.created_at.0;
+    if w.contains(created) {
+        let breached = r.resolved_at.is_none() && r.due_at.0 < w.as_of;
+        g.add(key(created), |m| {
+            m.opened += 1;
+            m.open_breached += i64::from(breached);
+        });
     }
-    g
+    if let Some(resolved) = r.resolved_at.map(|t| t.0).filter(|t| w.contains(*t)) {
+        let within = resolved <= r.due_at.0;
+        let secs = seconds_between(created, resolved);
+        g.add(key(resolved), |m| {
+            m.resolved += 1;
+            m.within_sla += u64::from(within);
+            m.resolution.add(secs);
+        });
+    }
+    if let Some(ack) = r.acknowledged_at.map(|t| t.0).filter(|t| w.contains(*t)) {
+        let secs = seconds_between(created, ack);
+        g.add(key(ack), |m| m.acknowledge.add(secs));
+    }
+    if let (Some(closed), Some(score)) = (r.closed_at.map(|t| t.0).filter(|t| w.contains(*t)), r.satisfaction) {
+        g.add(key(closed), |m| {
+            m.satisfaction.add(i64::from(score));
+            m.positive += u64::from(score >= 4);
+            if let Some(slot) = usize::try_from(score - 1).ok().and_then(|i| m.distribution.get_mut(i)) {
+                *slot += 1;
+            }
+        });
+    }
 }
 
 pub fn complaints_done(mut m: ComplaintAcc) -> ComplaintMeasures {

@@ -7,10 +7,13 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::window::Window;
+use crate::complaints::dto::{Category, Severity};
 use crate::db::schema::{
     complaints as c, interactions as i, offers as o, stakeholder_stage_changes as ssc, stakeholders as s,
 };
 use crate::db::{DbConnection, DbTimestamp, DbUuid, MultiBackend};
+use crate::domain::Channel;
+use crate::interactions::dto::{Direction, InteractionType};
 use crate::offers::dto::OfferStatus;
 use crate::stakeholders::dto::{Kind, LifecycleStage};
 
@@ -94,17 +97,24 @@ pub fn purchases(conn: &mut DbConnection, w: &Window, p: &Population) -> QueryRe
 #[derive(Debug, Queryable)]
 pub struct InteractionFact {
     pub stakeholder_id: DbUuid,
-    pub channel: String,
-    pub direction: String,
-    pub interaction_type: String,
+    pub channel: Channel,
+    pub direction: Direction,
+    pub interaction_type: InteractionType,
     pub occurred_at: DbTimestamp,
     pub amount_minor: Option<i64>,
     pub currency: Option<String>,
     pub satisfaction: Option<i32>,
 }
 
-pub fn interactions(conn: &mut DbConnection, w: &Window, p: &Population) -> QueryResult<Vec<InteractionFact>> {
-    population!(i::table.into_boxed::<MultiBackend>(), i::stakeholder_id, p)
+/// Hands each interaction of the window to `f` as it is read: the window is
+/// never held in memory at once.
+pub fn each_interaction(
+    conn: &mut DbConnection,
+    w: &Window,
+    p: &Population,
+    mut f: impl FnMut(InteractionFact),
+) -> QueryResult<()> {
+    let rows = population!(i::table.into_boxed::<MultiBackend>(), i::stakeholder_id, p)
         .filter(i::occurred_at.ge(DbTimestamp(w.from)))
         .filter(i::occurred_at.lt(DbTimestamp(w.to)))
         .select((
@@ -117,7 +127,11 @@ pub fn interactions(conn: &mut DbConnection, w: &Window, p: &Population) -> Quer
             i::currency,
             i::satisfaction,
         ))
-        .load(conn)
+        .load_iter::<InteractionFact, diesel::connection::DefaultLoadingMode>(conn)?;
+    for row in rows {
+        f(row?);
+    }
+    Ok(())
 }
 
 #[derive(Debug, Queryable)]
@@ -132,8 +146,14 @@ pub struct OfferFact {
     pub discount_percent: i32,
 }
 
-pub fn offers(conn: &mut DbConnection, w: &Window, p: &Population) -> QueryResult<Vec<OfferFact>> {
-    population!(o::table.into_boxed::<MultiBackend>(), o::stakeholder_id, p)
+/// Hands each offer sent in the window to `f` as it is read.
+pub fn each_offer(
+    conn: &mut DbConnection,
+    w: &Window,
+    p: &Population,
+    mut f: impl FnMut(OfferFact),
+) -> QueryResult<()> {
+    let rows = population!(o::table.into_boxed::<MultiBackend>(), o::stakeholder_id, p)
         .filter(o::sent_at.ge(DbTimestamp(w.from)))
         .filter(o::sent_at.lt(DbTimestamp(w.to)))
         .select((
@@ -146,14 +166,18 @@ pub fn offers(conn: &mut DbConnection, w: &Window, p: &Population) -> QueryResul
             o::currency,
             o::discount_percent,
         ))
-        .load(conn)
+        .load_iter::<OfferFact, diesel::connection::DefaultLoadingMode>(conn)?;
+    for row in rows {
+        f(row?);
+    }
+    Ok(())
 }
 
 #[derive(Debug, Queryable)]
 pub struct ComplaintFact {
-    pub category: String,
-    pub severity: String,
-    pub channel: Option<String>,
+    pub category: Category,
+    pub severity: Severity,
+    pub channel: Option<Channel>,
     pub assignee_id: Option<String>,
     pub created_at: DbTimestamp,
     pub due_at: DbTimestamp,
@@ -164,10 +188,15 @@ pub struct ComplaintFact {
 }
 
 /// Complaints with any of the measured timestamps in the window (each
-/// measure then picks its own population).
-pub fn complaints(conn: &mut DbConnection, w: &Window, p: &Population) -> QueryResult<Vec<ComplaintFact>> {
+/// measure then picks its own population), handed to `f` as they are read.
+pub fn each_complaint(
+    conn: &mut DbConnection,
+    w: &Window,
+    p: &Population,
+    mut f: impl FnMut(ComplaintFact),
+) -> QueryResult<()> {
     let (from, to) = (DbTimestamp(w.from), DbTimestamp(w.to));
-    population!(c::table.into_boxed::<MultiBackend>(), c::stakeholder_id, p)
+    let rows = population!(c::table.into_boxed::<MultiBackend>(), c::stakeholder_id, p)
         .filter(
             c::created_at
                 .ge(from)
@@ -188,7 +217,11 @@ pub fn complaints(conn: &mut DbConnection, w: &Window, p: &Population) -> QueryR
             c::closed_at,
             c::satisfaction,
         ))
-        .load(conn)
+        .load_iter::<ComplaintFact, diesel::connection::DefaultLoadingMode>(conn)?;
+    for row in rows {
+        f(row?);
+    }
+    Ok(())
 }
 
 /// A stage change in the window, with its stakeholder's attributes.

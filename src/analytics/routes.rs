@@ -141,18 +141,19 @@ async fn portfolio(
     let (q, include_archived) = query.into_inner().split();
     let r = Request::parse(&ctx, q, PORTFOLIO)?;
     let (w, p) = (r.window, r.population.clone());
-    let (counts, purchases, attrs) = state
+    let by = r.by.clone();
+    let g = state
         .db(move |conn| {
             db::read_tx(conn, |c| {
                 let counts = repo::portfolio_counts(c, &p, include_archived)?;
                 let purchases = repo::purchases(c, &w, &p)?;
                 let ids: HashSet<Uuid> = purchases.iter().map(|p| p.stakeholder_id.0).collect();
                 let attrs = attrs_by_id(c, ids)?;
-                Ok((counts, purchases, attrs))
+                // The measures on this blocking thread, not on the event loop.
+                Ok(compute::portfolio(&by, &counts, &purchases, &attrs, include_archived))
             })
         })
         .await?;
-    let g = compute::portfolio(&r.by, &counts, &purchases, &attrs, include_archived);
     let a = r.answer("portfolio", g, |key, measures| PortfolioGroup { key, measures }, compute::portfolio_done)?;
     Ok(respond!(AnalyticsPortfolioResponse, a))
 }
@@ -179,8 +180,16 @@ async fn interactions(
 ) -> Result<HttpResponse, ApiError> {
     let r = Request::parse(&ctx, query.into_inner(), INTERACTIONS)?;
     let (w, p) = (r.window, r.population.clone());
-    let rows = state.db(move |conn| db::read_tx(conn, |c| Ok(repo::interactions(c, &w, &p)?))).await?;
-    let g = compute::interactions(&r.by, &rows);
+    let by = r.by.clone();
+    let g = state
+        .db(move |conn| {
+            db::read_tx(conn, |c| {
+                let mut g = Groups::default();
+                repo::each_interaction(c, &w, &p, |row| compute::add_interaction(&mut g, &by, row))?;
+                Ok(g)
+            })
+        })
+        .await?;
     let a =
         r.answer("interactions", g, |key, measures| InteractionsGroup { key, measures }, compute::interactions_done)?;
     Ok(respond!(AnalyticsInteractionsResponse, a))
@@ -216,7 +225,8 @@ async fn lifecycle(
     let r = Request::parse(&ctx, query.into_inner(), LIFECYCLE)?;
     let (w, p) = (r.window, r.population.clone());
     let by_attribute = r.by.dims.iter().any(|d| !d.is_time());
-    let facts = state
+    let (by, buckets) = (r.by.clone(), r.buckets.clone());
+    let g = state
         .db(move |conn| {
             db::read_tx(conn, |c| {
                 let changes = repo::stage_changes(c, &w, &p)?;
@@ -235,11 +245,11 @@ async fn lifecycle(
                 } else {
                     HashMap::new()
                 };
-                Ok(LifecycleFacts { changes, acquired, customers_before, customers_at_start, attrs })
+                let facts = LifecycleFacts { changes, acquired, customers_before, customers_at_start, attrs };
+                Ok(compute::lifecycle(&by, &w, buckets.as_deref(), &facts))
             })
         })
         .await?;
-    let g = compute::lifecycle(&r.by, &r.window, r.buckets.as_deref(), &facts);
     let a = r.answer("lifecycle", g, |key, measures| LifecycleGroup { key, measures }, compute::lifecycle_done)?;
     Ok(respond!(AnalyticsLifecycleResponse, a))
 }
@@ -269,8 +279,16 @@ async fn offers(
 ) -> Result<HttpResponse, ApiError> {
     let r = Request::parse(&ctx, query.into_inner(), OFFERS)?;
     let (w, p) = (r.window, r.population.clone());
-    let rows = state.db(move |conn| db::read_tx(conn, |c| Ok(repo::offers(c, &w, &p)?))).await?;
-    let g = compute::offers(&r.by, &rows, r.window.as_of);
+    let by = r.by.clone();
+    let g = state
+        .db(move |conn| {
+            db::read_tx(conn, |c| {
+                let mut g = Groups::default();
+                repo::each_offer(c, &w, &p, |row| compute::add_offer(&mut g, &by, row, w.as_of))?;
+                Ok(g)
+            })
+        })
+        .await?;
     let a = r.answer("offers", g, |key, measures| OffersGroup { key, measures }, compute::offers_done)?;
     Ok(respond!(AnalyticsOffersResponse, a))
 }
@@ -303,8 +321,16 @@ async fn complaints(
 ) -> Result<HttpResponse, ApiError> {
     let r = Request::parse(&ctx, query.into_inner(), COMPLAINTS)?;
     let (w, p) = (r.window, r.population.clone());
-    let rows = state.db(move |conn| db::read_tx(conn, |c| Ok(repo::complaints(c, &w, &p)?))).await?;
-    let g = compute::complaints(&r.by, &r.window, &rows);
+    let by = r.by.clone();
+    let g = state
+        .db(move |conn| {
+            db::read_tx(conn, |c| {
+                let mut g = Groups::default();
+                repo::each_complaint(c, &w, &p, |row| compute::add_complaint(&mut g, &by, &w, row))?;
+                Ok(g)
+            })
+        })
+        .await?;
     let a = r.answer("complaints", g, |key, measures| ComplaintsGroup { key, measures }, compute::complaints_done)?;
     Ok(respond!(AnalyticsComplaintsResponse, a))
 }

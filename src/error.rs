@@ -45,6 +45,10 @@ pub enum ApiError {
     /// An erasure over `CRM_ERASE_MAX_CHILD_ROWS` records (409 `erase-too-large`).
     #[error("erase too large: {0}")]
     EraseTooLarge(String),
+    /// A replay of an `Idempotency-Key` whose record was erased: 410
+    /// `erased`, marked as a replay, whatever the body.
+    #[error("erased replay")]
+    ErasedReplay,
     /// An analytics answer over the group limit (400 `too-many-groups`).
     #[error("too many groups: {0}")]
     TooManyGroups(String),

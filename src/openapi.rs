@@ -252,6 +252,8 @@ fn request_headers(doc: &mut Doc) {
             let idempotent = op.operation_id.as_deref().is_some_and(|id| IDEMPOTENT.contains(&id));
             if responses.contains_key("201") || idempotent {
                 headers.push(param("Idempotency-Key", "1..255 characters; makes retries safe for 24 hours"));
+                // A key whose record was erased is a tombstone (privacy.md).
+                op.responses.responses.insert("410".into(), RefOr::T(problem_response("410")));
             }
             op.parameters.get_or_insert_with(Vec::new).extend(headers.into_iter().map(RefOr::T));
         }
@@ -443,6 +445,9 @@ fn describe(status: &str) -> &'static str {
         "404" => "No such resource, or one the caller may not see",
         "409" => "Conflicts with the current state (duplicate, invalid transition)",
         "412" => "If-Match does not match the current version",
+        "410" => {
+            "The Idempotency-Key's record was erased: a replay answers 410 `erased` (Idempotent-Replayed), whatever the body"
+        }
         "408" => "The body was not received within the read timeout",
         "413" => "Body over the size limit",
         "415" => "Body is not application/json",
@@ -450,6 +455,14 @@ fn describe(status: &str) -> &'static str {
         "503" => "The database is unreachable or busy; retry after Retry-After",
         _ => "Unexpected error",
     }
+}
+
+/// A problem+json response for `status`, described.
+fn problem_response(status: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(describe(status))
+        .content(PROBLEM_JSON, ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+        .build()
 }
 
 fn statuses(method: &str, path: &str) -> Vec<&'static str> {
@@ -486,13 +499,7 @@ impl Modify for ProblemResponses {
             for (method, op) in ops {
                 let Some(op) = op.as_mut() else { continue };
                 for status in statuses(method, path) {
-                    let response = ResponseBuilder::new()
-                        .description(describe(status))
-                        .content(
-                            PROBLEM_JSON,
-                            ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
-                        )
-                        .build();
+                    let response = problem_response(status);
                     op.responses.responses.entry(status.to_owned()).or_insert(response.into());
                 }
             }

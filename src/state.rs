@@ -140,6 +140,17 @@ impl AppState {
         Ok(stored)
     }
 
+    /// 410 `erased` when the request replays an `Idempotency-Key` whose
+    /// record was erased, before its body is read: a tombstone answers any
+    /// body, even one that would be refused.
+    pub async fn refuse_erased_key(&self, key: &Option<IdempotencyKey>) -> Result<(), ApiError> {
+        let Some(key) = key.clone() else { return Ok(()) };
+        match self.db(move |c| idempotency::is_tombstone(c, &key)).await? {
+            true => Err(ApiError::ErasedReplay),
+            false => Ok(()),
+        }
+    }
+
     /// Sweeps expired idempotency keys on a pooled connection, if one is free
     /// now (requests come first; the next sweep catches up).
     fn sweep_in_background(&self) {

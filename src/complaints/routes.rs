@@ -62,6 +62,7 @@ async fn create_complaint(ctx: Ctx, state: web::Data<AppState>, body: JsonBody) 
     ctx.require(Resource::Complaints, Action::Create)?;
     let body = body.into_inner();
     let key = ctx.idempotency_key(&body)?;
+    state.refuse_erased_key(&key).await?;
     let input: ComplaintInput = parse_body(into_object(body)?)?;
     let now = types::now();
     let severity = input.severity.ok_or_else(|| ApiError::internal("validated severity missing"))?;

@@ -53,6 +53,7 @@ impl ApiError {
             Self::Erased(_) => ("erased", "Erased"),
             Self::EraseTooLarge(_) => ("erase-too-large", "Erasure too large"),
             Self::TooManyGroups(_) => ("too-many-groups", "Too many groups"),
+            Self::ErasedReplay => ("erased", "Gone"),
             Self::PreconditionFailed(_) => ("precondition-failed", "Precondition failed"),
             Self::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
             Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
@@ -80,6 +81,9 @@ impl ApiError {
             | Self::RequestTimeout(d) => d.clone(),
             Self::Unavailable(_) => UNAVAILABLE_DETAIL.into(),
             Self::MethodNotAllowed => "this method is not allowed on this resource".into(),
+            Self::ErasedReplay => {
+                "what this Idempotency-Key created has been erased; it will not be created again".into()
+            }
             Self::Validation(errs) if errs.len() == 1 => "1 field is invalid".into(),
             Self::Validation(errs) => format!("{} fields are invalid", errs.len()),
             Self::Internal(_) => "an unexpected error occurred; quote the request_id when reporting it".into(),
@@ -127,6 +131,7 @@ impl ResponseError for ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) | Self::Erased(_) | Self::EraseTooLarge(_) => StatusCode::CONFLICT,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Self::ErasedReplay => StatusCode::GONE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -142,7 +147,11 @@ impl ResponseError for ApiError {
             Self::Unavailable(detail) => tracing::warn!(error = %detail, "service unavailable"),
             _ => {}
         }
-        problem_response(self.problem())
+        let mut res = problem_response(self.problem());
+        if matches!(self, Self::ErasedReplay) {
+            res.headers_mut().insert(super::idempotency::IDEMPOTENT_REPLAYED.clone(), HeaderValue::from_static("true"));
+        }
+        res
     }
 }
 

@@ -129,14 +129,7 @@ impl StoredResponse {
 
     pub fn into_response(self) -> HttpResponse {
         if self.status == 410 {
-            let mut p = super::error::Problem::for_status(
-                StatusCode::GONE,
-                Some("what this Idempotency-Key created has been erased; it will not be created again".into()),
-            );
-            p.problem_type = "https://crm.example/problems/erased".into();
-            let mut res = super::error::problem_response(p);
-            res.headers_mut().insert(IDEMPOTENT_REPLAYED.clone(), HeaderValue::from_static("true"));
-            return res;
+            return actix_web::ResponseError::error_response(&ApiError::ErasedReplay);
         }
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
         let mut res = HttpResponse::build(status);
@@ -179,6 +172,19 @@ where
         },
         other => other,
     }
+}
+
+/// Whether `key` is a tombstone (what it created was erased): then any
+/// request with it, even one that would not parse, answers 410 `erased`.
+pub fn is_tombstone(conn: &mut DbConnection, key: &IdempotencyKey) -> Result<bool, ApiError> {
+    let n: i64 = ik::table
+        .filter(ik::owner.eq(key.owner.as_str()))
+        .filter(ik::idem_key.eq(&key.key))
+        .filter(ik::status_code.eq(410))
+        .filter(ik::created_at.ge(DbTimestamp(expiry())))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
 }
 
 type Row = (String, i32, Option<String>, Option<String>, String, DbTimestamp);

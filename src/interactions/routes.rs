@@ -54,6 +54,7 @@ async fn create_interaction(ctx: Ctx, state: web::Data<AppState>, body: JsonBody
     ctx.require(Resource::Interactions, Action::Create)?;
     let body = body.into_inner();
     let key = ctx.idempotency_key(&body)?;
+    state.refuse_erased_key(&key).await?;
     let input: InteractionInput = parse_body(into_object(body)?)?;
     let now = types::now();
     let data = InteractionData::from_input(&input, now);

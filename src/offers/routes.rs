@@ -65,6 +65,7 @@ async fn create_offer(ctx: Ctx, state: web::Data<AppState>, body: JsonBody) -> R
     ctx.require(Resource::Offers, Action::Create)?;
     let body = body.into_inner();
     let key = ctx.idempotency_key(&body)?;
+    state.refuse_erased_key(&key).await?;
     let input: OfferInput = parse_body(into_object(body)?)?;
     let data = OfferData::from_input(&input);
     let (scope, actor) = (ctx.scope, ctx.actor.clone());

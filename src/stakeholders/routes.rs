@@ -73,6 +73,7 @@ async fn create_stakeholder(ctx: Ctx, state: web::Data<AppState>, body: JsonBody
     ctx.require(Resource::Stakeholders, Action::Create)?;
     let body = body.into_inner();
     let key = ctx.idempotency_key(&body)?;
+    state.refuse_erased_key(&key).await?;
     let body = into_object(body)?;
     forbid_sensitive(&ctx, &body)?;
     let (scope, policy, actor) = (ctx.scope, ctx.fields, ctx.actor.clone());
@@ -406,6 +407,7 @@ async fn record_consents(
     ctx.require(Resource::Stakeholders, Action::Consent)?;
     let body = body.into_inner();
     let key = ctx.idempotency_key(&body)?;
+    state.refuse_erased_key(&key).await?;
     let input: ConsentRecordInput = parse_body(into_object(body)?)?;
     let changes: Vec<NewConsent> = input
         .changes

@@ -211,6 +211,26 @@ api_test!(erasure_anonymises_per_the_contract_and_keeps_the_facts, |app| {
     assert_eq!(res.headers()["idempotent-replayed"], "true");
     let problem = assert_problem(res, 410).await;
     assert_eq!(problem["type"], "https://crm.example/problems/erased");
+    // Even a body that would be refused (422, or 400 for a non-object): the key answers first.
+    for body in [json!({}), json!([1]), json!({"stakeholder_id": sid, "surprise": true})] {
+        let res = app
+            .post("/api/v1/interactions", Role::Agent, &body)
+            .header("Idempotency-Key", "purchase-1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["idempotent-replayed"], "true", "{body}");
+        let problem = assert_problem(res, 410).await;
+        assert_eq!(problem["type"], "https://crm.example/problems/erased", "{body}");
+    }
+    // Another caller's key of the same name is not theirs to be told about.
+    let res = app
+        .post("/api/v1/interactions", Role::Manager, &json!({}))
+        .header("Idempotency-Key", "purchase-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
     let (ids, _, _) = page(&app, "/api/v1/interactions", Role::Admin, &[]).await;
     assert_eq!(ids, [iid]);
 });

@@ -61,6 +61,47 @@ fn path_error(err: PathError) -> ApiError {
     }
 }
 
+/// The `{id}` path segment, its parse error kept until the handler has
+/// checked the role (privacy.md: role first, so 403 on every id).
+pub struct IdAfterRole(Result<uuid::Uuid, ApiError>);
+
+impl IdAfterRole {
+    pub fn get(self) -> Result<uuid::Uuid, ApiError> {
+        self.0
+    }
+}
+
+impl FromRequest for IdAfterRole {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let id = req.match_info().get("id").and_then(|raw| uuid::Uuid::parse_str(raw).ok());
+        let id = id.ok_or_else(|| ApiError::BadRequest("invalid path parameter: the id is not a UUID".into()));
+        std::future::ready(Ok(Self(id)))
+    }
+}
+
+/// The query string as `T`, its error kept until the handler has checked
+/// the role (as [`IdAfterRole`]).
+pub struct QueryAfterRole<T>(Result<T, ApiError>);
+
+impl<T> QueryAfterRole<T> {
+    pub fn get(self) -> Result<T, ApiError> {
+        self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> FromRequest for QueryAfterRole<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let q = web::Query::<T>::from_query(req.query_string()).map(web::Query::into_inner).map_err(query_error);
+        std::future::ready(Ok(Self(q)))
+    }
+}
+
 /// A parser's message without the submitted value it may quote (`unknown
 /// variant `x``, `invalid type: string "x"`, `found `x``): problem details
 /// never echo what the client sent, which may be personal data. What was

@@ -15,7 +15,9 @@ use crate::db;
 use crate::error::ApiError;
 use crate::http::context::Ctx;
 use crate::http::etag;
-use crate::http::extract::{BodyBytes, check_query_text, optional_object, parse_body, query_time};
+use crate::http::extract::{
+    BodyBytes, IdAfterRole, QueryAfterRole, check_query_text, optional_object, parse_body, query_time,
+};
 use crate::http::pagination::{Page, Paging};
 use crate::stakeholders::repo as stakeholders;
 use crate::state::AppState;
@@ -100,10 +102,10 @@ fn filter_of(q: AuditEventQuery) -> Result<(Filter, Vec<&'static str>), ApiError
 async fn list_audit_events(
     ctx: Ctx,
     state: web::Data<AppState>,
-    query: web::Query<AuditEventQuery>,
+    query: QueryAfterRole<AuditEventQuery>,
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Resource::AuditEvents, Action::Read)?;
-    let q = query.into_inner();
+    let q = query.get()?;
     let paging = Paging::<SortBy>::parse(q.limit, q.sort.as_deref(), q.cursor.as_deref(), DEFAULT_SORT)?;
     let (filter, used) = filter_of(q)?;
     let (actor, p) = (ctx.actor.clone(), paging.clone());
@@ -135,9 +137,9 @@ async fn list_audit_events(
     security(("bearer" = []))
 )]
 #[get("/audit-events/{id}")]
-async fn get_audit_event(ctx: Ctx, state: web::Data<AppState>, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+async fn get_audit_event(ctx: Ctx, state: web::Data<AppState>, id: IdAfterRole) -> Result<HttpResponse, ApiError> {
     ctx.require(Resource::AuditEvents, Action::Read)?;
-    let id = id.into_inner();
+    let id = id.get()?;
     let row = state.db(move |c| repo::get(c, id)).await?;
     Ok(HttpResponse::Ok().json(row.to_dto()))
 }
@@ -157,13 +159,9 @@ async fn get_audit_event(ctx: Ctx, state: web::Data<AppState>, id: web::Path<Uui
     security(("bearer" = []))
 )]
 #[get("/stakeholders/{id}/export")]
-async fn export_stakeholder(
-    ctx: Ctx,
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
+async fn export_stakeholder(ctx: Ctx, state: web::Data<AppState>, id: IdAfterRole) -> Result<HttpResponse, ApiError> {
     ctx.require(Resource::Stakeholders, Action::Export)?;
-    let (id, scope, actor) = (id.into_inner(), ctx.scope, ctx.actor.clone());
+    let (id, scope, actor) = (id.get()?, ctx.scope, ctx.actor.clone());
     // Fail closed: the export is on record before anything of it is sent.
     state
         .db(move |conn| {
@@ -215,13 +213,14 @@ async fn export_stakeholder(
 async fn erase_stakeholder(
     ctx: Ctx,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: IdAfterRole,
     body: BodyBytes,
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Resource::Stakeholders, Action::Erase)?;
+    let id = id.get()?;
     // An empty body counts as `{}`: the reason is still required.
     let request: ErasureRequest = parse_body(optional_object(ctx.request(), &body.0)?.unwrap_or_default())?;
-    let (id, scope, actor, max) = (id.into_inner(), ctx.scope, ctx.actor.clone(), state.settings.erase_max_child_rows);
+    let (scope, actor, max) = (ctx.scope, ctx.actor.clone(), state.settings.erase_max_child_rows);
     let (receipt, row) = state
         .write_versioned(ctx.pre.clone(), move |c, pre| {
             let current = stakeholders::get(c, scope, id)?;

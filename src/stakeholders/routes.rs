@@ -19,7 +19,7 @@ use crate::error::ApiError;
 use crate::http::cache;
 use crate::http::context::Ctx;
 use crate::http::etag;
-use crate::http::extract::{JsonBody, NoInput, check_query_text, into_object, parse_body, query_time};
+use crate::http::extract::{IdAfterRole, JsonBody, NoInput, check_query_text, into_object, parse_body, query_time};
 use crate::http::idempotency::StoredResponse;
 use crate::http::merge_patch::patched_with;
 use crate::http::pagination::{Page, Paging};
@@ -401,10 +401,11 @@ async fn list_consent_history(
 async fn record_consents(
     ctx: Ctx,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: IdAfterRole,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Resource::Stakeholders, Action::Consent)?;
+    let id = id.get()?;
     let body = body.into_inner();
     let key = ctx.idempotency_key(&body)?;
     state.refuse_erased_key(&key).await?;
@@ -425,7 +426,7 @@ async fn record_consents(
             })
         })
         .collect();
-    let (id, scope, actor, pre) = (id.into_inner(), ctx.scope, ctx.actor.clone(), ctx.pre.clone());
+    let (scope, actor, pre) = (ctx.scope, ctx.actor.clone(), ctx.pre.clone());
     let stored = state
         .create(key, move |c| {
             let (row, recorded) = etag::versioned_in_tx(c, &pre, |c, pre| {

@@ -60,6 +60,19 @@ api_test!(only_admins_read_the_audit_log_role_first, |app| {
         assert_problem(app.get(&format!("{LOG}/{missing}"), role).send().await.unwrap(), 403).await;
         let res = app.get(&format!("{LOG}?stakeholder_id={sid}&action=nonsense"), role).send().await.unwrap();
         assert_problem(res, 403).await;
+        // Malformed ids and unknown parameters too: the role is checked first,
+        // so a caller learns nothing of the admin-only filters.
+        let p = assert_problem(app.get(&format!("{LOG}?bogus=1"), role).send().await.unwrap(), 403).await;
+        assert!(!p["detail"].as_str().unwrap().contains("actor_sub"), "{p}");
+        assert_problem(app.get(&format!("{LOG}/not-a-uuid"), role).send().await.unwrap(), 403).await;
+        let export = app.get("/api/v1/stakeholders/not-a-uuid/export", role).send().await.unwrap();
+        assert_eq!(export.status(), if role == Role::Manager { 400 } else { 403 }, "{role:?}");
+        let erase = app.req(reqwest::Method::POST, "/api/v1/stakeholders/not-a-uuid/erase", role).send().await.unwrap();
+        assert_problem(erase, 403).await;
+    }
+    for path in [format!("{LOG}?bogus=1"), format!("{LOG}/not-a-uuid"), "/api/v1/stakeholders/not-a-uuid/export".into()]
+    {
+        assert_problem(app.get(&path, Role::Admin).send().await.unwrap(), 400).await;
     }
     let res = app.client.get(app.url(LOG)).send().await.unwrap();
     assert_problem(res, 401).await;

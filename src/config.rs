@@ -38,6 +38,10 @@ pub struct Settings {
     pub audit_retention_days: u32,
     /// The most child records an erasure anonymises in one request (`CRM_ERASE_MAX_CHILD_ROWS`).
     pub erase_max_child_rows: i64,
+    /// Analytics requests computed at once (`CRM_ANALYTICS_CONCURRENCY`):
+    /// each holds a window of rows in memory, so this bounds the memory
+    /// analytics can take and keeps the rest of the pool for other requests.
+    pub analytics_concurrency: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -78,6 +82,7 @@ impl Default for SlaTargets {
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/crm.sqlite3";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+pub const DEFAULT_ANALYTICS_CONCURRENCY: usize = 2;
 pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -169,6 +174,14 @@ impl Settings {
                     .ok()
                     .filter(|n| *n >= 0)
                     .ok_or_else(|| anyhow::anyhow!("CRM_ERASE_MAX_CHILD_ROWS: not a number: {v:?}"))?,
+            },
+            analytics_concurrency: match get("CRM_ANALYTICS_CONCURRENCY") {
+                None => DEFAULT_ANALYTICS_CONCURRENCY,
+                Some(v) => v
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| anyhow::anyhow!("CRM_ANALYTICS_CONCURRENCY: not a positive number: {v:?}"))?,
             },
         })
     }
@@ -269,6 +282,9 @@ mod tests {
         assert_eq!(s.sla.high, Duration::from_secs(2 * 86_400));
         assert!(settings(&[("CRM_AUTO_MIGRATE", "maybe")]).is_err());
         assert!(settings(&[("CRM_SLA_LOW", "soon")]).is_err());
+        assert_eq!(settings(&[]).unwrap().analytics_concurrency, DEFAULT_ANALYTICS_CONCURRENCY);
+        assert_eq!(settings(&[("CRM_ANALYTICS_CONCURRENCY", "3")]).unwrap().analytics_concurrency, 3);
+        assert!(settings(&[("CRM_ANALYTICS_CONCURRENCY", "0")]).is_err());
         assert!(settings(&[("CRM_JWT_SECRET", "a"), ("CRM_JWT_PUBLIC_KEY_FILE", "b")]).is_err());
     }
 

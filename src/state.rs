@@ -24,6 +24,8 @@ pub struct AppState {
     /// order and for at most `acquire_timeout`, instead of piling up
     /// unboundedly on the blocking threads.
     gate: Arc<Semaphore>,
+    /// `CRM_ANALYTICS_CONCURRENCY` permits, taken before the pool's.
+    analytics: Arc<Semaphore>,
     /// A separate connection for readiness, so it never queues behind the pool.
     health: DbPool,
     /// When expired idempotency keys were last swept (Unix seconds).
@@ -42,16 +44,33 @@ impl AppState {
             },
         )?;
         let gate = Arc::new(Semaphore::new(settings.pool_size as usize));
-        Ok(Self { pool, settings, gate, health, last_sweep: AtomicI64::new(0) })
+        let analytics = Arc::new(Semaphore::new(settings.analytics_concurrency));
+        Ok(Self { pool, settings, gate, analytics, health, last_sweep: AtomicI64::new(0) })
     }
 
     /// One of the pool's permits, waited for in FIFO order for at most
     /// `CRM_DB_ACQUIRE_TIMEOUT`, then 503.
     async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
-        match actix_web::rt::time::timeout(self.settings.acquire_timeout, self.gate.clone().acquire_owned()).await {
+        self.wait_for(&self.gate, "timed out waiting for a database connection").await
+    }
+
+    async fn wait_for(&self, gate: &Arc<Semaphore>, busy: &str) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        match actix_web::rt::time::timeout(self.settings.acquire_timeout, gate.clone().acquire_owned()).await {
             Ok(Ok(permit)) => Ok(permit),
-            _ => Err(ApiError::Unavailable("timed out waiting for a database connection".into())),
+            _ => Err(ApiError::Unavailable(busy.into())),
         }
+    }
+
+    /// [`Self::db`] for an analytics computation: at most
+    /// `CRM_ANALYTICS_CONCURRENCY` at once (each holds a window's rows in
+    /// memory), waited for like a connection, then 503 with `Retry-After`.
+    pub async fn analytics<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let _permit = self.wait_for(&self.analytics, "timed out waiting for an analytics slot").await?;
+        self.db(f).await
     }
 
     /// Runs blocking diesel work on the blocking pool, never on the executor.

@@ -143,7 +143,7 @@ async fn portfolio(
     let (w, p) = (r.window, r.population.clone());
     let by = r.by.clone();
     let g = state
-        .db(move |conn| {
+        .analytics(move |conn| {
             db::read_tx(conn, |c| {
                 let counts = repo::portfolio_counts(c, &p, include_archived)?;
                 let purchases = repo::purchases(c, &w, &p)?;
@@ -182,7 +182,7 @@ async fn interactions(
     let (w, p) = (r.window, r.population.clone());
     let by = r.by.clone();
     let g = state
-        .db(move |conn| {
+        .analytics(move |conn| {
             db::read_tx(conn, |c| {
                 let mut g = Groups::default();
                 repo::each_interaction(c, &w, &p, |row| compute::add_interaction(&mut g, &by, row))?;
@@ -227,7 +227,7 @@ async fn lifecycle(
     let by_attribute = r.by.dims.iter().any(|d| !d.is_time());
     let (by, buckets) = (r.by.clone(), r.buckets.clone());
     let g = state
-        .db(move |conn| {
+        .analytics(move |conn| {
             db::read_tx(conn, |c| {
                 let changes = repo::stage_changes(c, &w, &p)?;
                 let acquired: Vec<(Uuid, _)> =
@@ -281,7 +281,7 @@ async fn offers(
     let (w, p) = (r.window, r.population.clone());
     let by = r.by.clone();
     let g = state
-        .db(move |conn| {
+        .analytics(move |conn| {
             db::read_tx(conn, |c| {
                 let mut g = Groups::default();
                 repo::each_offer(c, &w, &p, |row| compute::add_offer(&mut g, &by, row, w.as_of))?;
@@ -323,7 +323,7 @@ async fn complaints(
     let (w, p) = (r.window, r.population.clone());
     let by = r.by.clone();
     let g = state
-        .db(move |conn| {
+        .analytics(move |conn| {
             db::read_tx(conn, |c| {
                 let mut g = Groups::default();
                 repo::each_complaint(c, &w, &p, |row| compute::add_complaint(&mut g, &by, &w, row))?;

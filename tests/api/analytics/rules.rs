@@ -83,3 +83,36 @@ api_test!(time_buckets_are_dense_and_labelled_in_utc, |app| {
     assert_eq!(body["buckets"], json!(["2026-11-30", "2026-12-01", "2026-12-02"]));
     assert_eq!(body["group_by"], json!(["channel", "day"]));
 });
+
+/// PostgreSQL only (a test can hold a read there with a table lock): at most
+/// `CRM_ANALYTICS_CONCURRENCY` computations at once; another waits for
+/// `CRM_DB_ACQUIRE_TIMEOUT`, then gets 503 with `Retry-After`, while the
+/// rest of the API keeps its connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analytics_beyond_the_concurrency_limit_are_503_and_other_requests_still_served() {
+    let name = "analytics_beyond_the_concurrency_limit_are_503_and_other_requests_still_served";
+    let Some(_) = postgres_url_or_skip(module_path!(), name) else {
+        return;
+    };
+    let app = TestApp::spawn_with(
+        Backend::Postgres,
+        &[("CRM_ANALYTICS_CONCURRENCY", "1"), ("CRM_DB_ACQUIRE_TIMEOUT", "300ms")],
+    )
+    .await;
+    use diesel::{Connection, RunQueryDsl};
+    let mut lock = diesel::PgConnection::establish(&app.database_url).unwrap();
+    diesel::sql_query("BEGIN").execute(&mut lock).unwrap();
+    diesel::sql_query("LOCK TABLE offers IN ACCESS EXCLUSIVE MODE").execute(&mut lock).unwrap();
+    let held = tokio::spawn({
+        let req = app.get("/api/v1/analytics/offers", Role::Analyst);
+        async move { req.send().await.unwrap().status() }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let res = app.get("/api/v1/analytics/complaints", Role::Manager).send().await.unwrap();
+    assert_eq!(res.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned()), Some("1".into()));
+    assert_problem(res, 503).await;
+    assert_eq!(app.get("/api/v1/stakeholders", Role::Agent).send().await.unwrap().status(), 200);
+    diesel::sql_query("COMMIT").execute(&mut lock).unwrap();
+    assert_eq!(held.await.unwrap(), 200);
+    assert_eq!(app.get("/api/v1/analytics/complaints", Role::Manager).send().await.unwrap().status(), 200);
+}

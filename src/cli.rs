@@ -40,6 +40,10 @@ pub enum Command {
         /// Per stakeholder on average; a fraction such as 0.5 gives every other one.
         #[arg(long, default_value_t = 0.0, value_parser = per_stakeholder)]
         complaints_per: f64,
+        /// Relationships from each stakeholder to earlier ones, on average
+        /// (employers, referrals, suppliers to partners, family).
+        #[arg(long, default_value_t = 0.0, value_parser = per_stakeholder)]
+        relationships_per: f64,
         #[arg(long, default_value_t = 42)]
         rng_seed: u64,
         /// Write a sample of stakeholder ids here (one per line), for load generators.
@@ -96,7 +100,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve { dev } => serve(dev),
-        Command::Seed { stakeholders, interactions_per, offers_per, complaints_per, rng_seed, ids_file, chunk } => {
+        Command::Seed {
+            stakeholders,
+            interactions_per,
+            offers_per,
+            complaints_per,
+            relationships_per,
+            rng_seed,
+            ids_file,
+            chunk,
+        } => {
             let settings = Settings::from_env()?;
             let pool = db::connect(&settings.database_url, db::PoolOptions::command(1))?;
             let mut conn = pool.get()?;
@@ -108,13 +121,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 interactions_per,
                 offers_per,
                 complaints_per,
+                relationships_per,
                 rng_seed,
                 ids_file,
                 chunk: chunk.max(1),
             };
             let r = crate::seed::run(&mut conn, &opts, settings.sla)?;
             println!(
-                "seeded {} stakeholders ({} tags, {} stage changes, {} interactions, {} offers, {} complaints) \
+                "seeded {} stakeholders ({} tags, {} stage changes, {} interactions, {} offers, {} complaints, {} relationships) \
                  in {:.1} s: {:.0} stakeholders/s, {:.0} rows/s",
                 r.stakeholders,
                 r.tags,
@@ -122,6 +136,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 r.interactions,
                 r.offers,
                 r.complaints,
+                r.relationships,
                 r.seconds,
                 r.stakeholders as f64 / r.seconds.max(1e-9),
                 r.rows() as f64 / r.seconds.max(1e-9)

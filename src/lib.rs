@@ -19,6 +19,7 @@ pub mod offers;
 pub mod openapi;
 pub mod ops;
 pub mod privacy;
+pub mod relationships;
 pub mod seed;
 pub mod stakeholders;
 pub mod startup;

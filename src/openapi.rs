@@ -26,6 +26,7 @@ Errors are RFC 9457 problem documents; lists are keyset-paginated (`next_cursor`
         (name = "interactions", description = "The contact and purchase history, on every channel"),
         (name = "offers", description = "Personalised offers and their lifecycle"),
         (name = "complaints", description = "Cases handled to resolution against an SLA"),
+        (name = "relationships", description = "The network around each stakeholder: typed edges, both directions, and the walk over them"),
         (name = "privacy", description = "The audit log: who did what to which record, and who read personal data"),
         (name = "analytics", description = "Measures of the portfolio, interactions, lifecycle, offers and complaints; UTC windows, pinned definitions"),
         (name = "service", description = "Health, readiness and metrics"),
@@ -125,6 +126,7 @@ fn input_rules(doc: &mut Doc) {
             let immutable: &[&str] = match schema_name.as_str() {
                 "ComplaintPatch" => &["stakeholder_id", "channel"],
                 "OfferPatch" | "InteractionPatch" => &["stakeholder_id"],
+                "RelationshipPatch" => &["from_id", "to_id", "type"],
                 _ => &[],
             };
             for f in immutable {

@@ -19,11 +19,14 @@ use uuid::Uuid;
 use crate::complaints::dto::{Category, ComplaintStatus, Severity};
 use crate::complaints::lifecycle;
 use crate::config::SlaTargets;
-use crate::db::schema::{complaints, interactions, offers, stakeholder_stage_changes, stakeholder_tags, stakeholders};
+use crate::db::schema::{
+    complaints, interactions, offers, relationships, stakeholder_stage_changes, stakeholder_tags, stakeholders,
+};
 use crate::db::{DbConnection, DbTimestamp, DbUuid, types};
 use crate::domain::Channel;
 use crate::interactions::dto::{Direction, InteractionType};
 use crate::offers::dto::OfferStatus;
+use crate::relationships::dto::RelationshipType;
 use crate::stakeholders::dto::{Consents, EntityType, IncomeBand, Kind, LifecycleStage};
 use crate::stakeholders::model::search_text;
 
@@ -34,6 +37,8 @@ pub struct SeedOptions {
     pub interactions_per: f64,
     pub offers_per: f64,
     pub complaints_per: f64,
+    /// Edges from each stakeholder to earlier ones, on average.
+    pub relationships_per: f64,
     pub rng_seed: u64,
     /// Write a sample of stakeholder ids (one per line) here, for load generators.
     pub ids_file: Option<PathBuf>,
@@ -49,12 +54,19 @@ pub struct SeedReport {
     pub interactions: u64,
     pub offers: u64,
     pub complaints: u64,
+    pub relationships: u64,
     pub seconds: f64,
 }
 
 impl SeedReport {
     pub fn rows(&self) -> u64 {
-        self.stakeholders + self.tags + self.stage_changes + self.interactions + self.offers + self.complaints
+        self.stakeholders
+            + self.tags
+            + self.stage_changes
+            + self.interactions
+            + self.offers
+            + self.complaints
+            + self.relationships
     }
 }
 
@@ -109,6 +121,23 @@ struct NewStageChange {
     to_stage: &'static str,
     changed_at: DbTimestamp,
     changed_by: &'static str,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = relationships, treat_none_as_default_value = false)]
+struct NewRelationship {
+    id: DbUuid,
+    from_id: DbUuid,
+    to_id: DbUuid,
+    relationship_type: RelationshipType,
+    started_on: Option<NaiveDate>,
+    ended_on: Option<NaiveDate>,
+    strength: Option<i32>,
+    notes: Option<&'static str>,
+    created_by: &'static str,
+    version: i32,
+    created_at: DbTimestamp,
+    updated_at: DbTimestamp,
 }
 
 #[derive(Insertable)]
@@ -233,6 +262,8 @@ const CITIES: &[(&str, &str)] = &[
     ("Bangkok", "TH"),
     ("Manila", "PH"),
 ];
+const RELATIONSHIP_NOTES: &[&str] =
+    &["Met at a trade fair", "Introduced by the account manager", "Long-standing tie", "Key contact for renewals"];
 const SEGMENTS: &[&str] = &["bronze", "silver", "gold", "platinum"];
 const TAGS: &[&str] =
     &["vip", "newsletter", "b2b", "b2c", "wholesale", "loyalty", "event", "referral", "churn-risk", "new"];
@@ -285,6 +316,7 @@ struct Chunk {
     interactions: Vec<NewInteraction>,
     offers: Vec<NewOffer>,
     complaints: Vec<NewComplaint>,
+    relationships: Vec<NewRelationship>,
 }
 
 struct Generator {
@@ -296,6 +328,8 @@ struct Generator {
     now: DateTime<Utc>,
     /// Recent organisations, so people can work for one.
     organizations: Vec<DbUuid>,
+    /// Recent stakeholders, the other ends of new relationships.
+    recent: Vec<(DbUuid, Kind, EntityType)>,
 }
 
 impl Generator {
@@ -414,6 +448,7 @@ impl Generator {
             self.organizations.push(DbUuid(id));
         }
         chunk.stakeholders.push(row);
+        self.relationships(DbUuid(id), kind, entity, organization_id, created, chunk);
         self.stage_history(id, created, stage, chunk);
         self.children(id, created, chunk);
     }
@@ -447,6 +482,72 @@ impl Generator {
             });
             from = Some(to);
         }
+    }
+
+    /// Edges from a new stakeholder to earlier ones: a person's employer
+    /// (the `organization_id` it was given, as an `employee_of` edge), then
+    /// `relationships_per` more to recent stakeholders, typed by the two kinds
+    /// (referrals between customers, suppliers to partners, family between
+    /// people, …). One edge per other end, so no active duplicate.
+    fn relationships(
+        &mut self,
+        id: DbUuid,
+        kind: Kind,
+        entity: EntityType,
+        employer: Option<DbUuid>,
+        created: DateTime<Utc>,
+        chunk: &mut Chunk,
+    ) {
+        let n = self.count(self.opts.relationships_per);
+        let mut ends: Vec<(DbUuid, RelationshipType)> = Vec::new();
+        if let Some(org) = employer.filter(|_| n > 0) {
+            ends.push((org, RelationshipType::EmployeeOf));
+        }
+        for _ in 0..n.saturating_sub(ends.len() as u32) {
+            let Some(&(other, other_kind, other_entity)) =
+                self.recent.get(self.rng.random_range(0..self.recent.len().max(1)))
+            else {
+                break;
+            };
+            if ends.iter().any(|(o, _)| *o == other) {
+                continue;
+            }
+            use RelationshipType::*;
+            let people = entity == EntityType::Person && other_entity == EntityType::Person;
+            let t = match (kind, other_kind) {
+                _ if people && self.rng.random_bool(0.15) => FamilyOf,
+                (Kind::Customer, Kind::Customer) => ReferredBy,
+                (Kind::Supplier, Kind::Partner | Kind::Customer) => SupplierTo,
+                (Kind::Investor, _) if other_entity == EntityType::Organization => InvestorIn,
+                (_, _) if entity == EntityType::Person && other_entity == EntityType::Organization => ContactOf,
+                (Kind::Partner, _) | (_, Kind::Partner) => PartnerOf,
+                _ => Other,
+            };
+            ends.push((other, t));
+        }
+        for (other, t) in ends {
+            let rng = &mut self.rng;
+            let started = created.date_naive() - Duration::days(rng.random_range(0..2000));
+            let ended = rng.random_bool(0.1).then(|| started + Duration::days(rng.random_range(30..1500)));
+            chunk.relationships.push(NewRelationship {
+                id: DbUuid(uuid_at(rng, created)),
+                from_id: id,
+                to_id: other,
+                relationship_type: t,
+                started_on: rng.random_bool(0.7).then_some(started),
+                ended_on: ended.filter(|e| *e < self.now.date_naive()),
+                strength: rng.random_bool(0.6).then(|| rng.random_range(1..6)),
+                notes: rng.random_bool(0.2).then(|| pick(rng, RELATIONSHIP_NOTES)),
+                created_by: "seed",
+                version: 1,
+                created_at: DbTimestamp(created),
+                updated_at: DbTimestamp(created),
+            });
+        }
+        if self.recent.len() >= 1024 {
+            self.recent.swap_remove(self.rng.random_range(0..self.recent.len()));
+        }
+        self.recent.push((id, kind, entity));
     }
 
     /// How many children of one kind: the whole part of `per`, plus one with
@@ -600,6 +701,7 @@ fn write(conn: &mut DbConnection, chunk: &Chunk) -> anyhow::Result<()> {
             diesel::copy_from(interactions::table).from_insertable(&chunk.interactions).execute(c)?;
             diesel::copy_from(offers::table).from_insertable(&chunk.offers).execute(c)?;
             diesel::copy_from(complaints::table).from_insertable(&chunk.complaints).execute(c)?;
+            diesel::copy_from(relationships::table).from_insertable(&chunk.relationships).execute(c)?;
             Ok(())
         })?,
         DbConnection::Sqlite(c) => c.immediate_transaction::<_, diesel::result::Error, _>(|c| {
@@ -621,6 +723,9 @@ fn write(conn: &mut DbConnection, chunk: &Chunk) -> anyhow::Result<()> {
             }
             for part in chunk.complaints.chunks(1500) {
                 diesel::insert_into(complaints::table).values(part).execute(c)?;
+            }
+            for part in chunk.relationships.chunks(2500) {
+                diesel::insert_into(relationships::table).values(part).execute(c)?;
             }
             Ok(())
         })?,
@@ -647,7 +752,7 @@ fn drop_secondary_indexes(conn: &mut DbConnection, opts: &SeedOptions) -> anyhow
     let defs: Vec<IndexDef> = diesel::sql_query(
         "SELECT indexname::text AS indexname, indexdef::text AS indexdef FROM pg_indexes \
          WHERE schemaname = current_schema() AND indexname NOT LIKE '%_pkey' \
-         AND tablename IN ('stakeholders', 'stakeholder_tags', 'stakeholder_stage_changes', 'interactions', 'offers', 'complaints')",
+         AND tablename IN ('stakeholders', 'stakeholder_tags', 'stakeholder_stage_changes', 'interactions', 'offers', 'complaints', 'relationships')",
     )
     .load(c)?;
     for d in &defs {
@@ -669,6 +774,7 @@ pub fn run(conn: &mut DbConnection, opts: &SeedOptions, sla: SlaTargets) -> anyh
         span: Duration::days(730) - Duration::hours(1),
         now,
         organizations: Vec::new(),
+        recent: Vec::new(),
     };
     let progress = Progress::new(opts.stakeholders);
     let mut ids_out = match &opts.ids_file {
@@ -699,6 +805,7 @@ pub fn run(conn: &mut DbConnection, opts: &SeedOptions, sla: SlaTargets) -> anyh
         report.interactions += chunk.interactions.len() as u64;
         report.offers += chunk.offers.len() as u64;
         report.complaints += chunk.complaints.len() as u64;
+        report.relationships += chunk.relationships.len() as u64;
         i += n;
         progress.update(i, started);
     }

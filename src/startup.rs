@@ -39,6 +39,7 @@ where
             .configure(crate::interactions::routes::configure)
             .configure(crate::offers::routes::configure)
             .configure(crate::complaints::routes::configure)
+            .configure(crate::relationships::routes::configure)
             .configure(crate::privacy::routes::configure)
             .configure(crate::analytics::routes::configure),
     )

@@ -235,6 +235,26 @@ diesel::table! {
 
 diesel::joinable!(complaints -> stakeholders (stakeholder_id));
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::{PTimestamp, PUuid};
+
+    relationships (id) {
+        id -> PUuid,
+        from_id -> PUuid,
+        to_id -> PUuid,
+        relationship_type -> Text,
+        started_on -> Nullable<Date>,
+        ended_on -> Nullable<Date>,
+        strength -> Nullable<Integer>,
+        notes -> Nullable<Text>,
+        created_by -> Text,
+        version -> Integer,
+        created_at -> PTimestamp,
+        updated_at -> PTimestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     stakeholders,
     stakeholder_tags,
@@ -247,4 +267,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     interactions,
     offers,
     complaints,
+    relationships,
 );

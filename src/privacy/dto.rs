@@ -14,6 +14,7 @@ use crate::error::FieldError;
 use crate::http::extract::CheckedInput;
 use crate::interactions::dto::Interaction;
 use crate::offers::dto::Offer;
+use crate::relationships::dto::Relationship;
 use crate::stakeholders::consent::{LegalBasis, Purpose};
 use crate::stakeholders::dto::{ConsentChange, LifecycleStage, Stakeholder};
 
@@ -142,6 +143,7 @@ pub struct ExportCounts {
     pub complaints: usize,
     pub consent_changes: usize,
     pub access_log: usize,
+    pub relationships: usize,
 }
 
 /// Everything held on one stakeholder (`GET …/stakeholders/{id}/export`),
@@ -166,6 +168,8 @@ pub struct StakeholderExport {
     pub offers: Vec<Offer>,
     /// By `created_at`, oldest first.
     pub complaints: Vec<Complaint>,
+    /// The relationships at either end (the other stakeholder by id only), by `created_at`, oldest first.
+    pub relationships: Vec<Relationship>,
     pub processing: Processing,
     /// The audit events of the stakeholder and its records, oldest first.
     pub access_log: Vec<AccessLogEntry>,
@@ -212,6 +216,10 @@ pub struct Redacted {
     pub tags: i64,
     pub idempotency_records: i64,
     pub consent_evidence_refs: i64,
+    /// Relationships at either end whose `notes` were cleared (the edges stay).
+    /// Absent from receipts of erasures made before relationships existed: 0.
+    #[serde(default)]
+    pub relationships: i64,
 }
 
 /// The receipt of an erasure: the same on every later call.

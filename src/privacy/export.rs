@@ -17,6 +17,7 @@ use crate::error::ApiError;
 use crate::interactions::repo as interactions;
 use crate::offers::repo as offers;
 use crate::privacy::repo as audit_log;
+use crate::relationships::repo as relationships;
 use crate::stakeholders::consent::Purpose;
 use crate::stakeholders::dto::ConsentChange;
 use crate::stakeholders::repo as stakeholders;
@@ -144,6 +145,16 @@ pub fn write(
             sort,
             |c, p| complaints::list(c, &filter, RowScope::ALL, p, now),
             |r| r.to_dto(now),
+        )?;
+        let filter = relationships::Filter { stakeholder_id: Some(id), ..Default::default() };
+        let sort = Sort { field: relationships::SortBy::CreatedAt, descending: false };
+        let today = now.date_naive();
+        counts.relationships = w.array(
+            c,
+            "relationships",
+            sort,
+            |c, p| relationships::list(c, &filter, RowScope::ALL, p),
+            |r| r.to_dto(today),
         )?;
         let consents = row.data.consents.0;
         let mut purposes = Vec::new();

@@ -68,6 +68,7 @@ pub fn export_counts(conn: &mut DbConnection, id: Uuid) -> QueryResult<super::ex
         complaints: n(c::table.filter(c::stakeholder_id.eq(sid)).count().get_result(conn)?),
         consent_changes: n(cc::table.filter(cc::stakeholder_id.eq(sid)).count().get_result(conn)?),
         access_log: n(ae::table.filter(ae::stakeholder_id.eq(sid)).count().get_result(conn)?) + 1,
+        relationships: crate::relationships::repo::ids_of(conn, sid)?.len(),
     })
 }
 
@@ -231,6 +232,7 @@ pub fn erase(
     diesel::update(c::table.filter(c::stakeholder_id.eq(id)).filter(c::resolution.is_not_null()))
         .set(c::resolution.eq(Some("[erased]")))
         .execute(conn)?;
+    let relationships = crate::relationships::repo::clear_notes_of(conn, id, now)?;
     let consent_evidence_refs =
         diesel::update(cc::table.filter(cc::stakeholder_id.eq(id)).filter(cc::evidence_ref.is_not_null()))
             .set(cc::evidence_ref.eq(None::<String>))
@@ -258,6 +260,8 @@ pub fn erase(
     named.extend(i::table.filter(i::stakeholder_id.eq(id)).select(i::id).load::<DbUuid>(conn)?);
     named.extend(o::table.filter(o::stakeholder_id.eq(id)).select(o::id).load::<DbUuid>(conn)?);
     named.extend(c::table.filter(c::stakeholder_id.eq(id)).select(c::id).load::<DbUuid>(conn)?);
+    // A stored relationship create holds its notes (cleared now).
+    named.extend(crate::relationships::repo::ids_of(conn, id)?);
     let mut idempotency_records = 0;
     for ids in named.chunks(500) {
         let keys: Vec<(String, String)> = ikr::table
@@ -282,7 +286,15 @@ pub fn erase(
         erased_by: actor.sub.clone(),
         reason: request.reason.unwrap_or(ErasureReason::Other),
         request_reference: request.request_reference.clone(),
-        redacted: Json(Redacted { interactions, offers, complaints, tags, idempotency_records, consent_evidence_refs }),
+        redacted: Json(Redacted {
+            interactions,
+            offers,
+            complaints,
+            tags,
+            idempotency_records,
+            consent_evidence_refs,
+            relationships,
+        }),
         consents_withdrawn: Json(withdrawn),
     };
     diesel::insert_into(er::table).values(&receipt).execute(conn)?;

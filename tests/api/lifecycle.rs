@@ -116,6 +116,7 @@ fn touch_every_table(conn: &mut crm_api::db::DbConnection) {
         ))
         .load::<(String, String, String, i32, Option<String>, String, crm_api::db::DbTimestamp, Option<String>)>(conn)
         .unwrap();
+    relationships::table.select(crm_api::relationships::model::RelationshipRow::as_select()).load(conn).unwrap();
     idempotency_key_resources::table
         .select((
             idempotency_key_resources::owner,
@@ -203,6 +204,7 @@ api_test!(seeded_data_reads_back_through_the_api, |app| {
         interactions_per: 2.0,
         offers_per: 0.5,
         complaints_per: 1.0,
+        relationships_per: 1.5,
         rng_seed: 7,
         ids_file: Some(dir.path().join("ids.txt")),
         chunk: 15,
@@ -212,6 +214,8 @@ api_test!(seeded_data_reads_back_through_the_api, |app| {
     // 0.5 per stakeholder: drawn, so about half (fixed by the rng seed).
     assert!((8..=32).contains(&report.offers), "offers: {}", report.offers);
     assert!(report.stage_changes >= 40, "every stakeholder has its creation row: {}", report.stage_changes);
+    // 1.5 per stakeholder, to earlier ones (the first has none).
+    assert!((30..=90).contains(&report.relationships), "relationships: {}", report.relationships);
     let ids = std::fs::read_to_string(dir.path().join("ids.txt")).unwrap();
     assert_eq!(ids.lines().count(), 40);
 
@@ -221,6 +225,7 @@ api_test!(seeded_data_reads_back_through_the_api, |app| {
         ("/api/v1/interactions?limit=200", 80),
         ("/api/v1/offers?limit=200", report.offers as usize),
         ("/api/v1/complaints?limit=200", 40),
+        ("/api/v1/relationships?limit=200", report.relationships as usize),
     ] {
         let (status, _, body) = parts(app.get(path, Role::Admin).send().await.unwrap()).await;
         assert_eq!(status, 200, "{path}: {body}");

@@ -137,7 +137,7 @@ api_test!(erasure_anonymises_per_the_contract_and_keeps_the_facts, |app| {
     assert_eq!(
         receipt["redacted"],
         json!({"interactions": 1, "offers": 1, "complaints": 1, "tags": 1, "idempotency_records": 1,
-               "consent_evidence_refs": 1})
+               "consent_evidence_refs": 1, "relationships": 0})
     );
     let mut withdrawn: Vec<&str> =
         receipt["consents_withdrawn"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();

@@ -106,6 +106,7 @@ api_test!(the_export_holds_everything_in_the_pinned_order, |app| {
         "interactions",
         "offers",
         "complaints",
+        "relationships",
         "processing",
         "access_log",
         "counts",
@@ -154,7 +155,8 @@ api_test!(the_export_holds_everything_in_the_pinned_order, |app| {
     assert!(!text.contains("-user"), "no staff sub in the access log: {text}");
     assert_eq!(
         doc["counts"],
-        json!({"interactions": 2, "offers": 1, "complaints": 1, "consent_changes": 3, "access_log": log.len()})
+        json!({"interactions": 2, "offers": 1, "complaints": 1, "consent_changes": 3, "access_log": log.len(),
+               "relationships": 0})
     );
 
     // On record, with counts, and not as a read of sensitive data.

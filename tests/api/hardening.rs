@@ -215,6 +215,25 @@ api_test!(published_enums_are_the_wire_values, |app| {
             covered.insert(name.to_string());
         }
     }
+    // A relationship's direction is response-only: each value is what a stakeholder's list says.
+    let (a, b) =
+        (app.create_stakeholder(json!({})).await["id"].clone(), app.create_stakeholder(json!({})).await["id"].clone());
+    let res = app.post("/api/v1/relationships", Role::Admin, &json!({"from_id": a, "to_id": b, "type": "other"}));
+    assert_eq!(res.send().await.unwrap().status(), 201);
+    let (_, directions) = enums.iter().find(|(n, _)| n.as_str() == "RelationshipDirection").unwrap();
+    let mut seen = Vec::new();
+    for end in [&a, &b] {
+        let (_, _, page) = parts(
+            app.get(&format!("/api/v1/stakeholders/{}/relationships", end.as_str().unwrap()), Role::Admin)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        seen.push(page["data"][0]["direction"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(&seen, directions, "outgoing from `from_id`, incoming at `to_id`");
+    covered.insert("RelationshipDirection".into());
     let all: std::collections::BTreeSet<String> = enums.iter().map(|(n, _)| n.to_string()).collect();
     assert_eq!(covered, all, "every published enum is checked against the server");
 });

@@ -107,6 +107,9 @@ STATE_OR_COMPARISON_RULES = {
     ("organization_id", "cycle"): "must not make the employer chain loop back (stored records)",
     ("captured_at", "range"): "not more than 5 minutes after now",
     ("consent", "duplicate"): "each consent once per request (uniqueness of one property of the items)",
+    ("to_id", "self_edge"): "must differ from from_id (a comparison of two fields)",
+    ("ended_on", "range"): "on or after started_on (a comparison of two fields); years 0001-9999",
+    ("started_on", "range"): "years 0001-9999, as every stored date (format: date allows 0000)",
 }
 # Rules that tie one field to another stay in descriptions and 422s, not in
 # the document (docs/decisions.md: if/then would state them, but SDK

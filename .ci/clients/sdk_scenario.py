@@ -53,6 +53,15 @@ from crm_api_client.api.offers import (
     update_offer,
     withdraw_offer,
 )
+from crm_api_client.api.relationships import (
+    create_relationship,
+    delete_relationship,
+    get_relationship,
+    list_relationships,
+    list_stakeholder_relationships,
+    stakeholder_network,
+    update_relationship,
+)
 from crm_api_client.api.service import health_live, health_ready
 from crm_api_client.api.stakeholders import (
     archive_stakeholder,
@@ -86,6 +95,7 @@ from crm_api_client.models import (
     Kind,
     LifecycleStage,
     Money,
+    Network,
     Offer,
     OfferInput,
     OfferPatch,
@@ -94,8 +104,15 @@ from crm_api_client.models import (
     PageConsentChange,
     PageInteraction,
     PageOffer,
+    PageRelationship,
     PageStakeholder,
+    PageStakeholderRelationship,
     Problem,
+    Relationship,
+    RelationshipDirection,
+    RelationshipInput,
+    RelationshipPatch,
+    RelationshipType,
     ResolveInput,
     Sensitive,
     Severity,
@@ -418,6 +435,43 @@ def complaints_every_enum_and_actions():
     for cat in Category:
         page = call(list_stakeholder_complaints, 200, PageComplaint, client=partner, id=st.id, category=cat).parsed
         expect(page.data and all(x.category == cat for x in page.data), f"category={cat}")
+
+
+@step
+def relationships_every_type_network_and_partner_scope():
+    people = ctx["stakeholders"]
+    hub, made = people[0], []
+    for i, rtype in enumerate(RelationshipType):
+        other = people[1 + i % (len(people) - 1)]
+        body = RelationshipInput(from_id=hub.id, to_id=other.id, type_=rtype, started_on=dt.date(2024, 1, 1), strength=3)
+        r = call(create_relationship, 201, Relationship, client=agent, body=body, idempotency_key=f"sdk-{uuid.uuid4()}").parsed
+        expect((r.type_, r.active, r.from_id, r.to_id) == (rtype, True, hub.id, other.id), f"edge did not round-trip: {r}")
+        made.append(r)
+    resp = call(get_relationship, 200, Relationship, client=analyst, id=made[0].id)
+    r = call(update_relationship, 200, Relationship, client=agent, id=made[0].id,
+             body=RelationshipPatch(ended_on=dt.date(2024, 6, 30), notes="ended"), if_match=etag(resp)).parsed
+    expect(r.active is False and r.version == 2, f"patched: {r}")
+    for rtype in RelationshipType:
+        page = call(list_relationships, 200, PageRelationship, client=admin, stakeholder_id=hub.id, type_=rtype).parsed
+        expect(len(page.data) == 1 and page.data[0].type_ == rtype, f"type={rtype}: {page.data}")
+    seen = set()
+    for who in (hub, people[1]):
+        page = call(list_stakeholder_relationships, 200, PageStakeholderRelationship, client=partner, id=who.id).parsed
+        expect(page.data, f"no edges of {who.id}")
+        seen |= {x.direction for x in page.data}
+        expect(all(x.other.id != who.id for x in page.data), "other is the other end")
+    expect(seen == set(RelationshipDirection), f"directions seen: {seen}")
+    net = call(stakeholder_network, 200, Network, client=analyst, id=hub.id, depth=2).parsed
+    expect(net.root == hub.id and not net.truncated and net.nodes, f"network: {net}")
+    expect(all(n.distance in (1, 2) and len(n.path) == n.distance for n in net.nodes), f"nodes: {net.nodes}")
+    call(stakeholder_network, 400, Problem, client=analyst, id=hub.id, depth=4)
+    dup = RelationshipInput(from_id=hub.id, to_id=made[1].to_id, type_=made[1].type_)
+    call(create_relationship, 409, Problem, client=agent, body=dup)
+    call(create_relationship, 422, Problem, client=agent, body=RelationshipInput(from_id=hub.id, to_id=hub.id, type_=RelationshipType.OTHER))
+    call(create_relationship, 403, Problem, client=partner, body=dup)
+    call(delete_relationship, 403, Problem, client=agent, id=made[-1].id)
+    call(delete_relationship, 204, None, client=manager, id=made[-1].id)
+    call(get_relationship, 404, Problem, client=admin, id=made[-1].id)
 
 
 # ----------------------------------------------------------------- one typed problem per error kind

@@ -343,6 +343,22 @@ def complaints_lifecycle():
 
 
 @step
+def relationships_and_network():
+    sid = ctx["siti"]["id"]
+    org = ok(call("POST", "/stakeholders", json={"kind": "partner", "entity_type": "organization", "display_name": "PT Smoke"}), 201)
+    edge = ok(call("POST", "/relationships", role="agent", json={"from_id": sid, "to_id": org["id"], "type": "employee_of",
+                                                                 "started_on": "2024-03-01", "notes": "smoke"}), 201)
+    expect(edge["active"] is True and edge["created_by"] == "ci-agent", f"edge: {edge}")
+    problem(call("POST", "/relationships", role="agent", json={"from_id": sid, "to_id": org["id"], "type": "employee_of"}), 409)
+    problem(call("POST", "/relationships", role="agent", json={"from_id": sid, "to_id": sid, "type": "other"}), 422, "validation")
+    page = ok(call("GET", f"/stakeholders/{org['id']}/relationships", role="analyst"), 200)
+    expect([(x["id"], x["direction"], x["other"]["id"]) for x in page["data"]] == [(edge["id"], "incoming", sid)], f"edges: {page}")
+    net = ok(call("GET", f"/stakeholders/{sid}/network", role="analyst", params={"depth": 2}), 200)
+    expect(any(n["stakeholder"]["id"] == org["id"] and n["path"] == [edge["id"]] for n in net["nodes"]), f"network: {net}")
+    problem(call("GET", f"/stakeholders/{sid}/network", role="analyst", params={"depth": 9}), 400, "bad-request")
+
+
+@step
 def analytics():
     # The complaint just closed: opened, resolved and rated in today's week. The
     # default window ends at the current second; this one a minute later.

@@ -175,6 +175,27 @@ mod tests {
         assert!(allowed(Role::Manager, Complaints, Assign));
     }
 
+    /// API.md: relationships as interactions (agents create and edit,
+    /// managers delete, analysts read); partners read within their scope only.
+    #[test]
+    fn relationship_permissions_match_the_contract() {
+        for &role in Role::ALL {
+            assert!(allowed(role, Relationships, Read), "{role:?} reads");
+            for action in [Create, Update, Delete] {
+                let expected = match role {
+                    Role::Partner | Role::Analyst => false,
+                    Role::Agent => action != Delete,
+                    Role::Admin | Role::Manager => true,
+                };
+                assert_eq!(allowed(role, Relationships, action), expected, "{role:?} {action:?}");
+                assert_eq!(
+                    allowed(role, Relationships, action),
+                    allowed(role, Interactions, action) && role != Role::Partner
+                );
+            }
+        }
+    }
+
     #[test]
     fn field_policy_by_role() {
         assert_eq!(field_policy(Role::Admin), FieldPolicy { sensitive: true, contact: ContactView::Full });

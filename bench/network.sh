@@ -90,9 +90,10 @@ echo "network?depth=2 ($BACKEND, $SIZE stakeholders): nodes/truncated $NODES, p5
 echo "edges: $(SQL 'SELECT count(*) FROM relationships')"
 echo "server peak RSS: $(grep VmHWM /proc/$SERVER_PID/status | awk '{print $2, $3}')"
 if [ "$BACKEND" = postgres ]; then
+  # The second hop as the server sends it: the 50 first-degree ids bound as an array.
+  FIRST="{$(psql "$PG_URL/$PG_DB" -qAt -c "SELECT string_agg(to_id::text, ',') FROM relationships WHERE from_id = '$ROOT_ID'")}"
   echo "plan of the second hop (50 ids):"
   psql "$PG_URL/$PG_DB" -qAt -c "EXPLAIN (ANALYZE, BUFFERS) SELECT id, from_id, to_id FROM relationships
-    WHERE (from_id IN (SELECT to_id FROM relationships WHERE from_id = '$ROOT_ID')
-        OR to_id IN (SELECT to_id FROM relationships WHERE from_id = '$ROOT_ID'))
+    WHERE (from_id = ANY('$FIRST'::uuid[]) OR to_id = ANY('$FIRST'::uuid[]))
       AND (ended_on IS NULL OR ended_on > CURRENT_DATE) ORDER BY id LIMIT 50000"
 fi

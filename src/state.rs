@@ -69,8 +69,15 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     {
-        let _permit = self.wait_for(&self.analytics, "timed out waiting for an analytics slot").await?;
-        self.db(f).await
+        let permit = self.wait_for(&self.analytics, "timed out waiting for an analytics slot").await?;
+        // The slot goes with the computation, not the request: one the
+        // client stopped waiting for (503 after twice the statement timeout)
+        // still holds it until it ends, so at most that many run at once.
+        self.db(move |c| {
+            let _slot = permit;
+            f(c)
+        })
+        .await
     }
 
     /// Runs blocking diesel work on the blocking pool, never on the executor.

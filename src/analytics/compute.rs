@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::dto::*;
 use super::measures::{DurationPercentiles, Mean, MoneySums, Ratio, Samples, seconds_between};
 use super::repo::{Attrs, CUSTOMER_STAGES, ChangeFact, ComplaintFact, InteractionFact, OfferFact, Purchase};
-use super::window::{Bucket, Dim, GroupBy, Groups, Key, Window};
+use super::window::{Bucket, Dim, GroupBy, Groups, Key, MAX_GROUPS, Window};
 use crate::interactions::dto::InteractionType;
 use crate::offers::dto::OfferStatus;
 use crate::offers::lifecycle::effective_status;
@@ -392,11 +392,17 @@ struct Intervals<'a, K> {
     /// Per key, +1/−1 at the ends of runs of intervals where the stakeholder
     /// is a customer throughout (customers at start and retained).
     runs: HashMap<Vec<Option<String>>, Vec<i64>>,
+    /// Entries made in `acc` (the groups of the answer), and where the
+    /// additions go past [`MAX_GROUPS`] + 1 of them: the answer is a 400
+    /// `too-many-groups` then, so memory stops growing there.
+    made: usize,
+    sink: LifecycleAcc,
 }
 
 impl<'a, K: Fn(Uuid) -> Vec<Option<String>>> Intervals<'a, K> {
     fn new(buckets: &'a [Bucket], key: K) -> Self {
-        Self { buckets, key, acc: (0..buckets.len()).map(|_| HashMap::new()).collect(), runs: HashMap::new() }
+        let acc = (0..buckets.len()).map(|_| HashMap::new()).collect();
+        Self { buckets, key, acc, runs: HashMap::new(), made: 0, sink: LifecycleAcc::default() }
     }
 
     /// The interval holding `t` (which lies in the window).
@@ -405,6 +411,12 @@ impl<'a, K: Fn(Uuid) -> Vec<Option<String>>> Intervals<'a, K> {
     }
 
     fn at(&mut self, i: usize, key: &[Option<String>]) -> &mut LifecycleAcc {
+        if !self.acc[i].contains_key(key) {
+            if self.made > MAX_GROUPS {
+                return &mut self.sink;
+            }
+            self.made += 1;
+        }
         self.acc[i].entry(key.to_vec()).or_default()
     }
 

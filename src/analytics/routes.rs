@@ -17,7 +17,7 @@ use crate::auth::{Action, Resource};
 use crate::db::{self, types};
 use crate::error::ApiError;
 use crate::http::context::Ctx;
-use crate::http::extract::check_query_text;
+use crate::http::extract::{QueryAfterRole, check_query_text};
 use crate::state::AppState;
 
 const TAG: &str = "analytics";
@@ -52,8 +52,11 @@ struct Request {
 }
 
 impl Request {
-    fn parse(ctx: &Ctx, q: AnalyticsQuery, offered: &[Dim]) -> Result<Self, ApiError> {
+    /// The role first (contract: agents and partners 403, whatever the
+    /// query), then the query's own errors.
+    fn parse(ctx: &Ctx, q: Result<AnalyticsQuery, ApiError>, offered: &[Dim]) -> Result<Self, ApiError> {
         ctx.require(Resource::Analytics, Action::Read)?;
+        let q = q?;
         for (name, value) in [("from", &q.from), ("to", &q.to), ("group_by", &q.group_by), ("segment", &q.segment)] {
             check_query_text(name, value, 500)?;
         }
@@ -136,10 +139,11 @@ macro_rules! respond {
 async fn portfolio(
     ctx: Ctx,
     state: web::Data<AppState>,
-    query: web::Query<PortfolioQuery>,
+    query: QueryAfterRole<PortfolioQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (q, include_archived) = query.into_inner().split();
-    let r = Request::parse(&ctx, q, PORTFOLIO)?;
+    ctx.require(Resource::Analytics, Action::Read)?;
+    let (q, include_archived) = query.get()?.split();
+    let r = Request::parse(&ctx, Ok(q), PORTFOLIO)?;
     let (w, p) = (r.window, r.population.clone());
     let by = r.by.clone();
     let g = state
@@ -176,9 +180,9 @@ async fn portfolio(
 async fn interactions(
     ctx: Ctx,
     state: web::Data<AppState>,
-    query: web::Query<AnalyticsQuery>,
+    query: QueryAfterRole<AnalyticsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let r = Request::parse(&ctx, query.into_inner(), INTERACTIONS)?;
+    let r = Request::parse(&ctx, query.get(), INTERACTIONS)?;
     let (w, p) = (r.window, r.population.clone());
     let by = r.by.clone();
     let g = state
@@ -220,9 +224,9 @@ async fn interactions(
 async fn lifecycle(
     ctx: Ctx,
     state: web::Data<AppState>,
-    query: web::Query<AnalyticsQuery>,
+    query: QueryAfterRole<AnalyticsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let r = Request::parse(&ctx, query.into_inner(), LIFECYCLE)?;
+    let r = Request::parse(&ctx, query.get(), LIFECYCLE)?;
     let (w, p) = (r.window, r.population.clone());
     let by_attribute = r.by.dims.iter().any(|d| !d.is_time());
     let (by, buckets) = (r.by.clone(), r.buckets.clone());
@@ -275,9 +279,9 @@ async fn lifecycle(
 async fn offers(
     ctx: Ctx,
     state: web::Data<AppState>,
-    query: web::Query<AnalyticsQuery>,
+    query: QueryAfterRole<AnalyticsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let r = Request::parse(&ctx, query.into_inner(), OFFERS)?;
+    let r = Request::parse(&ctx, query.get(), OFFERS)?;
     let (w, p) = (r.window, r.population.clone());
     let by = r.by.clone();
     let g = state
@@ -317,9 +321,9 @@ async fn offers(
 async fn complaints(
     ctx: Ctx,
     state: web::Data<AppState>,
-    query: web::Query<AnalyticsQuery>,
+    query: QueryAfterRole<AnalyticsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let r = Request::parse(&ctx, query.into_inner(), COMPLAINTS)?;
+    let r = Request::parse(&ctx, query.get(), COMPLAINTS)?;
     let (w, p) = (r.window, r.population.clone());
     let by = r.by.clone();
     let g = state

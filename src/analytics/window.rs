@@ -94,7 +94,8 @@ impl GroupBy {
             |why: &str| ApiError::BadRequest(format!("group_by {why}; this endpoint offers: {}", names.join(", ")));
         let mut dims = Vec::new();
         for item in raw.split(',') {
-            let dim = Dim::parse(item.trim())
+            // Exact names, as the document's pattern says: no white space around them.
+            let dim = Dim::parse(item)
                 .filter(|d| offered.contains(d))
                 .ok_or_else(|| bad("names a dimension it does not offer"))?;
             if dims.contains(&dim) {
@@ -248,16 +249,26 @@ pub struct Groups<M> {
 impl<M: Default> Groups<M> {
     pub fn add(&mut self, key: Option<Key>, f: impl Fn(&mut M)) {
         f(&mut self.totals);
-        if let Some(k) = key {
-            f(self.groups.entry(k).or_default());
+        if let Some(g) = self.group(key) {
+            f(g);
         }
     }
 
     /// Adds to the group only (measures whose totals are computed apart).
     pub fn add_group(&mut self, key: Option<Key>, f: impl FnOnce(&mut M)) {
-        if let Some(k) = key {
-            f(self.groups.entry(k).or_default());
+        if let Some(g) = self.group(key) {
+            f(g);
         }
+    }
+
+    /// The group of `key`; none past [`MAX_GROUPS`] + 1 groups: the answer is
+    /// a 400 by then ([`Self::check`]), so memory stops growing there.
+    fn group(&mut self, key: Option<Key>) -> Option<&mut M> {
+        let k = key?;
+        if self.groups.len() > MAX_GROUPS && !self.groups.contains_key(&k) {
+            return None;
+        }
+        Some(self.groups.entry(k).or_default())
     }
 }
 
@@ -279,6 +290,20 @@ mod tests {
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn groups_stop_growing_one_past_the_limit() {
+        let mut g = Groups::<u64>::default();
+        for i in 0..MAX_GROUPS + 50 {
+            g.add(Some(Key(vec![Some(i.to_string())])), |m| *m += 1);
+        }
+        assert_eq!(g.totals, (MAX_GROUPS + 50) as u64, "the totals still see every row");
+        assert_eq!(g.groups.len(), MAX_GROUPS + 1);
+        assert!(g.check().is_err());
+        let mut small = Groups::<u64>::default();
+        small.add_group(Some(Key(vec![None])), |m| *m += 1);
+        assert!(small.check().is_ok());
     }
 
     #[test]

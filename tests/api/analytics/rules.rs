@@ -17,6 +17,17 @@ api_test!(admin_manager_and_analyst_read_agents_and_partners_get_403, |app| {
         }
         let anonymous = reqwest::Client::new().get(app.url(&path)).send().await.unwrap();
         assert_problem(anonymous, 401).await;
+        // The role before the query: a bad or unknown parameter tells these roles nothing.
+        for query in ["colour=red", "kind=robot", "include_archived=maybe", "group_by=nope"] {
+            for role in [Role::Agent, Role::Partner] {
+                let res = app.get(&format!("{path}?{query}"), role).send().await.unwrap();
+                assert_problem(res, 403).await;
+            }
+        }
+        // An unknown parameter's name is not echoed (it may be personal data).
+        let res = app.get(&format!("{path}?siti%40example.com=1"), Role::Analyst).send().await.unwrap();
+        let problem = assert_problem(res, 400).await;
+        assert!(!problem.to_string().contains("siti"), "{problem}");
     }
 });
 
@@ -60,6 +71,8 @@ api_test!(bad_parameters_are_400_problems, |app| {
         ("offers", "include_archived=true"),
         ("lifecycle", "group_by=channel"),
         ("complaints", "group_by=product_category"),
+        ("complaints", "group_by=%20day"),
+        ("complaints", "group_by=category,day%0A"),
     ];
     for (metric, query) in bad {
         let res = app.get(&format!("/api/v1/analytics/{metric}?{query}"), Role::Analyst).send().await.unwrap();

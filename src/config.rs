@@ -42,6 +42,12 @@ pub struct Settings {
     /// each holds a window of rows in memory, so this bounds the memory
     /// analytics can take and keeps the rest of the pool for other requests.
     pub analytics_concurrency: usize,
+    /// Units per window and caller (`CRM_RATE_LIMIT`; 0 turns limiting off).
+    pub rate_limit: u64,
+    /// The fixed window, whole seconds (`CRM_RATE_LIMIT_WINDOW`).
+    pub rate_limit_window: Duration,
+    /// Take the client IP from `X-Forwarded-For` (`CRM_TRUST_PROXY`).
+    pub trust_proxy: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -83,6 +89,8 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/crm.sqlite3";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 pub const DEFAULT_ANALYTICS_CONCURRENCY: usize = 2;
+pub const DEFAULT_RATE_LIMIT: u64 = 1200;
+pub const DEFAULT_RATE_LIMIT_WINDOW: Duration = Duration::from_secs(60);
 pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -182,6 +190,21 @@ impl Settings {
                     .ok()
                     .filter(|n| *n > 0)
                     .ok_or_else(|| anyhow::anyhow!("CRM_ANALYTICS_CONCURRENCY: not a positive number: {v:?}"))?,
+            },
+            rate_limit: match get("CRM_RATE_LIMIT") {
+                None => DEFAULT_RATE_LIMIT,
+                Some(v) => v.parse().map_err(|_| anyhow::anyhow!("CRM_RATE_LIMIT: not a number: {v:?}"))?,
+            },
+            rate_limit_window: {
+                let w = duration_var(&get, "CRM_RATE_LIMIT_WINDOW", DEFAULT_RATE_LIMIT_WINDOW)?;
+                if w.subsec_nanos() != 0 || w.as_secs() == 0 {
+                    anyhow::bail!("CRM_RATE_LIMIT_WINDOW must be a whole number of seconds (60s, 1m)");
+                }
+                w
+            },
+            trust_proxy: match get("CRM_TRUST_PROXY") {
+                None => false,
+                Some(v) => parse_bool("CRM_TRUST_PROXY", &v)?,
             },
         })
     }
@@ -285,6 +308,11 @@ mod tests {
         assert_eq!(settings(&[]).unwrap().analytics_concurrency, DEFAULT_ANALYTICS_CONCURRENCY);
         assert_eq!(settings(&[("CRM_ANALYTICS_CONCURRENCY", "3")]).unwrap().analytics_concurrency, 3);
         assert!(settings(&[("CRM_ANALYTICS_CONCURRENCY", "0")]).is_err());
+        let s = settings(&[]).unwrap();
+        assert_eq!((s.rate_limit, s.rate_limit_window, s.trust_proxy), (1200, Duration::from_secs(60), false));
+        assert_eq!(settings(&[("CRM_RATE_LIMIT", "0")]).unwrap().rate_limit, 0);
+        assert!(settings(&[("CRM_RATE_LIMIT_WINDOW", "1500ms")]).is_err());
+        assert!(settings(&[("CRM_RATE_LIMIT", "-1")]).is_err());
         assert!(settings(&[("CRM_JWT_SECRET", "a"), ("CRM_JWT_PUBLIC_KEY_FILE", "b")]).is_err());
     }
 

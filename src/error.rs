@@ -62,6 +62,9 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// Over the caller's rate limit (429 `rate-limited`); retry after this many seconds.
+    #[error("rate limited")]
+    RateLimited { retry_after: u64 },
     /// The client did not send its body in time.
     #[error("request timeout: {0}")]
     RequestTimeout(String),

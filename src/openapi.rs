@@ -332,7 +332,8 @@ fn common_headers(doc: &mut Doc) {
         h.description = Some(description.to_owned());
         RefOr::T(h)
     };
-    for item in doc.paths.paths.values_mut() {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let rate_limited = path.starts_with("/api/v1/");
         for op in [&mut item.get, &mut item.post, &mut item.patch, &mut item.delete].into_iter().flatten() {
             let creates = op.responses.responses.contains_key("201");
             let authenticated = op.security.as_ref().is_some_and(|s| !s.is_empty());
@@ -355,6 +356,23 @@ fn common_headers(doc: &mut Doc) {
                 }
                 if status == "503" {
                     response.headers.insert("Retry-After".into(), header("Seconds to wait before retrying (`1`)"));
+                }
+                if status == "429" {
+                    response
+                        .headers
+                        .insert("Retry-After".into(), header("Seconds until the rate-limit window ends (≥ 1)"));
+                }
+                if rate_limited {
+                    response.headers.insert(
+                        "RateLimit-Policy".into(),
+                        header("`\"default\";q=<units>;w=<seconds>` (when `CRM_RATE_LIMIT` > 0)"),
+                    );
+                    response.headers.insert(
+                        "RateLimit".into(),
+                        header(
+                            "`\"default\";r=<remaining>;t=<seconds to the window's end>` (when `CRM_RATE_LIMIT` > 0)",
+                        ),
+                    );
                 }
                 if authenticated {
                     response.headers.insert(
@@ -419,6 +437,10 @@ const RESPONSES: &[&str] = &[
     "ResolutionSeconds",
     "Distribution",
     "ComplaintSatisfaction",
+    "Relationship",
+    "StakeholderRef",
+    "NetworkNode",
+    "Network",
 ];
 
 fn response_schemas(doc: &mut Doc) {
@@ -455,6 +477,7 @@ fn describe(status: &str) -> &'static str {
         "415" => "Body is not application/json",
         "422" => "Validation failed: every invalid field is listed in errors[]",
         "503" => "The database is unreachable or busy; retry after Retry-After",
+        "429" => "The caller's rate limit for the window is spent (`violated_policies`); retry after Retry-After",
         _ => "Unexpected error",
     }
 }
@@ -485,7 +508,7 @@ fn statuses(method: &str, path: &str) -> Vec<&'static str> {
     if has_id && method != "get" {
         s.push("412");
     }
-    s.extend(["500", "503"]);
+    s.extend(["429", "500", "503"]);
     s
 }
 

@@ -20,6 +20,7 @@ use crate::error::ApiError;
 use crate::http::extract::{BodyReadTimeout, path_config, query_config};
 use crate::http::metrics::Metrics;
 use crate::http::middleware::{acceptable_encoding, request_context};
+use crate::http::rate_limit::{self, RateLimiter};
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
 
@@ -133,6 +134,8 @@ fn cors(origins: &[String]) -> Cors {
             header::HeaderName::from_static("idempotent-replayed"),
             header::RETRY_AFTER,
             header::WWW_AUTHENTICATE,
+            header::HeaderName::from_static("ratelimit"),
+            header::HeaderName::from_static("ratelimit-policy"),
         ])
         .max_age(3600);
     for o in origins {
@@ -177,14 +180,24 @@ impl Application {
         let blocking_threads = settings.pool_size as usize + 1;
         let max_connections = settings.max_connections;
         let body_read_timeout = settings.body_read_timeout;
+        let limiter =
+            RateLimiter::new(settings.rate_limit, settings.rate_limit_window, settings.trust_proxy).map(web::Data::new);
         let state = web::Data::new(AppState::new(pool, settings)?);
         purge_audit_log_hourly(state.clone());
+        if let Some(l) = &limiter {
+            rate_limit::spawn_flusher(l.clone(), state.clone());
+        }
         let verifier = web::Data::new(verifier);
         let metrics = web::Data::new(Metrics::new());
         let server = HttpServer::new(move || {
             let (app, mut api) = register(App::new().into_utoipa_app().openapi(ApiDoc::openapi())).split_for_parts();
             crate::openapi::finish(&mut api);
             let routes = web::Data::new(RouteTable::from_openapi(&api));
+            // No limiter registered (CRM_RATE_LIMIT=0): the middleware passes everything.
+            let app = match &limiter {
+                Some(l) => app.app_data(l.clone()),
+                None => app,
+            };
             app.app_data(state.clone())
                 .app_data(verifier.clone())
                 .app_data(metrics.clone())
@@ -197,6 +210,7 @@ impl Application {
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
                 .default_service(web::to(fallback))
                 .wrap(cors(&origins))
+                .wrap(from_fn(rate_limit::rate_limit))
                 .wrap(from_fn(request_context))
                 // It compresses the body every inner layer has finished,
                 // problem documents included.

@@ -95,6 +95,9 @@ def main() -> int:
         CRM_LISTEN=f"127.0.0.1:{port}",
         CRM_JWT_SECRET=secrets.token_hex(32),
         CRM_LOG_FORMAT="json",
+        # The default budget (1200 a minute per caller) unless a job asks for
+        # another (schemathesis sends far more as one caller).
+        CRM_RATE_LIMIT=os.environ.get("CRM_CI_RATE_LIMIT", "1200"),
         RUST_LOG=os.environ.get("RUST_LOG", "warn"),
     )
     log_path = os.path.join(tmp, "server.log")

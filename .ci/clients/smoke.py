@@ -141,6 +141,10 @@ def service_endpoints():
     expect(str(doc.get("openapi", "")).startswith("3.1"), f"/openapi.json is not OpenAPI 3.1: {doc.get('openapi')!r}")
     r = call("GET", BASE + "/metrics", role=None)
     expect(r.status_code == 200 and "http_requests" in r.text, f"/metrics: {show(r)}")
+    expect("RateLimit" not in r.headers, f"/metrics is never rate limited: {dict(r.headers)}")
+    r = call("GET", "/stakeholders", role="analyst")
+    expect(r.headers.get("RateLimit-Policy") == '"default";q=1200;w=60', f"RateLimit-Policy: {dict(r.headers)}")
+    expect(str(r.headers.get("RateLimit", "")).startswith('"default";r='), f"RateLimit: {dict(r.headers)}")
     rid = "smoke-" + uuid.uuid4().hex
     r = call("GET", BASE + "/health/live", role=None, headers={"X-Request-Id": rid})
     expect(r.headers.get("X-Request-Id") == rid, f"X-Request-Id not echoed: {r.headers.get('X-Request-Id')!r}")

@@ -90,11 +90,23 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
     Ok(Caller { sub: claims.sub, role, partner_id })
 }
 
+/// The caller of `req`, verified once per request: a verified caller is
+/// kept in the request (the rate limiter verifies before the handler does).
+pub fn caller_of(req: &HttpRequest) -> Result<Caller, ApiError> {
+    use actix_web::HttpMessage;
+    if let Some(c) = req.extensions().get::<Caller>() {
+        return Ok(c.clone());
+    }
+    let caller = authenticate(req)?;
+    req.extensions_mut().insert(caller.clone());
+    Ok(caller)
+}
+
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req))
+        ready(caller_of(req))
     }
 }

@@ -72,13 +72,14 @@ async fn create_complaint(ctx: Ctx, state: web::Data<AppState>, body: JsonBody) 
         .create(key, move |c| {
             stakeholders::parent_for_new_record(c, data.stakeholder_id.0, scope)?;
             let row = repo::create(c, &actor, &data, now)?;
-            StoredResponse::created(
+            let stored = StoredResponse::created(
                 repo::RESOURCE,
                 row.id.0,
                 location(row.id.0),
                 row.version,
                 &row.to_dto(types::now()),
-            )
+            )?;
+            Ok(stored.naming(&[row.data.stakeholder_id.0]))
         })
         .await?;
     Ok(stored.into_response())

@@ -255,6 +255,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    rate_limit_counters (partition_key, window_start) {
+        partition_key -> Text,
+        window_start -> BigInt,
+        units -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     stakeholders,
     stakeholder_tags,
@@ -268,4 +276,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     offers,
     complaints,
     relationships,
+    rate_limit_counters,
 );

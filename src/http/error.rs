@@ -39,6 +39,9 @@ pub struct Problem {
     /// Present on 422: every invalid field.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
+    /// Present on 429: the rate-limit policies exceeded (`["default"]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub violated_policies: Option<Vec<String>>,
 }
 
 impl ApiError {
@@ -59,6 +62,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
             Self::Validation(_) => ("validation", "Validation failed"),
             Self::Unavailable(_) => ("unavailable", "Service unavailable"),
+            Self::RateLimited { .. } => ("rate-limited", "Too many requests"),
             Self::RequestTimeout(_) => ("request-timeout", "Request timeout"),
             Self::Internal(_) => ("internal", "Internal server error"),
         }
@@ -80,6 +84,9 @@ impl ApiError {
             | Self::UnsupportedMediaType(d)
             | Self::RequestTimeout(d) => d.clone(),
             Self::Unavailable(_) => UNAVAILABLE_DETAIL.into(),
+            Self::RateLimited { retry_after } => {
+                format!("this caller's request budget for the window is spent; retry in {retry_after} s")
+            }
             Self::MethodNotAllowed => "this method is not allowed on this resource".into(),
             Self::ErasedReplay => {
                 "what this Idempotency-Key created has been erased; it will not be created again".into()
@@ -99,6 +106,7 @@ impl ApiError {
                 Self::Validation(errs) => Some(errs.clone()),
                 _ => None,
             },
+            violated_policies: matches!(self, Self::RateLimited { .. }).then(|| vec!["default".to_owned()]),
         }
     }
 }
@@ -117,6 +125,7 @@ impl Problem {
             instance: None,
             request_id: None,
             errors: None,
+            violated_policies: None,
         }
     }
 }
@@ -136,6 +145,7 @@ impl ResponseError for ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -148,6 +158,9 @@ impl ResponseError for ApiError {
             _ => {}
         }
         let mut res = problem_response(self.problem());
+        if let Self::RateLimited { retry_after } = self {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
         if matches!(self, Self::ErasedReplay) {
             res.headers_mut().insert(super::idempotency::IDEMPOTENT_REPLAYED.clone(), HeaderValue::from_static("true"));
         }

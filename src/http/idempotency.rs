@@ -109,6 +109,14 @@ impl StoredResponse {
         })
     }
 
+    /// Also names the stakeholders the stored body is about (a child's
+    /// parent, an edge's two ends): erasing one of them turns this stored
+    /// answer into a tombstone even after the record itself was deleted.
+    pub fn naming(mut self, stakeholders: &[Uuid]) -> Self {
+        self.resources.extend(stakeholders.iter().map(|id| ("stakeholder", *id)));
+        self
+    }
+
     /// `200 OK` with `ETag` and the body: a write that is not a create but
     /// honours `Idempotency-Key` (consents), on `resource_type` `id`.
     pub fn ok(

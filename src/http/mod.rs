@@ -10,3 +10,4 @@ pub mod merge_patch;
 pub mod metrics;
 pub mod middleware;
 pub mod pagination;
+pub mod rate_limit;

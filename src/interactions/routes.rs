@@ -64,7 +64,9 @@ async fn create_interaction(ctx: Ctx, state: web::Data<AppState>, body: JsonBody
             stakeholders::parent_for_new_record(c, data.stakeholder_id.0, scope)?;
             check_links(c, &data)?;
             let row = repo::create(c, &actor, &data, now)?;
-            StoredResponse::created(repo::RESOURCE, row.id.0, location(row.id.0), row.version, &row.to_dto())
+            let stored =
+                StoredResponse::created(repo::RESOURCE, row.id.0, location(row.id.0), row.version, &row.to_dto())?;
+            Ok(stored.naming(&[row.data.stakeholder_id.0]))
         })
         .await?;
     Ok(stored.into_response())

@@ -102,6 +102,7 @@ pub struct Relationship {
     pub relationship_type: RelationshipType,
     pub started_on: Option<NaiveDate>,
     pub ended_on: Option<NaiveDate>,
+    #[schema(minimum = 1, maximum = 5)]
     pub strength: Option<i32>,
     pub notes: Option<String>,
     /// No `ended_on`, or `ended_on` after today (UTC).
@@ -193,6 +194,7 @@ pub struct NetworkQuery {
 pub struct NetworkNode {
     pub stakeholder: StakeholderRef,
     /// Edges from the root on the shortest path found, 1..depth.
+    #[schema(minimum = 1, maximum = 3)]
     pub distance: u8,
     /// The relationship ids from the root to this stakeholder, in order.
     pub path: Vec<Uuid>,
@@ -202,6 +204,7 @@ pub struct NetworkNode {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Network {
     pub root: Uuid,
+    #[schema(minimum = 1, maximum = 3)]
     pub depth: u8,
     /// At most 1,000, nearest first; the root is not listed.
     pub nodes: Vec<NetworkNode>,

@@ -86,7 +86,9 @@ async fn create_relationship(ctx: Ctx, state: web::Data<AppState>, body: JsonBod
             let today = today();
             repo::refuse_active_duplicate(c, &data, None, today)?;
             let row = repo::create(c, &actor, &data, types::now())?;
-            StoredResponse::created(repo::RESOURCE, row.id.0, location(row.id.0), row.version, &row.to_dto(today))
+            let stored =
+                StoredResponse::created(repo::RESOURCE, row.id.0, location(row.id.0), row.version, &row.to_dto(today))?;
+            Ok(stored.naming(&[row.data.from_id.0, row.data.to_id.0]))
         })
         .await?;
     Ok(stored.into_response())

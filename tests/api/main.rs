@@ -23,6 +23,7 @@ mod lifecycle;
 mod offers;
 mod openapi;
 mod pii_hygiene;
+mod rate_limits;
 mod relationships;
 mod sensitive_reads;
 mod stakeholders;

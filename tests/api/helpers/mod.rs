@@ -161,6 +161,9 @@ impl TestApp {
             ("CRM_JWT_SECRET".into(), SECRET.into()),
             ("CRM_DB_POOL_SIZE".into(), "4".into()),
             ("CRM_WORKERS".into(), "2".into()),
+            // On, so every test goes through the limiter, but out of reach;
+            // the rate-limit tests set their own.
+            ("CRM_RATE_LIMIT".into(), "1000000".into()),
         ]);
         for (k, v) in extra {
             vars.insert(k.to_string(), v.to_string());

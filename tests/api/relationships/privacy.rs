@@ -48,6 +48,42 @@ api_test!(erasure_keeps_the_edges_clears_their_notes_and_refuses_edits, |app| {
     assert!(!serde_json::to_string(&edges).unwrap().contains("church"));
 });
 
+api_test!(a_keyed_create_deleted_before_the_erasure_replays_as_410_not_its_body, |app| {
+    let (subject, other) = (stakeholder(&app, json!({})).await, stakeholder(&app, json!({})).await);
+    let edge = json!({"from_id": other, "to_id": subject, "type": "contact_of", "notes": "SECRET edge"});
+    let res = app.post(LIST, Role::Agent, &edge).header("Idempotency-Key", "gone-edge").send().await.unwrap();
+    let (_, _, made) = parts(res).await;
+    let contact = json!({"stakeholder_id": subject, "channel": "phone", "direction": "inbound", "type": "contact",
+                         "notes": "SECRET interaction"});
+    let res = app
+        .post("/api/v1/interactions", Role::Agent, &contact)
+        .header("Idempotency-Key", "gone-int")
+        .send()
+        .await
+        .unwrap();
+    let (_, _, interaction) = parts(res).await;
+    // Both deleted before the erasure: only the stored answers still hold the text.
+    assert_eq!(app.delete(&path(&made["id"]), Role::Manager).send().await.unwrap().status(), 204);
+    let url = format!("/api/v1/interactions/{}", interaction["id"].as_str().unwrap());
+    assert_eq!(app.delete(&url, Role::Manager).send().await.unwrap().status(), 204);
+    let res = app
+        .post(
+            &format!("/api/v1/stakeholders/{}/erase", subject.as_str().unwrap()),
+            Role::Admin,
+            &json!({"reason": "objection"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (_, _, receipt) = parts(res).await;
+    assert_eq!(receipt["redacted"]["idempotency_records"], 2, "{receipt}");
+    for (url, body, key) in [(LIST, &edge, "gone-edge"), ("/api/v1/interactions", &contact, "gone-int")] {
+        let res = app.post(url, Role::Agent, body).header("Idempotency-Key", key).send().await.unwrap();
+        let text = res.text().await.unwrap();
+        assert!(text.contains("/problems/erased") && !text.contains("SECRET"), "{url}: {text}");
+    }
+});
+
 api_test!(the_export_lists_the_relationships_at_either_end, |app| {
     let (subject, org, friend) =
         (stakeholder(&app, json!({})).await, organization(&app, "PT Maju").await, stakeholder(&app, json!({})).await);

@@ -46,6 +46,8 @@ esac
 export CRM_JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export CRM_LISTEN="127.0.0.1:$PORT" RUST_LOG=${RUST_LOG:-warn} CRM_LOG_FORMAT=json
 export IDS_FILE="$WORK/ids.txt"
+# One client hammering as one caller: the rate limit (issue 13) is measured apart (bench/rate_limit.sh).
+export CRM_RATE_LIMIT=${CRM_RATE_LIMIT:-0}
 
 echo "== seeding $SIZE stakeholders on $BACKEND"
 "$BIN" seed --stakeholders "$SIZE" --ids-file "$IDS_FILE" 2>/dev/null | tee "$WORK/seed.txt"

@@ -158,6 +158,43 @@ fn purge_audit_log_hourly(state: web::Data<AppState>) {
     });
 }
 
+/// Flushes the limiter's units every [`rate_limit::FLUSH_EVERY`] and purges ended
+/// windows; on a failed flush the units stay counted locally and are added
+/// again next time (nothing admitted is lost from the shared total).
+fn flush_rate_limits_every_second(limiter: web::Data<RateLimiter>, state: web::Data<AppState>) {
+    tokio::spawn(async move {
+        let mut ticks: u64 = 0;
+        loop {
+            tokio::time::sleep(rate_limit::FLUSH_EVERY).await;
+            ticks += 1;
+            let now = rate_limit::now_secs();
+            let pending = limiter.take_pending(now);
+            let purge_before = ((limiter.window_of(now).saturating_sub(1)) * limiter.window_secs()) as i64;
+            let purge_now = ticks.is_multiple_of(60);
+            if pending.is_empty() && !purge_now {
+                continue;
+            }
+            let work = pending.clone();
+            let result = state
+                .db(move |c| {
+                    let totals = rate_limit::flush(c, &work)?;
+                    if purge_now {
+                        rate_limit::purge(c, purge_before)?;
+                    }
+                    Ok(totals)
+                })
+                .await;
+            match result {
+                Ok(totals) => limiter.settle(&totals),
+                Err(e) => {
+                    tracing::warn!(error = %e, "flushing rate-limit counters failed; retrying");
+                    limiter.restore(&pending);
+                }
+            }
+        }
+    });
+}
+
 /// A bound, not yet running, server.
 pub struct Application {
     port: u16,
@@ -185,7 +222,7 @@ impl Application {
         let state = web::Data::new(AppState::new(pool, settings)?);
         purge_audit_log_hourly(state.clone());
         if let Some(l) = &limiter {
-            rate_limit::spawn_flusher(l.clone(), state.clone());
+            flush_rate_limits_every_second(l.clone(), state.clone());
         }
         let verifier = web::Data::new(verifier);
         let metrics = web::Data::new(Metrics::new());

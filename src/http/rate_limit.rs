@@ -74,7 +74,7 @@ impl RateLimiter {
         (q > 0).then(|| Self { q, w, trust_proxy, policy, parts: Mutex::new(HashMap::new()) })
     }
 
-    fn window_of(&self, now: u64) -> u64 {
+    pub fn window_of(&self, now: u64) -> u64 {
         now / self.w
     }
 
@@ -150,7 +150,14 @@ impl RateLimiter {
     }
 }
 
-fn now_secs() -> u64 {
+impl RateLimiter {
+    /// The window's length in seconds.
+    pub fn window_secs(&self) -> u64 {
+        self.w
+    }
+}
+
+pub fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
@@ -228,46 +235,9 @@ pub fn purge(conn: &mut DbConnection, before: i64) -> QueryResult<usize> {
     diesel::delete(rl::table.filter(rl::window_start.lt(before))).execute(conn)
 }
 
-/// Flushes the limiter's units every [`FLUSH_EVERY`] and purges ended
-/// windows; on a failed flush the units stay counted locally and are added
-/// again next time (nothing admitted is lost from the shared total).
-pub fn spawn_flusher(limiter: web::Data<RateLimiter>, state: web::Data<crate::state::AppState>) {
-    tokio::spawn(async move {
-        let mut ticks: u64 = 0;
-        loop {
-            tokio::time::sleep(FLUSH_EVERY).await;
-            ticks += 1;
-            let now = now_secs();
-            let pending = limiter.take_pending(now);
-            let purge_before = ((limiter.window_of(now).saturating_sub(1)) * limiter.w) as i64;
-            let purge_now = ticks.is_multiple_of(60);
-            if pending.is_empty() && !purge_now {
-                continue;
-            }
-            let work = pending.clone();
-            let result = state
-                .db(move |c| {
-                    let totals = flush(c, &work)?;
-                    if purge_now {
-                        purge(c, purge_before)?;
-                    }
-                    Ok(totals)
-                })
-                .await;
-            match result {
-                Ok(totals) => limiter.settle(&totals),
-                Err(e) => {
-                    tracing::warn!(error = %e, "flushing rate-limit counters failed; retrying");
-                    limiter.restore(&pending);
-                }
-            }
-        }
-    });
-}
-
 impl RateLimiter {
     /// Puts units whose flush failed back, to be flushed again.
-    fn restore(&self, pending: &[Pending]) {
+    pub fn restore(&self, pending: &[Pending]) {
         let mut parts = self.parts.lock().unwrap_or_else(|e| e.into_inner());
         for p in pending {
             if let Some(part) = parts.get_mut(&p.key)

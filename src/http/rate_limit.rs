@@ -63,7 +63,8 @@ pub struct RateLimiter {
     w: u64,
     trust_proxy: bool,
     policy: HeaderValue,
-    parts: Mutex<HashMap<String, Part>>,
+    /// By partition: the first 128 bits of the SHA-256 of the caller.
+    parts: Mutex<HashMap<u128, Part>>,
 }
 
 impl RateLimiter {
@@ -79,11 +80,11 @@ impl RateLimiter {
     }
 
     /// Counts one unit for `key` at `now` (Unix seconds) if the budget allows.
-    pub fn check(&self, key: &str, now: u64) -> Verdict {
+    pub fn check(&self, key: u128, now: u64) -> Verdict {
         let window = self.window_of(now);
         let reset = ((window + 1) * self.w).saturating_sub(now).max(1);
         let mut parts = self.parts.lock().unwrap_or_else(|e| e.into_inner());
-        let part = parts.entry(key.to_owned()).or_default();
+        let part = parts.entry(key).or_default();
         if part.window != window {
             *part = Part { window, shared: 0, unflushed: 0 };
         }
@@ -106,7 +107,11 @@ impl RateLimiter {
         parts.retain(|_, p| p.window >= window);
         let mut out = Vec::new();
         for (key, p) in parts.iter_mut() {
-            out.push(Pending { key: key.clone(), window_start: (p.window * self.w) as i64, units: p.unflushed as i64 });
+            out.push(Pending {
+                key: format!("{key:032x}"),
+                window_start: (p.window * self.w) as i64,
+                units: p.unflushed as i64,
+            });
             // Counted as shared until the database says what the total is.
             p.shared += p.unflushed;
             p.unflushed = 0;
@@ -118,7 +123,8 @@ impl RateLimiter {
     pub fn settle(&self, totals: &[(String, i64, i64)]) {
         let mut parts = self.parts.lock().unwrap_or_else(|e| e.into_inner());
         for (key, start, total) in totals {
-            if let Some(p) = parts.get_mut(key)
+            let Ok(key) = u128::from_str_radix(key, 16) else { continue };
+            if let Some(p) = parts.get_mut(&key)
                 && (p.window * self.w) as i64 == *start
             {
                 p.shared = p.shared.max(*total as u64);
@@ -128,25 +134,36 @@ impl RateLimiter {
 
     /// The partition of a request: a hash, so neither a user id nor an
     /// address is held or stored.
-    fn partition(&self, req: &ServiceRequest) -> String {
-        let who = match crate::auth::caller_of(req.request()) {
-            Ok(c) => format!(
-                "caller\u{1f}{}\u{1f}{}\u{1f}{}",
-                c.role.as_str(),
-                c.partner_id.map(|p| p.to_string()).unwrap_or_default(),
-                c.sub
-            ),
-            Err(_) => {
-                let ip = if self.trust_proxy {
-                    req.connection_info().realip_remote_addr().map(str::to_owned)
-                } else {
-                    req.peer_addr().map(|a| a.ip().to_string())
-                };
-                format!("ip\u{1f}{}", ip.unwrap_or_default())
+    fn partition(&self, req: &ServiceRequest) -> u128 {
+        let mut h = Sha256::new();
+        match crate::auth::caller_of(req.request()) {
+            Ok(c) => {
+                h.update(b"caller\x1f");
+                h.update(c.role.as_str().as_bytes());
+                h.update(b"\x1f");
+                h.update(c.partner_id.map(|p| p.into_bytes()).unwrap_or_default());
+                h.update(b"\x1f");
+                h.update(c.sub.as_bytes());
             }
-        };
-        let digest = Sha256::digest(who.as_bytes());
-        digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+            Err(_) => {
+                h.update(b"ip\x1f");
+                // The address without its port (a new connection must not be a new caller).
+                let ip = if self.trust_proxy {
+                    let info = req.connection_info();
+                    let raw = info.realip_remote_addr().unwrap_or_default();
+                    raw.parse::<std::net::SocketAddr>().map(|a| a.ip()).or_else(|_| raw.parse()).ok()
+                } else {
+                    req.peer_addr().map(|a| a.ip())
+                };
+                match ip {
+                    Some(std::net::IpAddr::V4(v4)) => h.update(v4.octets()),
+                    Some(std::net::IpAddr::V6(v6)) => h.update(v6.octets()),
+                    None => {}
+                }
+            }
+        }
+        let digest = h.finalize();
+        u128::from_be_bytes(digest[..16].try_into().unwrap_or_default())
     }
 }
 
@@ -177,7 +194,7 @@ pub async fn rate_limit(
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let key = limiter.partition(&req);
-    let (mut res, remaining, reset) = match limiter.check(&key, now_secs()) {
+    let (mut res, remaining, reset) = match limiter.check(key, now_secs()) {
         Verdict::Admit { remaining, reset } => (next.call(req).await?.map_into_boxed_body(), remaining, reset),
         Verdict::Refuse { reset } => {
             let res = ApiError::RateLimited { retry_after: reset }.error_response();
@@ -240,7 +257,8 @@ impl RateLimiter {
     pub fn restore(&self, pending: &[Pending]) {
         let mut parts = self.parts.lock().unwrap_or_else(|e| e.into_inner());
         for p in pending {
-            if let Some(part) = parts.get_mut(&p.key)
+            let Ok(key) = u128::from_str_radix(&p.key, 16) else { continue };
+            if let Some(part) = parts.get_mut(&key)
                 && (part.window * self.w) as i64 == p.window_start
             {
                 part.shared = part.shared.saturating_sub(p.units as u64);
@@ -254,16 +272,19 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
+    const A: u128 = 0xa;
+    const B: u128 = 0xb;
+
     #[test]
     fn a_fixed_window_admits_q_then_refuses_until_it_ends() {
         let l = RateLimiter::new(3, Duration::from_secs(60), false).unwrap();
         let t = 60 * 1000 + 15; // 45 s before the window ends
-        assert_eq!(l.check("a", t), Verdict::Admit { remaining: 2, reset: 45 });
-        assert_eq!(l.check("a", t), Verdict::Admit { remaining: 1, reset: 45 });
-        assert_eq!(l.check("a", t + 44), Verdict::Admit { remaining: 0, reset: 1 });
-        assert_eq!(l.check("a", t + 44), Verdict::Refuse { reset: 1 });
-        assert_eq!(l.check("b", t), Verdict::Admit { remaining: 2, reset: 45 }, "another caller");
-        assert_eq!(l.check("a", t + 45), Verdict::Admit { remaining: 2, reset: 60 }, "a new window");
+        assert_eq!(l.check(A, t), Verdict::Admit { remaining: 2, reset: 45 });
+        assert_eq!(l.check(A, t), Verdict::Admit { remaining: 1, reset: 45 });
+        assert_eq!(l.check(A, t + 44), Verdict::Admit { remaining: 0, reset: 1 });
+        assert_eq!(l.check(A, t + 44), Verdict::Refuse { reset: 1 });
+        assert_eq!(l.check(B, t), Verdict::Admit { remaining: 2, reset: 45 }, "another caller");
+        assert_eq!(l.check(A, t + 45), Verdict::Admit { remaining: 2, reset: 60 }, "a new window");
         assert!(RateLimiter::new(0, Duration::from_secs(60), false).is_none());
     }
 
@@ -271,14 +292,14 @@ mod tests {
     fn the_shared_total_read_back_counts_against_the_budget() {
         let l = RateLimiter::new(5, Duration::from_secs(60), false).unwrap();
         let t = 600;
-        l.check("a", t);
+        l.check(A, t);
         let pending = l.take_pending(t);
         assert_eq!((pending.len(), pending[0].units, pending[0].window_start), (1, 1, 600));
         assert_eq!(l.take_pending(t)[0].units, 0, "listed, to read its total back, with nothing to add");
         // Another replica admitted 3 meanwhile: the total is 4.
-        l.settle(&[("a".into(), 600, 4)]);
-        assert_eq!(l.check("a", t), Verdict::Admit { remaining: 0, reset: 60 });
-        assert_eq!(l.check("a", t), Verdict::Refuse { reset: 60 });
+        l.settle(&[(format!("{A:032x}"), 600, 4)]);
+        assert_eq!(l.check(A, t), Verdict::Admit { remaining: 0, reset: 60 });
+        assert_eq!(l.check(A, t), Verdict::Refuse { reset: 60 });
         // A failed flush puts the units back; ended windows are forgotten.
         let p = l.take_pending(t);
         l.restore(&p);

@@ -48,6 +48,10 @@ pub struct Settings {
     pub rate_limit_window: Duration,
     /// Take the client IP from `X-Forwarded-For` (`CRM_TRUST_PROXY`).
     pub trust_proxy: bool,
+    /// Items per batch request (`CRM_BATCH_MAX_ITEMS`).
+    pub batch_max_items: usize,
+    /// Body limit of the batch routes (`CRM_BATCH_BODY_LIMIT`).
+    pub batch_body_limit: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -90,6 +94,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 pub const DEFAULT_ANALYTICS_CONCURRENCY: usize = 2;
 pub const DEFAULT_RATE_LIMIT: u64 = 1200;
+pub const DEFAULT_BATCH_MAX_ITEMS: usize = 1000;
+pub const DEFAULT_BATCH_BODY_LIMIT: usize = 16 * 1024 * 1024;
 pub const DEFAULT_RATE_LIMIT_WINDOW: Duration = Duration::from_secs(60);
 pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -205,6 +211,18 @@ impl Settings {
             trust_proxy: match get("CRM_TRUST_PROXY") {
                 None => false,
                 Some(v) => parse_bool("CRM_TRUST_PROXY", &v)?,
+            },
+            batch_max_items: match get("CRM_BATCH_MAX_ITEMS") {
+                None => DEFAULT_BATCH_MAX_ITEMS,
+                Some(v) => v
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| anyhow::anyhow!("CRM_BATCH_MAX_ITEMS: not a positive number: {v:?}"))?,
+            },
+            batch_body_limit: match get("CRM_BATCH_BODY_LIMIT") {
+                None => DEFAULT_BATCH_BODY_LIMIT,
+                Some(v) => parse_size(&v).ok_or_else(|| anyhow::anyhow!("CRM_BATCH_BODY_LIMIT: not a size: {v:?}"))?,
             },
         })
     }

@@ -60,6 +60,10 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("validation failed")]
     Validation(Vec<FieldError>),
+    /// An atomic batch with failing items (422 `batch-failed`): every
+    /// failing item, `inputs[i].field` or `inputs[i]` with a code.
+    #[error("batch failed")]
+    BatchFailed(Vec<FieldError>),
     #[error("service unavailable: {0}")]
     Unavailable(String),
     /// Over the caller's rate limit (429 `rate-limited`); retry after this many seconds.

@@ -17,6 +17,7 @@ use crate::auth::jwt::JwtVerifier;
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::error::ApiError;
+use crate::http::batch::BatchLimits;
 use crate::http::extract::{BodyReadTimeout, path_config, query_config};
 use crate::http::metrics::Metrics;
 use crate::http::middleware::{acceptable_encoding, request_context};
@@ -217,6 +218,7 @@ impl Application {
         let blocking_threads = settings.pool_size as usize + 1;
         let max_connections = settings.max_connections;
         let body_read_timeout = settings.body_read_timeout;
+        let batch_limits = BatchLimits { max_items: settings.batch_max_items, body_limit: settings.batch_body_limit };
         let limiter =
             RateLimiter::new(settings.rate_limit, settings.rate_limit_window, settings.trust_proxy).map(web::Data::new);
         let state = web::Data::new(AppState::new(pool, settings)?);
@@ -240,6 +242,7 @@ impl Application {
                 .app_data(metrics.clone())
                 .app_data(routes)
                 .app_data(BodyReadTimeout(body_read_timeout))
+                .app_data(batch_limits)
                 .app_data(web::PayloadConfig::new(body_limit))
                 .app_data(query_config())
                 .app_data(path_config())

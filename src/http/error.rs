@@ -61,6 +61,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
             Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
             Self::Validation(_) => ("validation", "Validation failed"),
+            Self::BatchFailed(_) => ("batch-failed", "Batch failed"),
             Self::Unavailable(_) => ("unavailable", "Service unavailable"),
             Self::RateLimited { .. } => ("rate-limited", "Too many requests"),
             Self::RequestTimeout(_) => ("request-timeout", "Request timeout"),
@@ -91,6 +92,9 @@ impl ApiError {
             Self::ErasedReplay => {
                 "what this Idempotency-Key created has been erased; it will not be created again".into()
             }
+            Self::BatchFailed(errs) => {
+                format!("nothing was written: {} error(s) in the items (atomic batch)", errs.len())
+            }
             Self::Validation(errs) if errs.len() == 1 => "1 field is invalid".into(),
             Self::Validation(errs) => format!("{} fields are invalid", errs.len()),
             Self::Internal(_) => "an unexpected error occurred; quote the request_id when reporting it".into(),
@@ -103,7 +107,7 @@ impl ApiError {
             instance: None,
             request_id: None,
             errors: match self {
-                Self::Validation(errs) => Some(errs.clone()),
+                Self::Validation(errs) | Self::BatchFailed(errs) => Some(errs.clone()),
                 _ => None,
             },
             violated_policies: matches!(self, Self::RateLimited { .. }).then(|| vec!["default".to_owned()]),
@@ -143,7 +147,7 @@ impl ResponseError for ApiError {
             Self::ErasedReplay => StatusCode::GONE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Validation(_) | Self::BatchFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,

@@ -186,7 +186,7 @@ pub struct BodyBytes(pub web::Bytes);
 /// The request encodings actix decodes with the features this crate builds.
 const DECODED_ENCODINGS: [&str; 4] = ["identity", "gzip", "deflate", "br"];
 
-fn check_content_encoding(req: &HttpRequest) -> Result<(), ApiError> {
+pub fn check_content_encoding(req: &HttpRequest) -> Result<(), ApiError> {
     let mut values = req.headers().get_all(header::CONTENT_ENCODING);
     let ok = match (values.next(), values.next()) {
         (None, _) => true,
@@ -243,7 +243,7 @@ impl JsonBody {
     }
 }
 
-fn has_json_content_type(req: &HttpRequest) -> bool {
+pub fn has_json_content_type(req: &HttpRequest) -> bool {
     req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -252,7 +252,11 @@ fn save(conn: &mut DbConnection, key: &IdempotencyKey, res: &StoredResponse) -> 
             ik::created_at.eq(DbTimestamp(db::types::now())),
         ))
         .execute(conn)?;
-    for (resource_type, id) in &res.resources {
+    // A batch names one stakeholder once however many of its items it holds.
+    let mut resources = res.resources.clone();
+    resources.sort_unstable();
+    resources.dedup();
+    for (resource_type, id) in &resources {
         diesel::insert_into(ikr::table)
             .values((
                 ikr::owner.eq(key.owner.as_str()),

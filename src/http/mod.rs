@@ -1,5 +1,6 @@
 //! The HTTP core every resource uses.
 
+pub mod batch;
 pub mod cache;
 pub mod context;
 pub mod error;

@@ -11,6 +11,7 @@ use crate::auth::{Action, Resource, RowScope};
 use crate::complaints::repo as complaints;
 use crate::db::{DbConnection, types};
 use crate::error::{ApiError, FieldError};
+use crate::http::batch::{self, BatchBody, BatchInput, BatchResult, Done};
 use crate::http::context::Ctx;
 use crate::http::etag;
 use crate::http::extract::{JsonBody, into_object, parse_body, query_time};
@@ -29,7 +30,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(get_interaction)
         .service(update_interaction)
         .service(delete_interaction)
-        .service(list_stakeholder_interactions);
+        .service(list_stakeholder_interactions)
+        .service(batch_create_interactions);
 }
 
 fn location(id: Uuid) -> String {
@@ -61,15 +63,74 @@ async fn create_interaction(ctx: Ctx, state: web::Data<AppState>, body: JsonBody
     let (scope, actor) = (ctx.scope, ctx.actor.clone());
     let stored = state
         .create(key, move |c| {
-            stakeholders::parent_for_new_record(c, data.stakeholder_id.0, scope)?;
-            check_links(c, &data)?;
-            let row = repo::create(c, &actor, &data, now)?;
+            let row = create_checked(c, scope, &actor, &data, now)?;
             let stored =
                 StoredResponse::created(repo::RESOURCE, row.id.0, location(row.id.0), row.version, &row.to_dto())?;
             Ok(stored.naming(&[row.data.stakeholder_id.0]))
         })
         .await?;
     Ok(stored.into_response())
+}
+
+/// The write of a create, after the body is parsed: the single call and
+/// each batch item go through it.
+fn create_checked(
+    c: &mut DbConnection,
+    scope: RowScope,
+    actor: &crate::audit::Actor,
+    data: &InteractionData,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<super::model::InteractionRow, ApiError> {
+    stakeholders::parent_for_new_record(c, data.stakeholder_id.0, scope)?;
+    check_links(c, data)?;
+    repo::create(c, actor, data, now)
+}
+
+/// Record interactions in a batch
+///
+/// `{"inputs": [InteractionInput, …], "atomic": false}`: 1..1,000 items
+/// (`CRM_BATCH_MAX_ITEMS`), each answered as `POST /interactions` would
+/// answer it, in input order; 200 when all succeed, 207 otherwise. `atomic:
+/// true`: all or nothing (422 `batch-failed` listing every failing item).
+/// Honours `Idempotency-Key` for the whole batch and `Prefer: return=minimal`.
+#[utoipa::path(
+    tag = TAG,
+    request_body(content = BatchInput<InteractionInput>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Every item succeeded", body = BatchResult),
+        (status = 207, description = "Some items failed (see each result)", body = BatchResult),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/interactions/batch/create")]
+async fn batch_create_interactions(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    body: BatchBody,
+) -> Result<HttpResponse, ApiError> {
+    ctx.require(Resource::Interactions, Action::Create)?;
+    let body = body.into_inner();
+    let key = ctx.idempotency_key(&body)?;
+    state.refuse_erased_key(&key).await?;
+    let batch = batch::parse(body, ctx.request(), state.settings.batch_max_items)?;
+    let (scope, actor, minimal) = (ctx.scope, ctx.actor.clone(), batch.minimal);
+    let stored = state
+        .create(key, move |c| {
+            batch::run(
+                c,
+                &batch,
+                actor.request_id.as_deref(),
+                |_| None,
+                |c, item| {
+                    let input: InteractionInput = parse_body(item)?;
+                    let now = types::now();
+                    let row = create_checked(c, scope, &actor, &InteractionData::from_input(&input, now), now)?;
+                    Done::created(repo::RESOURCE, row.id.0, row.version, &row.to_dto(), &[row.data.stakeholder_id.0])
+                },
+            )
+        })
+        .await?;
+    Ok(batch::respond(stored, minimal))
 }
 
 fn check_links(c: &mut DbConnection, data: &InteractionData) -> Result<(), ApiError> {

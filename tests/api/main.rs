@@ -8,6 +8,7 @@ mod helpers;
 mod analytics;
 mod audit_log;
 mod auth;
+mod batch;
 mod complaints;
 mod consents;
 mod erased_records;

@@ -1,0 +1,330 @@
+//! Batch writes (contracts/integration.md): `{"inputs": [...], "atomic":
+//! bool}`, each item through the same code as the single call, in its own
+//! savepoint inside one transaction; results in input order. The resources
+//! give the per-item work; the envelope, duplicates, atomicity, statuses and
+//! the answer are here, once.
+
+use std::collections::HashSet;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use diesel::Connection;
+use futures_util::StreamExt;
+use futures_util::future::LocalBoxFuture;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::error::Problem;
+use super::extract::{BodyReadTimeout, parse_json};
+use super::idempotency::StoredResponse;
+use crate::db::DbConnection;
+use crate::error::{ApiError, FieldError};
+
+/// The limits of the batch routes, from the settings.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchLimits {
+    pub max_items: usize,
+    pub body_limit: usize,
+}
+
+/// A batch request body as JSON: like `JsonBody`, under the batch body limit
+/// (`CRM_BATCH_BODY_LIMIT`) instead of the default one.
+pub struct BatchBody(pub Value);
+
+impl FromRequest for BatchBody {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = super::extract::has_json_content_type(req);
+        let encoding = super::extract::check_content_encoding(req);
+        let limit = req.app_data::<BatchLimits>().map_or(crate::config::DEFAULT_BATCH_BODY_LIMIT, |l| l.body_limit);
+        let timeout = req.app_data::<BodyReadTimeout>().map_or(crate::config::DEFAULT_BODY_READ_TIMEOUT, |t| t.0);
+        let stream = web::Payload::from_request(req, payload).into_inner();
+        Box::pin(async move {
+            encoding?;
+            if !json {
+                return Err(ApiError::UnsupportedMediaType("send the body as application/json".into()));
+            }
+            let mut stream = stream.map_err(|_| ApiError::BadRequest("could not read the body".into()))?;
+            let read = async {
+                let mut body = web::BytesMut::new();
+                while let Some(chunk) = stream.next().await {
+                    let chunk = chunk.map_err(|_| ApiError::BadRequest("could not read the body".into()))?;
+                    if body.len() + chunk.len() > limit {
+                        return Err(ApiError::PayloadTooLarge("the batch body is larger than the limit".into()));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(body)
+            };
+            let body = match actix_web::rt::time::timeout(timeout, read).await {
+                Err(_) => {
+                    return Err(ApiError::RequestTimeout(format!(
+                        "the body was not received within {} ms",
+                        timeout.as_millis()
+                    )));
+                }
+                Ok(body) => body?,
+            };
+            parse_json(&body).map(BatchBody)
+        })
+    }
+}
+
+impl BatchBody {
+    pub fn into_inner(self) -> Value {
+        self.0
+    }
+}
+
+/// A batch request, for the OpenAPI document (the server reads it with
+/// [`parse`]).
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchInput<T: ToSchema> {
+    /// 1..1,000 items (`CRM_BATCH_MAX_ITEMS`), each the single call's body.
+    #[schema(min_items = 1, max_items = 1000)]
+    pub inputs: Vec<T>,
+    /// All or nothing: any failing item is a 422 `batch-failed` and nothing is written.
+    #[serde(default)]
+    pub atomic: bool,
+}
+
+/// A checked batch: its items and options.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    pub inputs: Vec<Value>,
+    pub atomic: bool,
+    /// `Prefer: return=minimal`: items without `data`.
+    pub minimal: bool,
+}
+
+/// Checks the envelope: an object with `inputs` (1..max items) and an
+/// optional boolean `atomic`, nothing else.
+pub fn parse(body: Value, req: &HttpRequest, max_items: usize) -> Result<Batch, ApiError> {
+    let Value::Object(mut body) = body else {
+        return Err(ApiError::BadRequest("the body must be a JSON object".into()));
+    };
+    let mut errors = Vec::new();
+    for key in body.keys().filter(|k| !matches!(k.as_str(), "inputs" | "atomic")) {
+        errors.push(FieldError::new(key, "unknown_field", "is not a field of a batch (inputs, atomic)"));
+    }
+    let atomic = match body.remove("atomic") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => b,
+        Some(_) => {
+            errors.push(FieldError::new("atomic", "type", "must be true or false"));
+            false
+        }
+    };
+    let inputs = match body.remove("inputs") {
+        Some(Value::Array(items)) if (1..=max_items).contains(&items.len()) => items,
+        Some(Value::Array(_)) => {
+            errors.push(FieldError::new("inputs", "length", &format!("must hold 1 to {max_items} items")));
+            Vec::new()
+        }
+        None | Some(Value::Null) => {
+            errors.push(FieldError::new("inputs", "required", "is required"));
+            Vec::new()
+        }
+        Some(_) => {
+            errors.push(FieldError::new("inputs", "type", "must be an array"));
+            Vec::new()
+        }
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let minimal = req
+        .headers()
+        .get_all("prefer")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim().eq_ignore_ascii_case("return=minimal"));
+    Ok(Batch { inputs, atomic, minimal })
+}
+
+/// What one item did.
+#[derive(Debug, Clone)]
+pub struct Done {
+    pub status: u16,
+    pub operation: Operation,
+    pub id: Uuid,
+    pub version: i32,
+    pub data: Value,
+    /// What the stored answer names (erasure turns it into a tombstone).
+    pub named: Vec<(&'static str, Uuid)>,
+}
+
+impl Done {
+    /// A created resource (201), named by itself and its stakeholders.
+    pub fn created(
+        resource: &'static str,
+        id: Uuid,
+        version: i32,
+        dto: &impl Serialize,
+        stakeholders: &[Uuid],
+    ) -> Result<Self, ApiError> {
+        let mut named = vec![(resource, id)];
+        named.extend(stakeholders.iter().map(|s| ("stakeholder", *s)));
+        let data = serde_json::to_value(dto).map_err(ApiError::internal)?;
+        Ok(Self { status: 201, operation: Operation::Created, id, version, data, named })
+    }
+}
+
+text_enum! {
+    /// What an item did.
+    pub enum Operation { Created = "created", Updated = "updated", Unchanged = "unchanged" }
+}
+
+/// One item's answer: what the single call would have answered.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BatchItemResult {
+    /// The item's position in `inputs`.
+    pub index: usize,
+    /// The status the single call would give (201, 200, 403, 404, 409, 412, 422).
+    pub status: u16,
+    pub operation: Option<Operation>,
+    pub id: Option<Uuid>,
+    pub version: Option<i32>,
+    /// The resource as the single call returns it; absent under `Prefer: return=minimal`.
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<Value>,
+    /// The item's problem document when it failed (`errors[].field` relative to the item).
+    pub error: Option<Problem>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct BatchSummary {
+    pub total: usize,
+    pub succeeded: usize,
+    pub failed: usize,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+}
+
+/// The answer to a batch: 200 when every item succeeded, 207 otherwise.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BatchResult {
+    pub summary: BatchSummary,
+    /// In input order: `results[i]` answers `inputs[i]`.
+    pub results: Vec<BatchItemResult>,
+}
+
+/// The code an atomic batch lists for a failed item that is not a validation error.
+fn item_code(e: &ApiError) -> &'static str {
+    match e {
+        ApiError::NotFound(_) => "not_found",
+        ApiError::Conflict(_) => "conflict",
+        ApiError::PreconditionFailed(_) => "precondition_failed",
+        ApiError::Erased(_) => "erased",
+        ApiError::Forbidden(_) => "forbidden",
+        _ => "invalid",
+    }
+}
+
+/// Runs every item (`work`) in its own savepoint, in the caller's
+/// transaction. `dup_key` names an item's identity within the batch (an
+/// e-mail, an id): a later item with the same key is 422
+/// `duplicate_in_batch` and does not run. Atomic: any failure is a 422
+/// `batch-failed` listing every one, and the caller's transaction rolls back.
+pub fn run(
+    conn: &mut DbConnection,
+    batch: &Batch,
+    request_id: Option<&str>,
+    dup_key: impl Fn(&Map<String, Value>) -> Option<String>,
+    mut work: impl FnMut(&mut DbConnection, Map<String, Value>) -> Result<Done, ApiError>,
+) -> Result<StoredResponse, ApiError> {
+    let mut seen = HashSet::new();
+    let mut outcomes: Vec<Result<Done, ApiError>> = Vec::with_capacity(batch.inputs.len());
+    for input in &batch.inputs {
+        let outcome = match input {
+            Value::Object(item) => match dup_key(item) {
+                Some(k) if !seen.insert(k.clone()) => Err(ApiError::Validation(vec![FieldError::new(
+                    "",
+                    "duplicate_in_batch",
+                    "an earlier item of this batch has the same identity",
+                )])),
+                _ => conn.transaction(|c| work(c, item.clone())),
+            },
+            _ => Err(ApiError::Validation(vec![FieldError::new("", "type", "each input must be a JSON object")])),
+        };
+        outcomes.push(outcome);
+    }
+    if batch.atomic && outcomes.iter().any(Result::is_err) {
+        let mut errors = Vec::new();
+        for (i, o) in outcomes.iter().enumerate() {
+            match o {
+                Err(ApiError::Validation(errs)) => errors.extend(errs.iter().map(|e| {
+                    let field =
+                        if e.field.is_empty() { format!("inputs[{i}]") } else { format!("inputs[{i}].{}", e.field) };
+                    FieldError { field, ..e.clone() }
+                })),
+                Err(e) => {
+                    errors.push(FieldError::new(&format!("inputs[{i}]"), item_code(e), &e.problem().detail));
+                }
+                Ok(_) => {}
+            }
+        }
+        return Err(ApiError::BatchFailed(errors));
+    }
+    let mut summary = BatchSummary { total: outcomes.len(), ..Default::default() };
+    let mut named = Vec::new();
+    let mut results = Vec::with_capacity(outcomes.len());
+    for (index, o) in outcomes.into_iter().enumerate() {
+        results.push(match o {
+            Ok(done) => {
+                summary.succeeded += 1;
+                match done.operation {
+                    Operation::Created => summary.created += 1,
+                    Operation::Updated => summary.updated += 1,
+                    Operation::Unchanged => summary.unchanged += 1,
+                }
+                named.extend(done.named);
+                BatchItemResult {
+                    index,
+                    status: done.status,
+                    operation: Some(done.operation),
+                    id: Some(done.id),
+                    version: Some(done.version),
+                    data: (!batch.minimal).then_some(done.data),
+                    error: None,
+                }
+            }
+            Err(e) => {
+                summary.failed += 1;
+                let mut problem = e.problem();
+                problem.request_id = request_id.map(str::to_owned);
+                BatchItemResult {
+                    index,
+                    status: problem.status,
+                    operation: None,
+                    id: None,
+                    version: None,
+                    data: None,
+                    error: Some(problem),
+                }
+            }
+        });
+    }
+    let status = if summary.failed == 0 { 200 } else { 207 };
+    let body = serde_json::to_string(&BatchResult { summary, results }).map_err(ApiError::internal)?;
+    Ok(StoredResponse { status, location: None, etag: None, body, replayed: false, resources: named })
+}
+
+/// The response, with `Preference-Applied` when `return=minimal` was honoured.
+pub fn respond(stored: StoredResponse, batch_minimal: bool) -> HttpResponse {
+    let mut res = stored.into_response();
+    if batch_minimal {
+        res.headers_mut().insert(
+            header::HeaderName::from_static("preference-applied"),
+            header::HeaderValue::from_static("return=minimal"),
+        );
+    }
+    res
+}

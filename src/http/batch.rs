@@ -124,7 +124,7 @@ pub fn parse(body: Value, req: &HttpRequest, max_items: usize) -> Result<Batch, 
     let inputs = match body.remove("inputs") {
         Some(Value::Array(items)) if (1..=max_items).contains(&items.len()) => items,
         Some(Value::Array(_)) => {
-            errors.push(FieldError::new("inputs", "length", &format!("must hold 1 to {max_items} items")));
+            errors.push(FieldError::new("inputs", "length", format!("must hold 1 to {max_items} items")));
             Vec::new()
         }
         None | Some(Value::Null) => {
@@ -266,7 +266,7 @@ pub fn run(
                     FieldError { field, ..e.clone() }
                 })),
                 Err(e) => {
-                    errors.push(FieldError::new(&format!("inputs[{i}]"), item_code(e), &e.problem().detail));
+                    errors.push(FieldError::new(format!("inputs[{i}]"), item_code(e), e.problem().detail));
                 }
                 Ok(_) => {}
             }

@@ -13,6 +13,7 @@ use tokio::sync::Semaphore;
 use crate::config::Settings;
 use crate::db::{self, DbConnection, DbPool, PoolOptions};
 use crate::error::ApiError;
+use crate::http::batch;
 use crate::http::etag::{self, Precondition};
 use crate::http::idempotency::{self, IdempotencyKey, StoredResponse};
 
@@ -164,6 +165,32 @@ impl AppState {
             self.sweep_in_background();
         }
         Ok(stored)
+    }
+
+    /// A batch of writes (`…/batch/create|update|upsert`): the envelope,
+    /// the whole-batch `Idempotency-Key`, one transaction with a savepoint
+    /// per item, and the answer. `work` is the single call's write for one
+    /// item; `dup_key` its identity within the batch.
+    pub async fn batch<F>(
+        &self,
+        ctx: &crate::http::context::Ctx,
+        body: serde_json::Value,
+        dup_key: fn(&serde_json::Map<String, serde_json::Value>) -> Option<String>,
+        mut work: F,
+    ) -> Result<actix_web::HttpResponse, ApiError>
+    where
+        F: FnMut(&mut DbConnection, serde_json::Map<String, serde_json::Value>) -> Result<batch::Done, ApiError>
+            + Send
+            + 'static,
+    {
+        let key = ctx.idempotency_key(&body)?;
+        self.refuse_erased_key(&key).await?;
+        let batch = batch::parse(body, ctx.request(), self.settings.batch_max_items)?;
+        let minimal = batch.minimal;
+        let request_id = ctx.actor.request_id.clone();
+        let stored =
+            self.create(key, move |c| batch::run(c, &batch, request_id.as_deref(), dup_key, &mut work)).await?;
+        Ok(batch::respond(stored, minimal))
     }
 
     /// 410 `erased` when the request replays an `Idempotency-Key` whose

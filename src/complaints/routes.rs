@@ -13,6 +13,7 @@ use crate::auth::{Action, Resource, RowScope};
 use crate::config::SlaTargets;
 use crate::db::types;
 use crate::error::{ApiError, FieldError};
+use crate::http::batch::{BatchBody, BatchInput, BatchResult, Done};
 use crate::http::context::Ctx;
 use crate::http::etag;
 use crate::http::extract::{
@@ -28,6 +29,7 @@ const TAG: &str = "complaints";
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_complaint)
+        .service(batch_create_complaints)
         .service(list_complaints)
         .service(get_complaint)
         .service(update_complaint)
@@ -65,13 +67,11 @@ async fn create_complaint(ctx: Ctx, state: web::Data<AppState>, body: JsonBody) 
     state.refuse_erased_key(&key).await?;
     let input: ComplaintInput = parse_body(into_object(body)?)?;
     let now = types::now();
-    let severity = input.severity.ok_or_else(|| ApiError::internal("validated severity missing"))?;
-    let data = ComplaintData::from_input(&input, lifecycle::due_at(now, severity, &state.settings.sla));
+    let data = data_of(&input, now, &state.settings.sla)?;
     let (scope, actor) = (ctx.scope, ctx.actor.clone());
     let stored = state
         .create(key, move |c| {
-            stakeholders::parent_for_new_record(c, data.stakeholder_id.0, scope)?;
-            let row = repo::create(c, &actor, &data, now)?;
+            let row = create_checked(c, scope, &actor, &data, now)?;
             let stored = StoredResponse::created(
                 repo::RESOURCE,
                 row.id.0,
@@ -83,6 +83,67 @@ async fn create_complaint(ctx: Ctx, state: web::Data<AppState>, body: JsonBody) 
         })
         .await?;
     Ok(stored.into_response())
+}
+
+/// The stored columns of a new complaint: `due_at` from its severity's SLA.
+fn data_of(
+    input: &ComplaintInput,
+    now: chrono::DateTime<chrono::Utc>,
+    sla: &crate::config::SlaTargets,
+) -> Result<ComplaintData, ApiError> {
+    let severity = input.severity.ok_or_else(|| ApiError::internal("validated severity missing"))?;
+    Ok(ComplaintData::from_input(input, lifecycle::due_at(now, severity, sla)))
+}
+
+/// The write of a create, after the body is parsed: the single call and
+/// each batch item go through it.
+fn create_checked(
+    c: &mut crate::db::DbConnection,
+    scope: RowScope,
+    actor: &crate::audit::Actor,
+    data: &ComplaintData,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<super::model::ComplaintRow, ApiError> {
+    stakeholders::parent_for_new_record(c, data.stakeholder_id.0, scope)?;
+    repo::create(c, actor, data, now)
+}
+
+/// Open complaints in a batch
+///
+/// `{"inputs": [ComplaintInput, …], "atomic": false}`: 1..1,000 items, each
+/// answered as `POST /complaints` would answer it, in input order; 200 when
+/// all succeed, 207 otherwise; `atomic: true` is all or nothing (422
+/// `batch-failed`). Honours `Idempotency-Key` and `Prefer: return=minimal`.
+#[utoipa::path(
+    tag = TAG,
+    request_body(content = BatchInput<ComplaintInput>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Every item succeeded", body = BatchResult),
+        (status = 207, description = "Some items failed (see each result)", body = BatchResult),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/complaints/batch/create")]
+async fn batch_create_complaints(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    body: BatchBody,
+) -> Result<HttpResponse, ApiError> {
+    ctx.require(Resource::Complaints, Action::Create)?;
+    let (scope, actor, sla) = (ctx.scope, ctx.actor.clone(), state.settings.sla.clone());
+    state
+        .batch(
+            &ctx,
+            body.into_inner(),
+            |_| None,
+            move |c, item| {
+                let input: ComplaintInput = parse_body(item)?;
+                let now = types::now();
+                let row = create_checked(c, scope, &actor, &data_of(&input, now, &sla)?, now)?;
+                Done::created(repo::RESOURCE, row.id.0, row.version, &row.to_dto(now), &[row.data.stakeholder_id.0])
+            },
+        )
+        .await
 }
 
 /// List complaints

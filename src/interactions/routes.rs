@@ -11,7 +11,7 @@ use crate::auth::{Action, Resource, RowScope};
 use crate::complaints::repo as complaints;
 use crate::db::{DbConnection, types};
 use crate::error::{ApiError, FieldError};
-use crate::http::batch::{self, BatchBody, BatchInput, BatchResult, Done};
+use crate::http::batch::{BatchBody, BatchInput, BatchResult, Done};
 use crate::http::context::Ctx;
 use crate::http::etag;
 use crate::http::extract::{JsonBody, into_object, parse_body, query_time};
@@ -109,28 +109,20 @@ async fn batch_create_interactions(
     body: BatchBody,
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Resource::Interactions, Action::Create)?;
-    let body = body.into_inner();
-    let key = ctx.idempotency_key(&body)?;
-    state.refuse_erased_key(&key).await?;
-    let batch = batch::parse(body, ctx.request(), state.settings.batch_max_items)?;
-    let (scope, actor, minimal) = (ctx.scope, ctx.actor.clone(), batch.minimal);
-    let stored = state
-        .create(key, move |c| {
-            batch::run(
-                c,
-                &batch,
-                actor.request_id.as_deref(),
-                |_| None,
-                |c, item| {
-                    let input: InteractionInput = parse_body(item)?;
-                    let now = types::now();
-                    let row = create_checked(c, scope, &actor, &InteractionData::from_input(&input, now), now)?;
-                    Done::created(repo::RESOURCE, row.id.0, row.version, &row.to_dto(), &[row.data.stakeholder_id.0])
-                },
-            )
-        })
-        .await?;
-    Ok(batch::respond(stored, minimal))
+    let (scope, actor) = (ctx.scope, ctx.actor.clone());
+    state
+        .batch(
+            &ctx,
+            body.into_inner(),
+            |_| None,
+            move |c, item| {
+                let input: InteractionInput = parse_body(item)?;
+                let now = types::now();
+                let row = create_checked(c, scope, &actor, &InteractionData::from_input(&input, now), now)?;
+                Done::created(repo::RESOURCE, row.id.0, row.version, &row.to_dto(), &[row.data.stakeholder_id.0])
+            },
+        )
+        .await
 }
 
 fn check_links(c: &mut DbConnection, data: &InteractionData) -> Result<(), ApiError> {

@@ -12,6 +12,7 @@ use super::repo::{self, DEFAULT_SORT, Filter, SortBy};
 use crate::auth::{Action, Resource, RowScope};
 use crate::db::types;
 use crate::error::ApiError;
+use crate::http::batch::{BatchBody, BatchInput, BatchResult, Done};
 use crate::http::context::Ctx;
 use crate::http::etag;
 use crate::http::extract::{JsonBody, NoInput, check_query_text, into_object, parse_body, query_time};
@@ -25,6 +26,7 @@ const TAG: &str = "offers";
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_offer)
+        .service(batch_create_offers)
         .service(list_offers)
         .service(get_offer)
         .service(update_offer)
@@ -71,8 +73,7 @@ async fn create_offer(ctx: Ctx, state: web::Data<AppState>, body: JsonBody) -> R
     let (scope, actor) = (ctx.scope, ctx.actor.clone());
     let stored = state
         .create(key, move |c| {
-            stakeholders::parent_for_new_record(c, data.stakeholder_id.0, scope)?;
-            let row = repo::create(c, &actor, &data)?;
+            let row = create_checked(c, scope, &actor, &data)?;
             let stored = StoredResponse::created(
                 repo::RESOURCE,
                 row.id.0,
@@ -84,6 +85,57 @@ async fn create_offer(ctx: Ctx, state: web::Data<AppState>, body: JsonBody) -> R
         })
         .await?;
     Ok(stored.into_response())
+}
+
+/// The write of a create, after the body is parsed: the single call and
+/// each batch item go through it.
+fn create_checked(
+    c: &mut crate::db::DbConnection,
+    scope: RowScope,
+    actor: &crate::audit::Actor,
+    data: &OfferData,
+) -> Result<OfferRow, ApiError> {
+    stakeholders::parent_for_new_record(c, data.stakeholder_id.0, scope)?;
+    repo::create(c, actor, data)
+}
+
+/// Create offers in a batch
+///
+/// `{"inputs": [OfferInput, …], "atomic": false}`: 1..1,000 items, each
+/// answered as `POST /offers` would answer it, in input order; 200 when all
+/// succeed, 207 otherwise; `atomic: true` is all or nothing (422
+/// `batch-failed`). Honours `Idempotency-Key` and `Prefer: return=minimal`.
+#[utoipa::path(
+    tag = TAG,
+    request_body(content = BatchInput<OfferInput>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Every item succeeded", body = BatchResult),
+        (status = 207, description = "Some items failed (see each result)", body = BatchResult),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/offers/batch/create")]
+async fn batch_create_offers(ctx: Ctx, state: web::Data<AppState>, body: BatchBody) -> Result<HttpResponse, ApiError> {
+    ctx.require(Resource::Offers, Action::Create)?;
+    let (scope, actor) = (ctx.scope, ctx.actor.clone());
+    state
+        .batch(
+            &ctx,
+            body.into_inner(),
+            |_| None,
+            move |c, item| {
+                let input: OfferInput = parse_body(item)?;
+                let row = create_checked(c, scope, &actor, &OfferData::from_input(&input))?;
+                Done::created(
+                    repo::RESOURCE,
+                    row.id.0,
+                    row.version,
+                    &row.to_dto(types::now()),
+                    &[row.data.stakeholder_id.0],
+                )
+            },
+        )
+        .await
 }
 
 /// List offers

@@ -16,6 +16,7 @@ use crate::auth::roles::ContactView;
 use crate::auth::{Action, Resource, RowScope};
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
+use crate::http::batch::{BatchBody, BatchInput, BatchResult, Done};
 use crate::http::cache;
 use crate::http::context::Ctx;
 use crate::http::etag;
@@ -29,6 +30,7 @@ const TAG: &str = "stakeholders";
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_stakeholder)
+        .service(batch_create_stakeholders)
         .service(list_stakeholders)
         .service(get_stakeholder)
         .service(update_stakeholder)
@@ -44,15 +46,70 @@ fn location(id: Uuid) -> String {
 
 /// 403 when the body names a sensitive field the caller's role may not set.
 fn forbid_sensitive(ctx: &Ctx, body: &Map<String, Value>) -> Result<(), ApiError> {
+    refuse_sensitive(ctx.caller.role, body)
+}
+
+fn refuse_sensitive(role: crate::auth::Role, body: &Map<String, Value>) -> Result<(), ApiError> {
     let touches = SENSITIVE_FIELDS.iter().any(|f| body.contains_key(*f));
-    if touches && !ctx.can(Resource::Stakeholders, Action::Sensitive) {
+    if touches && !crate::auth::roles::allowed(role, Resource::Stakeholders, Action::Sensitive) {
         return Err(ApiError::Forbidden(format!(
             "role {} may not set sensitive fields ({})",
-            ctx.caller.role.as_str(),
+            role.as_str(),
             SENSITIVE_FIELDS.join(", ")
         )));
     }
     Ok(())
+}
+
+/// Create stakeholders in a batch
+///
+/// `{"inputs": [StakeholderInput, …], "atomic": false}`: 1..1,000 items,
+/// each answered as `POST /stakeholders` would answer it (403 for sensitive
+/// fields a role may not set, 409 for a taken e-mail), in input order; an
+/// e-mail given twice in one batch (any case) is 422 `duplicate_in_batch`
+/// from the second on. 200 when all succeed, 207 otherwise; `atomic: true`
+/// is all or nothing (422 `batch-failed`). Honours `Idempotency-Key` and
+/// `Prefer: return=minimal`; sensitive fields shown are audited (`via: batch`).
+#[utoipa::path(
+    tag = TAG,
+    request_body(content = BatchInput<StakeholderInput>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Every item succeeded", body = BatchResult),
+        (status = 207, description = "Some items failed (see each result)", body = BatchResult),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/stakeholders/batch/create")]
+async fn batch_create_stakeholders(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    body: BatchBody,
+) -> Result<HttpResponse, ApiError> {
+    ctx.require(Resource::Stakeholders, Action::Create)?;
+    let (scope, policy, actor, role) = (ctx.scope, ctx.fields, ctx.actor.clone(), ctx.caller.role);
+    let email = |item: &Map<String, Value>| item.get("email").and_then(Value::as_str).map(|e| e.trim().to_lowercase());
+    let res = state
+        .batch(&ctx, body.into_inner(), email, move |c, item| {
+            refuse_sensitive(role, &item)?;
+            let organization = organization_in(&item);
+            let input: StakeholderInput = match parse_body(item) {
+                Ok(input) => input,
+                Err(e) => {
+                    return Err(match organization {
+                        Some(o) => organization_errors_joined(c, e, o, None, scope),
+                        None => e,
+                    });
+                }
+            };
+            let row = repo::create(c, &actor, scope, &StakeholderData::from_input(&input))?;
+            let dto = row.to_dto(policy);
+            if let Some(view) = shown_fields(&dto) {
+                audit::record_sensitive_views(c, &actor, &[view], "batch")?;
+            }
+            Done::created(repo::RESOURCE, row.id.0, row.version, &dto, &[])
+        })
+        .await?;
+    Ok(cache::no_store_if(policy.sensitive, res))
 }
 
 /// Create a stakeholder

@@ -188,3 +188,79 @@ api_test!(a_partner_batch_can_only_file_under_its_own_stakeholders, |app| {
     assert_eq!(statuses, [201, 404]);
     assert!(!body.to_string().contains(theirs.as_str().unwrap()) || body["results"][1]["data"].is_null());
 });
+
+api_test!(a_stakeholder_batch_answers_201_422_409_403_per_item_and_writes_their_histories, |app| {
+    app.create_stakeholder(json!({"email": "taken@example.com"})).await;
+    let person = |name: &str, extra: Value| {
+        let mut v = json!({"kind": "customer", "entity_type": "person", "display_name": name});
+        v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        v
+    };
+    let inputs = json!([
+        person("Ayu", json!({"email": "ayu@example.com", "lifecycle_stage": "lead"})),
+        person("Ayu again", json!({"email": " AYU@example.com"})),
+        person("Taken", json!({"email": "taken@example.com"})),
+        person("Rich", json!({"income_band": "high"})),
+        person("", json!({})),
+    ]);
+    let url = "/api/v1/stakeholders/batch/create";
+    let (status, _, body) = parts(app.post(url, Role::Agent, &json!({"inputs": inputs})).send().await.unwrap()).await;
+    assert_eq!(status, 207, "{body}");
+    let r = body["results"].as_array().unwrap();
+    let statuses: Vec<u64> = r.iter().map(|x| x["status"].as_u64().unwrap()).collect();
+    assert_eq!(statuses, [201, 422, 409, 403, 422]);
+    assert_eq!(r[1]["error"]["errors"][0]["code"], "duplicate_in_batch");
+    assert_eq!(r[4]["error"]["errors"][0]["field"], "display_name");
+    // As the single call: the stage history is written, the record reads back the same.
+    let id = r[0]["id"].as_str().unwrap();
+    assert_eq!(fetch(&app, &format!("/api/v1/stakeholders/{id}"), Role::Agent).await, r[0]["data"]);
+    let export = fetch(&app, &format!("/api/v1/stakeholders/{id}/export"), Role::Admin).await;
+    assert_eq!(export["lifecycle_history"][0]["to_stage"], "lead");
+    let log =
+        fetch(&app, &format!("/api/v1/audit-events?stakeholder_id={id}&action=stakeholder.created"), Role::Admin).await;
+    assert_eq!(log["data"].as_array().unwrap().len(), 1);
+    // Atomic: every failure listed, nothing written.
+    let inputs = json!([
+        person("New", json!({"email": "new@example.com"})),
+        person("New2", json!({"email": "NEW@example.com"})),
+        person("T", json!({"email": "taken@example.com"}))
+    ]);
+    let res = app.post(url, Role::Agent, &json!({"inputs": inputs, "atomic": true})).send().await.unwrap();
+    let problem = assert_problem(res, 422).await;
+    let listed: Vec<(String, String)> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(
+        listed,
+        [("inputs[1]".to_owned(), "duplicate_in_batch".to_owned()), ("inputs[2]".to_owned(), "conflict".to_owned())]
+    );
+    let page = fetch(&app, "/api/v1/stakeholders?q=new%40example.com", Role::Admin).await;
+    assert_eq!(page["data"], json!([]));
+});
+
+api_test!(offers_and_complaints_are_batched_the_same_way, |app| {
+    let s = app.create_stakeholder(json!({})).await["id"].clone();
+    let ghost = json!(uuid::Uuid::now_v7().to_string());
+    let offer = |sid: &Value| json!({"stakeholder_id": sid, "title": "Upgrade", "price": {"amount_minor": 100, "currency": "IDR"}});
+    let complaint = |sid: &Value| json!({"stakeholder_id": sid, "subject": "Late", "description": "Two weeks", "category": "delivery", "severity": "low"});
+    for (url, inputs, single) in [
+        ("/api/v1/offers/batch/create", json!([offer(&s), offer(&ghost)]), "/api/v1/offers"),
+        ("/api/v1/complaints/batch/create", json!([complaint(&s), complaint(&ghost)]), "/api/v1/complaints"),
+    ] {
+        let (status, _, body) =
+            parts(app.post(url, Role::Agent, &json!({"inputs": inputs})).send().await.unwrap()).await;
+        assert_eq!(status, 207, "{url}: {body}");
+        let r = &body["results"];
+        assert_eq!((r[0]["status"].as_u64(), r[1]["status"].as_u64()), (Some(201), Some(404)), "{url}");
+        let one = fetch(&app, &format!("{single}/{}", r[0]["id"].as_str().unwrap()), Role::Agent).await;
+        assert_eq!(one["id"], r[0]["data"]["id"]);
+        assert_eq!(one["version"], 1);
+    }
+    // Partners create complaints (not offers), per item as the single call.
+    let res =
+        app.post("/api/v1/offers/batch/create", Role::Partner, &json!({"inputs": [offer(&s)]})).send().await.unwrap();
+    assert_problem(res, 403).await;
+});

@@ -130,7 +130,7 @@ async fn batch_create_complaints(
     body: BatchBody,
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Resource::Complaints, Action::Create)?;
-    let (scope, actor, sla) = (ctx.scope, ctx.actor.clone(), state.settings.sla.clone());
+    let (scope, actor, sla) = (ctx.scope, ctx.actor.clone(), state.settings.sla);
     state
         .batch(
             &ctx,

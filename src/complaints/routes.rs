@@ -13,9 +13,10 @@ use crate::auth::{Action, Resource, RowScope};
 use crate::config::SlaTargets;
 use crate::db::types;
 use crate::error::{ApiError, FieldError};
-use crate::http::batch::{BatchBody, BatchInput, BatchResult, Done};
+use crate::http::batch::{self, BatchBody, BatchInput, BatchResult, BatchUpdate, Done};
 use crate::http::context::Ctx;
 use crate::http::etag;
+use crate::http::etag::Precondition;
 use crate::http::extract::{
     BodyBytes, JsonBody, NoInput, check_query_text, into_object, optional_object, parse_body, query_time,
 };
@@ -30,6 +31,7 @@ const TAG: &str = "complaints";
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_complaint)
         .service(batch_create_complaints)
+        .service(batch_update_complaints)
         .service(list_complaints)
         .service(get_complaint)
         .service(update_complaint)
@@ -260,18 +262,65 @@ async fn update_complaint(
     let patch = into_object(body.into_inner())?;
     let (id, scope, actor, sla) = (id.into_inner(), ctx.scope, ctx.actor.clone(), state.settings.sla);
     let row = state
-        .write_versioned(ctx.pre.clone(), move |c, pre| {
-            let current = repo::get(c, scope, id)?;
-            pre.check(current.version)?;
-            stakeholders::require_not_erased(c, current.data.stakeholder_id.0)?;
-            if current.status == ComplaintStatus::Closed {
-                return Err(ApiError::Conflict("a closed complaint cannot be edited; reopen it first".into()));
-            }
-            let data = patched_data(&current, &patch, &sla)?;
-            repo::update(c, &actor, &current, &data)
-        })
+        .write_versioned(ctx.pre.clone(), move |c, pre| update_attempt(c, pre, scope, &actor, &sla, id, &patch))
         .await?;
     Ok(etag::ok(row.version, &row.to_dto(types::now())))
+}
+
+/// One attempt of a merge-patch update (`None`: lost a version race): the
+/// single call and each batch item go through it.
+fn update_attempt(
+    c: &mut crate::db::DbConnection,
+    pre: &Precondition,
+    scope: RowScope,
+    actor: &crate::audit::Actor,
+    sla: &SlaTargets,
+    id: Uuid,
+    patch: &Map<String, Value>,
+) -> Result<Option<ComplaintRow>, ApiError> {
+    let current = repo::get(c, scope, id)?;
+    pre.check(current.version)?;
+    stakeholders::require_not_erased(c, current.data.stakeholder_id.0)?;
+    if current.status == ComplaintStatus::Closed {
+        return Err(ApiError::Conflict("a closed complaint cannot be edited; reopen it first".into()));
+    }
+    let data = patched_data(&current, patch, sla)?;
+    repo::update(c, actor, &current, &data)
+}
+
+/// Update complaints in a batch
+///
+/// `{"inputs": [{"id", "if_match" (optional), "patch"}, …], "atomic": false}`:
+/// each item answered as `PATCH /complaints/{id}` would answer it (200, 404,
+/// 409, 412, 422), in input order; the same id twice is 422
+/// `duplicate_in_batch` from the second on. 200 when all succeed, 207
+/// otherwise; `atomic: true` is all or nothing. Honours `Idempotency-Key`
+/// and `Prefer: return=minimal`.
+#[utoipa::path(
+    tag = TAG,
+    request_body(content = BatchInput<BatchUpdate>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Every item succeeded", body = BatchResult),
+        (status = 207, description = "Some items failed (see each result)", body = BatchResult),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/complaints/batch/update")]
+async fn batch_update_complaints(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    body: BatchBody,
+) -> Result<HttpResponse, ApiError> {
+    ctx.require(Resource::Complaints, Action::Update)?;
+    let (scope, actor, sla) = (ctx.scope, ctx.actor.clone(), state.settings.sla);
+    state
+        .batch(&ctx, body.into_inner(), batch::update_key, move |c, item| {
+            let (id, pre, patch) = batch::update_item(item)?;
+            let before = repo::get(c, scope, id)?.version;
+            let row = etag::versioned_in_tx(c, &pre, |c, pre| update_attempt(c, pre, scope, &actor, &sla, id, &patch))?;
+            Done::updated(repo::RESOURCE, row.id.0, before, row.version, &row.to_dto(types::now()))
+        })
+        .await
 }
 
 fn patched_data(

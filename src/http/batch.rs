@@ -148,6 +148,63 @@ pub fn parse(body: Value, req: &HttpRequest, max_items: usize) -> Result<Batch, 
     Ok(Batch { inputs, atomic, minimal })
 }
 
+/// A batch update item, for the OpenAPI document (read by [`update_item`]).
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchUpdate {
+    /// The record to change.
+    pub id: Uuid,
+    /// As the `If-Match` header of the single call (`"3"`): 412 when stale.
+    pub if_match: Option<String>,
+    /// A JSON merge patch (RFC 7396) of the record, as the single `PATCH` takes.
+    #[schema(value_type = Object)]
+    pub patch: Map<String, Value>,
+}
+
+/// A batch update item: `{"id": uuid, "if_match": "\"3\"" (optional),
+/// "patch": {merge patch}}`; anything else in it is a 422.
+pub fn update_item(
+    mut item: Map<String, Value>,
+) -> Result<(Uuid, super::etag::Precondition, Map<String, Value>), ApiError> {
+    let mut errors = Vec::new();
+    for key in item.keys().filter(|k| !matches!(k.as_str(), "id" | "if_match" | "patch")) {
+        errors.push(FieldError::new(key, "unknown_field", "is not a field of an update item (id, if_match, patch)"));
+    }
+    let id = match item.remove("id") {
+        Some(Value::String(s)) => Uuid::parse_str(&s).ok(),
+        _ => None,
+    };
+    if id.is_none() {
+        errors.push(FieldError::new("id", "required", "the id (a UUID) of the record to change is required"));
+    }
+    let if_match = match item.remove("if_match") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(_) => {
+            errors.push(FieldError::new("if_match", "type", "must be an ETag string such as \"3\""));
+            None
+        }
+    };
+    let patch = match item.remove("patch") {
+        Some(Value::Object(p)) => Some(p),
+        _ => {
+            errors.push(FieldError::new("patch", "required", "a JSON merge patch (an object) is required"));
+            None
+        }
+    };
+    match (id, patch) {
+        (Some(id), Some(patch)) if errors.is_empty() => {
+            Ok((id, super::etag::Precondition::from_value(if_match.as_deref()), patch))
+        }
+        _ => Err(ApiError::Validation(errors)),
+    }
+}
+
+/// An update item's identity within the batch: its id.
+pub fn update_key(item: &Map<String, Value>) -> Option<String> {
+    item.get("id").and_then(Value::as_str).map(str::to_ascii_lowercase)
+}
+
 /// What one item did.
 #[derive(Debug, Clone)]
 pub struct Done {
@@ -161,6 +218,19 @@ pub struct Done {
 }
 
 impl Done {
+    /// An updated resource (200): `unchanged` when the patch changed nothing.
+    pub fn updated(
+        resource: &'static str,
+        id: Uuid,
+        before: i32,
+        version: i32,
+        dto: &impl Serialize,
+    ) -> Result<Self, ApiError> {
+        let operation = if version == before { Operation::Unchanged } else { Operation::Updated };
+        let data = serde_json::to_value(dto).map_err(ApiError::internal)?;
+        Ok(Self { status: 200, operation, id, version, data, named: vec![(resource, id)] })
+    }
+
     /// A created resource (201), named by itself and its stakeholders.
     pub fn created(
         resource: &'static str,

@@ -36,6 +36,23 @@ impl Precondition {
         }
     }
 
+    /// From an `If-Match` value given in a body (a batch item's `if_match`):
+    /// absent or `*` is any version; strong tags name versions; anything else
+    /// can never match.
+    pub fn from_value(value: Option<&str>) -> Self {
+        let Some(v) = value.map(str::trim) else { return Self::Any };
+        if v == "*" {
+            return Self::Any;
+        }
+        let versions = v
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.starts_with("W/"))
+            .filter_map(|t| t.strip_prefix('"')?.strip_suffix('"')?.parse().ok())
+            .collect();
+        Self::Versions(versions)
+    }
+
     pub fn is_conditional(&self) -> bool {
         matches!(self, Self::Versions(_))
     }

@@ -11,9 +11,10 @@ use crate::auth::{Action, Resource, RowScope};
 use crate::complaints::repo as complaints;
 use crate::db::{DbConnection, types};
 use crate::error::{ApiError, FieldError};
-use crate::http::batch::{BatchBody, BatchInput, BatchResult, Done};
+use crate::http::batch::{self, BatchBody, BatchInput, BatchResult, BatchUpdate, Done};
 use crate::http::context::Ctx;
 use crate::http::etag;
+use crate::http::etag::Precondition;
 use crate::http::extract::{JsonBody, into_object, parse_body, query_time};
 use crate::http::idempotency::StoredResponse;
 use crate::http::merge_patch::patched;
@@ -31,7 +32,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(update_interaction)
         .service(delete_interaction)
         .service(list_stakeholder_interactions)
-        .service(batch_create_interactions);
+        .service(batch_create_interactions)
+        .service(batch_update_interactions);
 }
 
 fn location(id: Uuid) -> String {
@@ -242,22 +244,67 @@ async fn update_interaction(
     ctx.require(Resource::Interactions, Action::Update)?;
     let patch = into_object(body.into_inner())?;
     let (id, scope, actor) = (id.into_inner(), ctx.scope, ctx.actor.clone());
-    let row = state
-        .write_versioned(ctx.pre.clone(), move |c, pre| {
-            let current = repo::get(c, scope, id)?;
-            pre.check(current.version)?;
-            stakeholders::require_not_erased(c, current.data.stakeholder_id.0)?;
-            let input: InteractionInput = patched(current.to_input(), &patch)?;
-            if input.stakeholder_id != Some(current.data.stakeholder_id.0) {
-                let message = "cannot be changed; record a new interaction";
-                return Err(ApiError::validation("stakeholder_id", "immutable", message));
-            }
-            let data = InteractionData::from_input(&input, current.data.occurred_at.0);
-            check_links(c, &data)?;
-            repo::update(c, &actor, &current, &data)
-        })
-        .await?;
+    let row =
+        state.write_versioned(ctx.pre.clone(), move |c, pre| update_attempt(c, pre, scope, &actor, id, &patch)).await?;
     Ok(etag::ok(row.version, &row.to_dto()))
+}
+
+/// One attempt of a merge-patch update (`None`: lost a version race): the
+/// single call and each batch item go through it.
+fn update_attempt(
+    c: &mut DbConnection,
+    pre: &Precondition,
+    scope: RowScope,
+    actor: &crate::audit::Actor,
+    id: Uuid,
+    patch: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Option<super::model::InteractionRow>, ApiError> {
+    let current = repo::get(c, scope, id)?;
+    pre.check(current.version)?;
+    stakeholders::require_not_erased(c, current.data.stakeholder_id.0)?;
+    let input: InteractionInput = patched(current.to_input(), patch)?;
+    if input.stakeholder_id != Some(current.data.stakeholder_id.0) {
+        let message = "cannot be changed; record a new interaction";
+        return Err(ApiError::validation("stakeholder_id", "immutable", message));
+    }
+    let data = InteractionData::from_input(&input, current.data.occurred_at.0);
+    check_links(c, &data)?;
+    repo::update(c, actor, &current, &data)
+}
+
+/// Update interactions in a batch
+///
+/// `{"inputs": [{"id", "if_match" (optional), "patch"}, …], "atomic": false}`:
+/// each item answered as `PATCH /interactions/{id}` would answer it (200,
+/// 404, 409, 412, 422), in input order; the same id twice is 422
+/// `duplicate_in_batch` from the second on. 200 when all succeed, 207
+/// otherwise; `atomic: true` is all or nothing. Honours `Idempotency-Key`
+/// and `Prefer: return=minimal`.
+#[utoipa::path(
+    tag = TAG,
+    request_body(content = BatchInput<BatchUpdate>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Every item succeeded", body = BatchResult),
+        (status = 207, description = "Some items failed (see each result)", body = BatchResult),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/interactions/batch/update")]
+async fn batch_update_interactions(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    body: BatchBody,
+) -> Result<HttpResponse, ApiError> {
+    ctx.require(Resource::Interactions, Action::Update)?;
+    let (scope, actor) = (ctx.scope, ctx.actor.clone());
+    state
+        .batch(&ctx, body.into_inner(), batch::update_key, move |c, item| {
+            let (id, pre, patch) = batch::update_item(item)?;
+            let before = repo::get(c, scope, id)?.version;
+            let row = etag::versioned_in_tx(c, &pre, |c, pre| update_attempt(c, pre, scope, &actor, id, &patch))?;
+            Done::updated(repo::RESOURCE, row.id.0, before, row.version, &row.to_dto())
+        })
+        .await
 }
 
 /// Delete an interaction

@@ -12,9 +12,10 @@ use super::repo::{self, DEFAULT_SORT, Filter, SortBy};
 use crate::auth::{Action, Resource, RowScope};
 use crate::db::types;
 use crate::error::ApiError;
-use crate::http::batch::{BatchBody, BatchInput, BatchResult, Done};
+use crate::http::batch::{self, BatchBody, BatchInput, BatchResult, BatchUpdate, Done};
 use crate::http::context::Ctx;
 use crate::http::etag;
+use crate::http::etag::Precondition;
 use crate::http::extract::{JsonBody, NoInput, check_query_text, into_object, parse_body, query_time};
 use crate::http::idempotency::StoredResponse;
 use crate::http::merge_patch::patched;
@@ -27,6 +28,7 @@ const TAG: &str = "offers";
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_offer)
         .service(batch_create_offers)
+        .service(batch_update_offers)
         .service(list_offers)
         .service(get_offer)
         .service(update_offer)
@@ -244,24 +246,61 @@ async fn update_offer(
     ctx.require(Resource::Offers, Action::Update)?;
     let patch = into_object(body.into_inner())?;
     let (id, scope, actor) = (id.into_inner(), ctx.scope, ctx.actor.clone());
-    let row = state
-        .write_versioned(ctx.pre.clone(), move |c, pre| {
-            let current = repo::get(c, scope, id)?;
-            pre.check(current.version)?;
-            stakeholders::require_not_erased(c, current.data.stakeholder_id.0)?;
-            require_draft(&current, types::now(), "edited")?;
-            let input: OfferInput = patched(current.to_input(), &patch)?;
-            if input.stakeholder_id != Some(current.data.stakeholder_id.0) {
-                return Err(ApiError::validation(
-                    "stakeholder_id",
-                    "immutable",
-                    "cannot be changed; create a new offer",
-                ));
-            }
-            repo::update(c, &actor, &current, &OfferData::from_input(&input))
-        })
-        .await?;
+    let row =
+        state.write_versioned(ctx.pre.clone(), move |c, pre| update_attempt(c, pre, scope, &actor, id, &patch)).await?;
     Ok(etag::ok(row.version, &row.to_dto(types::now())))
+}
+
+/// One attempt of a merge-patch update (`None`: lost a version race): the
+/// single call and each batch item go through it.
+fn update_attempt(
+    c: &mut crate::db::DbConnection,
+    pre: &Precondition,
+    scope: RowScope,
+    actor: &crate::audit::Actor,
+    id: Uuid,
+    patch: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Option<OfferRow>, ApiError> {
+    let current = repo::get(c, scope, id)?;
+    pre.check(current.version)?;
+    stakeholders::require_not_erased(c, current.data.stakeholder_id.0)?;
+    require_draft(&current, types::now(), "edited")?;
+    let input: OfferInput = patched(current.to_input(), patch)?;
+    if input.stakeholder_id != Some(current.data.stakeholder_id.0) {
+        return Err(ApiError::validation("stakeholder_id", "immutable", "cannot be changed; create a new offer"));
+    }
+    repo::update(c, actor, &current, &OfferData::from_input(&input))
+}
+
+/// Update draft offers in a batch
+///
+/// `{"inputs": [{"id", "if_match" (optional), "patch"}, …], "atomic": false}`:
+/// each item answered as `PATCH /offers/{id}` would answer it (200, 404, 409
+/// for a non-draft, 412, 422), in input order; the same id twice is 422
+/// `duplicate_in_batch` from the second on. 200 when all succeed, 207
+/// otherwise; `atomic: true` is all or nothing. Honours `Idempotency-Key`
+/// and `Prefer: return=minimal`.
+#[utoipa::path(
+    tag = TAG,
+    request_body(content = BatchInput<BatchUpdate>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Every item succeeded", body = BatchResult),
+        (status = 207, description = "Some items failed (see each result)", body = BatchResult),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/offers/batch/update")]
+async fn batch_update_offers(ctx: Ctx, state: web::Data<AppState>, body: BatchBody) -> Result<HttpResponse, ApiError> {
+    ctx.require(Resource::Offers, Action::Update)?;
+    let (scope, actor) = (ctx.scope, ctx.actor.clone());
+    state
+        .batch(&ctx, body.into_inner(), batch::update_key, move |c, item| {
+            let (id, pre, patch) = batch::update_item(item)?;
+            let before = repo::get(c, scope, id)?.version;
+            let row = etag::versioned_in_tx(c, &pre, |c, pre| update_attempt(c, pre, scope, &actor, id, &patch))?;
+            Done::updated(repo::RESOURCE, row.id.0, before, row.version, &row.to_dto(types::now()))
+        })
+        .await
 }
 
 /// Delete a draft offer

@@ -264,3 +264,81 @@ api_test!(offers_and_complaints_are_batched_the_same_way, |app| {
         app.post("/api/v1/offers/batch/create", Role::Partner, &json!({"inputs": [offer(&s)]})).send().await.unwrap();
     assert_problem(res, 403).await;
 });
+
+api_test!(a_batch_update_answers_200_412_404_422_409_per_item_as_patch_would, |app| {
+    let s = app.create_stakeholder(json!({})).await["id"].clone();
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        let (_, _, made) =
+            parts(app.post("/api/v1/interactions", Role::Agent, &contact(&s)).send().await.unwrap()).await;
+        ids.push(made["id"].clone());
+    }
+    let ghost = json!(uuid::Uuid::now_v7().to_string());
+    let inputs = json!([
+        {"id": ids[0], "if_match": "\"1\"", "patch": {"subject": "changed"}},
+        {"id": ids[1], "patch": {}},
+        {"id": ids[2], "if_match": "\"7\"", "patch": {"subject": "stale"}},
+        {"id": ghost, "patch": {"subject": "x"}},
+        {"id": ids[3], "patch": {"channel": "pigeon"}},
+        {"id": ids[0], "patch": {"subject": "twice"}},
+        {"id": uuid::Uuid::now_v7().to_string()},
+    ]);
+    let url = "/api/v1/interactions/batch/update";
+    let (status, _, body) = parts(app.post(url, Role::Agent, &json!({"inputs": inputs})).send().await.unwrap()).await;
+    assert_eq!(status, 207, "{body}");
+    let r = body["results"].as_array().unwrap();
+    let statuses: Vec<u64> = r.iter().map(|x| x["status"].as_u64().unwrap()).collect();
+    assert_eq!(statuses, [200, 200, 412, 404, 422, 422, 422]);
+    assert_eq!((r[0]["operation"].as_str(), r[0]["version"].as_u64()), (Some("updated"), Some(2)));
+    assert_eq!((r[1]["operation"].as_str(), r[1]["version"].as_u64()), (Some("unchanged"), Some(1)));
+    assert_eq!(r[4]["error"]["errors"][0]["field"], "channel");
+    assert_eq!(r[5]["error"]["errors"][0]["code"], "duplicate_in_batch");
+    assert_eq!(r[6]["error"]["errors"][0]["field"], "patch");
+    assert_eq!(
+        body["summary"],
+        json!({"total": 7, "succeeded": 2, "failed": 5, "created": 0, "updated": 1, "unchanged": 1})
+    );
+    let one = fetch(&app, &format!("/api/v1/interactions/{}", ids[0].as_str().unwrap()), Role::Agent).await;
+    assert_eq!((one["subject"].as_str(), &one), (Some("changed"), &r[0]["data"]));
+    assert_eq!(
+        fetch(&app, &format!("/api/v1/interactions/{}", ids[2].as_str().unwrap()), Role::Agent).await["version"],
+        1
+    );
+    // Atomic: nothing changes when one item fails.
+    let inputs = json!([{"id": ids[1], "patch": {"subject": "a"}}, {"id": ghost, "patch": {}}]);
+    let res = app.post(url, Role::Agent, &json!({"inputs": inputs, "atomic": true})).send().await.unwrap();
+    assert_problem(res, 422).await;
+    assert_eq!(
+        fetch(&app, &format!("/api/v1/interactions/{}", ids[1].as_str().unwrap()), Role::Agent).await["subject"],
+        Value::Null
+    );
+    // Offers: only drafts are edited (409 for a sent one); complaints too go through their PATCH.
+    let offer = json!({"stakeholder_id": s, "title": "Upgrade", "price": {"amount_minor": 100, "currency": "IDR"}});
+    let (_, _, draft) = parts(app.post("/api/v1/offers", Role::Agent, &offer).send().await.unwrap()).await;
+    let (_, _, sent) = parts(app.post("/api/v1/offers", Role::Agent, &offer).send().await.unwrap()).await;
+    let res = app
+        .post(&format!("/api/v1/offers/{}/send", sent["id"].as_str().unwrap()), Role::Agent, &json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let inputs =
+        json!([{"id": draft["id"], "patch": {"title": "Better"}}, {"id": sent["id"], "patch": {"title": "No"}}]);
+    let (_, _, body) =
+        parts(app.post("/api/v1/offers/batch/update", Role::Agent, &json!({"inputs": inputs})).send().await.unwrap())
+            .await;
+    let statuses: Vec<u64> =
+        body["results"].as_array().unwrap().iter().map(|x| x["status"].as_u64().unwrap()).collect();
+    assert_eq!(statuses, [200, 409]);
+    let complaint = json!({"stakeholder_id": s, "subject": "Late", "description": "Two weeks", "category": "delivery", "severity": "low"});
+    let (_, _, c) = parts(app.post("/api/v1/complaints", Role::Agent, &complaint).send().await.unwrap()).await;
+    let inputs = json!([{"id": c["id"], "patch": {"severity": "high"}}]);
+    let (status, _, body) = parts(
+        app.post("/api/v1/complaints/batch/update", Role::Agent, &json!({"inputs": inputs})).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!((status.as_u16(), body["results"][0]["data"]["severity"].as_str()), (200, Some("high")));
+    // Analysts may not update at all.
+    let res = app.post(url, Role::Analyst, &json!({"inputs": [{"id": ids[0], "patch": {}}]})).send().await.unwrap();
+    assert_problem(res, 403).await;
+});

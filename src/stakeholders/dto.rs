@@ -496,3 +496,17 @@ pub struct ConsentHistoryQuery {
     #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
     pub changed_before: Option<DateTime<Utc>>,
 }
+
+/// The body of `POST /stakeholders/batch/upsert`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchUpsertInput {
+    /// 1..1,000 stakeholders, each with `email` (the key).
+    #[schema(min_items = 1, max_items = 1000)]
+    pub inputs: Vec<StakeholderInput>,
+    #[serde(default)]
+    pub atomic: bool,
+    /// The key: `email` (the only one in this version).
+    #[schema(pattern = "^email$")]
+    pub id_property: Option<String>,
+}

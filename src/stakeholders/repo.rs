@@ -179,6 +179,16 @@ pub fn find(conn: &mut DbConnection, id: Uuid, scope: RowScope) -> QueryResult<O
     }
 }
 
+/// The non-erased stakeholder with this e-mail (stored lower-case), if the
+/// caller may see it: the upsert's key.
+pub fn find_by_email(conn: &mut DbConnection, email: &str, scope: RowScope) -> QueryResult<Option<StakeholderRow>> {
+    let q = s::table.filter(s::email.eq(email)).filter(s::erased_at.is_null()).select(StakeholderRow::as_select());
+    match scope.partner_id {
+        None => q.first(conn).optional(),
+        Some(p) => q.filter(s::partner_id.eq(DbUuid(p))).first(conn).optional(),
+    }
+}
+
 /// The stakeholder, or 404 when it does not exist or the caller may not see
 /// it (also the parent check of nested lists).
 pub fn get(conn: &mut DbConnection, scope: RowScope, id: Uuid) -> Result<StakeholderRow, ApiError> {

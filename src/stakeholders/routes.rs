@@ -6,8 +6,8 @@ use uuid::Uuid;
 
 use super::consent::ConsentSource;
 use super::dto::{
-    ConsentChange, ConsentHistoryQuery, ConsentRecordInput, ConsentRecordResult, SENSITIVE_FIELDS, Stakeholder,
-    StakeholderInput, StakeholderQuery,
+    BatchUpsertInput, ConsentChange, ConsentHistoryQuery, ConsentRecordInput, ConsentRecordResult, SENSITIVE_FIELDS,
+    Stakeholder, StakeholderInput, StakeholderQuery,
 };
 use super::model::{StakeholderData, StakeholderRow};
 use super::repo::{self, CONSENT_SORT, ConsentFilter, DEFAULT_SORT, Filter, NewConsent, SortBy};
@@ -16,10 +16,11 @@ use crate::auth::roles::ContactView;
 use crate::auth::{Action, Resource, RowScope};
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
-use crate::http::batch::{BatchBody, BatchInput, BatchResult, Done};
+use crate::http::batch::{self, BatchBody, BatchInput, BatchResult, BatchUpdate, Done};
 use crate::http::cache;
 use crate::http::context::Ctx;
 use crate::http::etag;
+use crate::http::etag::Precondition;
 use crate::http::extract::{IdAfterRole, JsonBody, NoInput, check_query_text, into_object, parse_body, query_time};
 use crate::http::idempotency::StoredResponse;
 use crate::http::merge_patch::patched_with;
@@ -31,6 +32,8 @@ const TAG: &str = "stakeholders";
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_stakeholder)
         .service(batch_create_stakeholders)
+        .service(batch_update_stakeholders)
+        .service(batch_upsert_stakeholders)
         .service(list_stakeholders)
         .service(get_stakeholder)
         .service(update_stakeholder)
@@ -87,25 +90,10 @@ async fn batch_create_stakeholders(
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Resource::Stakeholders, Action::Create)?;
     let (scope, policy, actor, role) = (ctx.scope, ctx.fields, ctx.actor.clone(), ctx.caller.role);
-    let email = |item: &Map<String, Value>| item.get("email").and_then(Value::as_str).map(|e| e.trim().to_lowercase());
     let res = state
-        .batch(&ctx, body.into_inner(), email, move |c, item| {
-            refuse_sensitive(role, &item)?;
-            let organization = organization_in(&item);
-            let input: StakeholderInput = match parse_body(item) {
-                Ok(input) => input,
-                Err(e) => {
-                    return Err(match organization {
-                        Some(o) => organization_errors_joined(c, e, o, None, scope),
-                        None => e,
-                    });
-                }
-            };
-            let row = repo::create(c, &actor, scope, &StakeholderData::from_input(&input))?;
-            let dto = row.to_dto(policy);
-            if let Some(view) = shown_fields(&dto) {
-                audit::record_sensitive_views(c, &actor, &[view], "batch")?;
-            }
+        .batch(&ctx, body.into_inner(), email_key, move |c, item| {
+            let row = create_item(c, role, scope, &actor, item)?;
+            let dto = item_view(c, &actor, policy, &row)?;
             Done::created(repo::RESOURCE, row.id.0, row.version, &dto, &[])
         })
         .await?;
@@ -279,24 +267,175 @@ async fn update_stakeholder(
     let patch = into_object(body.into_inner())?;
     forbid_sensitive(&ctx, &patch)?;
     let (id, scope, actor) = (id.into_inner(), ctx.scope, ctx.actor.clone());
-    let row = state
-        .write_versioned(ctx.pre.clone(), move |c, pre| {
-            let current = repo::get(c, scope, id)?;
-            pre.check(current.version)?;
-            if current.erased_at.is_some() {
-                return Err(ApiError::Erased("the stakeholder is erased and cannot be changed".into()));
-            }
-            let input = patched(&current, &patch).map_err(|e| {
-                let org = organization_in(&patch).filter(|o| Some(*o) != current.data.organization_id.map(|u| u.0));
-                match org {
-                    Some(org) => organization_errors_joined(c, e, org, Some(id), scope),
-                    None => e,
-                }
-            })?;
-            repo::update(c, &actor, scope, &current, &StakeholderData::from_input(&input))
+    let row =
+        state.write_versioned(ctx.pre.clone(), move |c, pre| update_attempt(c, pre, scope, &actor, id, &patch)).await?;
+    respond(&state, row, &ctx).await
+}
+
+/// One attempt of a merge-patch update (`None`: lost a version race): the
+/// single call and each batch or upsert item go through it.
+fn update_attempt(
+    c: &mut DbConnection,
+    pre: &Precondition,
+    scope: RowScope,
+    actor: &audit::Actor,
+    id: Uuid,
+    patch: &Map<String, Value>,
+) -> Result<Option<StakeholderRow>, ApiError> {
+    let current = repo::get(c, scope, id)?;
+    pre.check(current.version)?;
+    if current.erased_at.is_some() {
+        return Err(ApiError::Erased("the stakeholder is erased and cannot be changed".into()));
+    }
+    let input = patched(&current, patch).map_err(|e| {
+        let org = organization_in(patch).filter(|o| Some(*o) != current.data.organization_id.map(|u| u.0));
+        match org {
+            Some(org) => organization_errors_joined(c, e, org, Some(id), scope),
+            None => e,
+        }
+    })?;
+    repo::update(c, actor, scope, &current, &StakeholderData::from_input(&input))
+}
+
+/// A batch item's answer: the record as its role sees it, its sensitive
+/// fields (if shown) audited `via: batch` in the item's transaction.
+fn item_view(
+    c: &mut DbConnection,
+    actor: &audit::Actor,
+    policy: crate::auth::FieldPolicy,
+    row: &StakeholderRow,
+) -> Result<Stakeholder, ApiError> {
+    let dto = row.to_dto(policy);
+    if let Some(view) = shown_fields(&dto) {
+        audit::record_sensitive_views(c, actor, &[view], "batch")?;
+    }
+    Ok(dto)
+}
+
+/// A batch item's create, as `POST /stakeholders`.
+fn create_item(
+    c: &mut DbConnection,
+    role: crate::auth::Role,
+    scope: RowScope,
+    actor: &audit::Actor,
+    item: Map<String, Value>,
+) -> Result<StakeholderRow, ApiError> {
+    refuse_sensitive(role, &item)?;
+    let organization = organization_in(&item);
+    let input: StakeholderInput = match parse_body(item) {
+        Ok(input) => input,
+        Err(e) => {
+            return Err(match organization {
+                Some(o) => organization_errors_joined(c, e, o, None, scope),
+                None => e,
+            });
+        }
+    };
+    repo::create(c, actor, scope, &StakeholderData::from_input(&input))
+}
+
+/// A batch item's identity: its e-mail, any case.
+fn email_key(item: &Map<String, Value>) -> Option<String> {
+    item.get("email").and_then(Value::as_str).map(|e| e.trim().to_lowercase())
+}
+
+/// Update stakeholders in a batch
+///
+/// `{"inputs": [{"id", "if_match" (optional), "patch"}, …], "atomic": false}`:
+/// each item answered as `PATCH /stakeholders/{id}` would answer it (200,
+/// 403, 404, 409, 412, 422), in input order; the same id twice is 422
+/// `duplicate_in_batch` from the second on. 200 when all succeed, 207
+/// otherwise; `atomic: true` is all or nothing. Honours `Idempotency-Key`
+/// and `Prefer: return=minimal`.
+#[utoipa::path(
+    tag = TAG,
+    request_body(content = BatchInput<BatchUpdate>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Every item succeeded", body = BatchResult),
+        (status = 207, description = "Some items failed (see each result)", body = BatchResult),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/stakeholders/batch/update")]
+async fn batch_update_stakeholders(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    body: BatchBody,
+) -> Result<HttpResponse, ApiError> {
+    ctx.require(Resource::Stakeholders, Action::Update)?;
+    let (scope, policy, actor, role) = (ctx.scope, ctx.fields, ctx.actor.clone(), ctx.caller.role);
+    let res = state
+        .batch(&ctx, body.into_inner(), batch::update_key, move |c, item| {
+            let (id, pre, patch) = batch::update_item(item)?;
+            refuse_sensitive(role, &patch)?;
+            let before = repo::get(c, scope, id)?.version;
+            let row = etag::versioned_in_tx(c, &pre, |c, pre| update_attempt(c, pre, scope, &actor, id, &patch))?;
+            let dto = item_view(c, &actor, policy, &row)?;
+            Done::updated(repo::RESOURCE, row.id.0, before, row.version, &dto)
         })
         .await?;
-    respond(&state, row, &ctx).await
+    Ok(cache::no_store_if(policy.sensitive, res))
+}
+
+/// Upsert stakeholders by e-mail in a batch
+///
+/// `{"inputs": [StakeholderInput with email, …], "atomic": false,
+/// "id_property": "email"}`: a non-erased stakeholder with that e-mail (any
+/// case) gets the item as a merge patch (absent fields unchanged):
+/// `operation: "updated"`, or `"unchanged"` when nothing differs (no new
+/// version, no event); otherwise it is created (`"created"`, 201). Needs
+/// create and update rights. Otherwise as `…/batch/create`.
+#[utoipa::path(
+    tag = TAG,
+    request_body(content = BatchUpsertInput, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Every item succeeded", body = BatchResult),
+        (status = 207, description = "Some items failed (see each result)", body = BatchResult),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/stakeholders/batch/upsert")]
+async fn batch_upsert_stakeholders(
+    ctx: Ctx,
+    state: web::Data<AppState>,
+    body: BatchBody,
+) -> Result<HttpResponse, ApiError> {
+    ctx.require(Resource::Stakeholders, Action::Create)?;
+    ctx.require(Resource::Stakeholders, Action::Update)?;
+    let mut body = body.into_inner();
+    // `id_property` names the key (only `email` in this version); the rest is a batch.
+    if let Some(o) = body.as_object_mut() {
+        match o.remove("id_property") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(p)) if p == "email" => {}
+            Some(_) => return Err(ApiError::validation("id_property", "enum", "must be \"email\"")),
+        }
+    }
+    let (scope, policy, actor, role) = (ctx.scope, ctx.fields, ctx.actor.clone(), ctx.caller.role);
+    let res = state
+        .batch(&ctx, body, email_key, move |c, item| {
+            let Some(email) = email_key(&item).filter(|e| !e.is_empty()) else {
+                return Err(ApiError::validation("email", "required", "is required to upsert by e-mail"));
+            };
+            match repo::find_by_email(c, &email, scope)? {
+                Some(current) => {
+                    refuse_sensitive(role, &item)?;
+                    let (id, before) = (current.id.0, current.version);
+                    let row = etag::versioned_in_tx(c, &Precondition::Any, |c, pre| {
+                        update_attempt(c, pre, scope, &actor, id, &item)
+                    })?;
+                    let dto = item_view(c, &actor, policy, &row)?;
+                    Done::updated(repo::RESOURCE, id, before, row.version, &dto)
+                }
+                None => {
+                    let row = create_item(c, role, scope, &actor, item)?;
+                    let dto = item_view(c, &actor, policy, &row)?;
+                    Done::created(repo::RESOURCE, row.id.0, row.version, &dto, &[])
+                }
+            }
+        })
+        .await?;
+    Ok(cache::no_store_if(policy.sensitive, res))
 }
 
 /// The `organization_id` a body names, when it is a well-formed UUID.

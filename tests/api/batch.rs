@@ -342,3 +342,65 @@ api_test!(a_batch_update_answers_200_412_404_422_409_per_item_as_patch_would, |a
     let res = app.post(url, Role::Analyst, &json!({"inputs": [{"id": ids[0], "patch": {}}]})).send().await.unwrap();
     assert_problem(res, 403).await;
 });
+
+api_test!(upserting_twice_makes_no_duplicates_and_reports_created_unchanged_updated, |app| {
+    let url = "/api/v1/stakeholders/batch/upsert";
+    let people = json!([
+        {"kind": "customer", "entity_type": "person", "display_name": "Siti", "email": "siti@example.com"},
+        {"kind": "customer", "entity_type": "person", "display_name": "Budi", "email": "budi@example.com"},
+    ]);
+    let ops = |body: &Value| -> Vec<(u64, String)> {
+        body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["status"].as_u64().unwrap(), r["operation"].as_str().unwrap_or("").to_owned()))
+            .collect()
+    };
+    let (status, _, first) =
+        parts(app.post(url, Role::Agent, &json!({"inputs": people, "id_property": "email"})).send().await.unwrap())
+            .await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(ops(&first), [(201, "created".to_owned()), (201, "created".to_owned())]);
+    let (_, _, again) = parts(app.post(url, Role::Agent, &json!({"inputs": people})).send().await.unwrap()).await;
+    assert_eq!(ops(&again), [(200, "unchanged".to_owned()), (200, "unchanged".to_owned())]);
+    assert_eq!(again["results"][0]["id"], first["results"][0]["id"]);
+    assert_eq!(again["results"][0]["version"], 1, "no new version");
+    let changed = json!([{"display_name": "Siti Rahayu", "email": "SITI@example.com", "kind": "customer", "entity_type": "person"}]);
+    let (_, _, third) = parts(app.post(url, Role::Agent, &json!({"inputs": changed})).send().await.unwrap()).await;
+    assert_eq!(ops(&third), [(200, "updated".to_owned())]);
+    assert_eq!(third["results"][0]["data"]["display_name"], "Siti Rahayu");
+    let page = fetch(&app, "/api/v1/stakeholders?limit=200", Role::Admin).await;
+    assert_eq!(page["data"].as_array().unwrap().len(), 2, "no duplicates");
+    // The key is required; only `email` is a key; analysts may not upsert.
+    let res = app
+        .post(
+            url,
+            Role::Agent,
+            &json!({"inputs": [{"kind": "customer", "entity_type": "person", "display_name": "X"}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (_, _, body) = parts(res).await;
+    assert_eq!(body["results"][0]["error"]["errors"][0]["field"], "email");
+    let res = app.post(url, Role::Agent, &json!({"inputs": people, "id_property": "phone"})).send().await.unwrap();
+    assert_422(res, "id_property", Some("enum")).await;
+    assert_problem(app.post(url, Role::Analyst, &json!({"inputs": people})).send().await.unwrap(), 403).await;
+    // A batch update of stakeholders: sensitive fields are the agent's 403, per item.
+    let id = &first["results"][1]["id"];
+    let inputs = json!([{"id": id, "patch": {"segment": "gold"}}, {"id": id.as_str().unwrap().to_uppercase(), "patch": {"income_band": "high"}}]);
+    let (_, _, body) = parts(
+        app.post("/api/v1/stakeholders/batch/update", Role::Agent, &json!({"inputs": inputs})).send().await.unwrap(),
+    )
+    .await;
+    let statuses: Vec<u64> =
+        body["results"].as_array().unwrap().iter().map(|r| r["status"].as_u64().unwrap()).collect();
+    assert_eq!(statuses, [200, 422], "the same id in another case is a duplicate: {body}");
+    let inputs = json!([{"id": id, "patch": {"income_band": "high"}}]);
+    let (_, _, body) = parts(
+        app.post("/api/v1/stakeholders/batch/update", Role::Agent, &json!({"inputs": inputs})).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!(body["results"][0]["status"], 403);
+});

@@ -262,23 +262,36 @@ pub fn erase(
     named.extend(c::table.filter(c::stakeholder_id.eq(id)).select(c::id).load::<DbUuid>(conn)?);
     // A stored relationship create holds its notes (cleared now).
     named.extend(crate::relationships::repo::ids_of(conn, id)?);
-    let mut idempotency_records = 0;
+    let mut keys: std::collections::BTreeSet<(String, String)> = std::collections::BTreeSet::new();
     for ids in named.chunks(500) {
-        let keys: Vec<(String, String)> = ikr::table
-            .filter(ikr::resource_id.eq_any(ids.to_vec()))
-            .select((ikr::owner, ikr::idem_key))
-            .distinct()
-            .load(conn)?;
-        for (owner, key) in keys {
-            idempotency_records += diesel::update(ik::table.filter(ik::owner.eq(&owner)).filter(ik::idem_key.eq(&key)))
+        keys.extend(
+            ikr::table
+                .filter(ikr::resource_id.eq_any(ids.to_vec()))
+                .select((ikr::owner, ikr::idem_key))
+                .distinct()
+                .load::<(String, String)>(conn)?,
+        );
+    }
+    let erased_ids: std::collections::HashSet<Uuid> = named.iter().map(|u| u.0).collect();
+    let mut idempotency_records = 0;
+    for (owner, key) in keys {
+        let stored = ik::table.filter(ik::owner.eq(&owner)).filter(ik::idem_key.eq(&key));
+        let (status, body): (i32, String) = stored.select((ik::status_code, ik::response_body)).first(conn)?;
+        // A batch answer keeps its other items: the subject's become 410 items.
+        let rewritten = if matches!(status, 200 | 207) { erase_batch_items(&body, &erased_ids) } else { None };
+        idempotency_records += match rewritten {
+            Some(body) => diesel::update(stored)
+                .set((ik::status_code.eq(207), ik::response_body.eq(body), ik::etag.eq(None::<String>)))
+                .execute(conn)? as i64,
+            None => diesel::update(stored)
                 .set((
                     ik::status_code.eq(410),
                     ik::response_body.eq(""),
                     ik::location.eq(None::<String>),
                     ik::etag.eq(None::<String>),
                 ))
-                .execute(conn)? as i64;
-        }
+                .execute(conn)? as i64,
+        };
     }
     let receipt = ErasureRow {
         stakeholder_id: id,
@@ -309,6 +322,42 @@ pub fn erase(
     audit::record_event(conn, actor, &erased)?;
     let row = stakeholders::find(conn, id.0, crate::auth::RowScope::ALL)?.or_not_found(stakeholders::RESOURCE)?;
     Ok(Some((receipt, row)))
+}
+
+/// A stored batch answer with every item naming one of `erased` (by its
+/// `id`) rewritten as `{"status": 410, …, "error": <erased problem>}` and the
+/// summary recounted (privacy.md, idempotency tombstones); `None` when the
+/// body is not a batch answer.
+fn erase_batch_items(body: &str, erased: &std::collections::HashSet<Uuid>) -> Option<String> {
+    use serde_json::{Value, json};
+    let mut doc: Value = serde_json::from_str(body).ok()?;
+    doc.get("summary")?;
+    let results = doc.get_mut("results")?.as_array_mut()?;
+    let problem = serde_json::to_value(
+        ApiError::Erased("what this item wrote has been erased; it will not be shown again".into()).problem(),
+    )
+    .ok()?;
+    for item in results.iter_mut() {
+        let named = item.get("id").and_then(Value::as_str).and_then(|s| Uuid::parse_str(s).ok());
+        if named.is_some_and(|id| erased.contains(&id)) {
+            let index = item.get("index").cloned().unwrap_or(Value::Null);
+            *item = json!({"index": index, "status": 410, "operation": null, "id": null, "version": null,
+                           "data": null, "error": problem});
+        }
+    }
+    let count = |f: &dyn Fn(&Value) -> bool| results.iter().filter(|r| f(r)).count();
+    let ok = |r: &Value| r["status"].as_u64().is_some_and(|s| s < 300);
+    let op = |name: &'static str| move |r: &Value| r["operation"] == name;
+    let summary = json!({
+        "total": results.len(),
+        "succeeded": count(&ok),
+        "failed": count(&|r| !ok(r)),
+        "created": count(&op("created")),
+        "updated": count(&op("updated")),
+        "unchanged": count(&op("unchanged")),
+    });
+    doc["summary"] = summary;
+    serde_json::to_string(&doc).ok()
 }
 
 #[cfg(test)]

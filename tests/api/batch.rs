@@ -404,3 +404,38 @@ api_test!(upserting_twice_makes_no_duplicates_and_reports_created_unchanged_upda
     .await;
     assert_eq!(body["results"][0]["status"], 403);
 });
+
+api_test!(erasing_a_stakeholder_rewrites_its_items_in_a_stored_batch_answer, |app| {
+    let subject = app.create_stakeholder(json!({})).await["id"].clone();
+    let other = app.create_stakeholder(json!({})).await["id"].clone();
+    let mut secret = contact(&subject);
+    secret["notes"] = json!("SECRET note");
+    let body = json!({"inputs": [secret, contact(&other)]});
+    let send = || app.post(BATCH, Role::Agent, &body).header("Idempotency-Key", "batch-erase").send();
+    let (status, _, first) = parts(send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    let res = app
+        .post(
+            &format!("/api/v1/stakeholders/{}/erase", subject.as_str().unwrap()),
+            Role::Admin,
+            &json!({"reason": "objection"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = send().await.unwrap();
+    assert_eq!(res.headers()["idempotent-replayed"], "true");
+    let (status, _, again) = parts(res).await;
+    assert_eq!(status, 207, "{again}");
+    assert!(!again.to_string().contains("SECRET"), "{again}");
+    let r = &again["results"];
+    assert_eq!(
+        (r[0]["status"].as_u64(), &r[0]["error"]["type"]),
+        (Some(410), &json!("https://crm.example/problems/erased"))
+    );
+    assert_eq!((r[0]["index"].as_u64(), &r[0]["data"]), (Some(0), &Value::Null));
+    assert_eq!(r[1], first["results"][1], "the other item stays");
+    assert_eq!(again["summary"]["succeeded"], 1);
+    assert_eq!(again["summary"]["failed"], 1);
+});

@@ -53,6 +53,7 @@ pub fn finish(doc: &mut Doc) {
     ProblemResponses.modify(doc);
     patch_schemas(doc);
     response_schemas(doc);
+    batch_item_data(doc);
     common_headers(doc);
     request_headers(doc);
     parameter_rules(doc);
@@ -442,6 +443,25 @@ const RESPONSES: &[&str] = &[
     "NetworkNode",
     "Network",
 ];
+
+/// `BatchItemResult_<T>.data` is the resource by reference, or `null` (a
+/// failed item, or `Prefer: return=minimal`); utoipa inlines a generic
+/// argument and drops the `null`.
+fn batch_item_data(doc: &mut Doc) {
+    use utoipa::openapi::schema::{OneOfBuilder, SchemaType};
+    let Some(components) = doc.components.as_mut() else { return };
+    for (name, schema) in components.schemas.iter_mut() {
+        let Some(resource) = name.strip_prefix("BatchItemResult_") else { continue };
+        let RefOr::T(Schema::Object(obj)) = schema else { continue };
+        let data = OneOfBuilder::new()
+            .item(RefOr::Ref(Ref::from_schema_name(resource)))
+            .item(Object::with_type(SchemaType::Type(Type::Null)))
+            .description(Some(
+                "The resource as the single call returns it; `null` on failure and under `Prefer: return=minimal`.",
+            ));
+        obj.properties.insert("data".into(), RefOr::T(Schema::OneOf(data.build())));
+    }
+}
 
 fn response_schemas(doc: &mut Doc) {
     let Some(components) = doc.components.as_mut() else { return };

@@ -120,8 +120,8 @@ fn create_checked(
     tag = TAG,
     request_body(content = BatchInput<ComplaintInput>, content_type = "application/json"),
     responses(
-        (status = 200, description = "Every item succeeded", body = BatchResult),
-        (status = 207, description = "Some items failed (see each result)", body = BatchResult),
+        (status = 200, description = "Every item succeeded", body = BatchResult<Complaint>),
+        (status = 207, description = "Some items failed (see each result)", body = BatchResult<Complaint>),
     ),
     security(("bearer" = []))
 )]
@@ -300,8 +300,8 @@ fn update_attempt(
     tag = TAG,
     request_body(content = BatchInput<BatchUpdate>, content_type = "application/json"),
     responses(
-        (status = 200, description = "Every item succeeded", body = BatchResult),
-        (status = 207, description = "Some items failed (see each result)", body = BatchResult),
+        (status = 200, description = "Every item succeeded", body = BatchResult<Complaint>),
+        (status = 207, description = "Some items failed (see each result)", body = BatchResult<Complaint>),
     ),
     security(("bearer" = []))
 )]

@@ -253,7 +253,7 @@ text_enum! {
 
 /// One item's answer: what the single call would have answered.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct BatchItemResult {
+pub struct BatchItemResult<T> {
     /// The item's position in `inputs`.
     pub index: usize,
     /// The status the single call would give (201, 200, 403, 404, 409, 412, 422).
@@ -261,9 +261,8 @@ pub struct BatchItemResult {
     pub operation: Option<Operation>,
     pub id: Option<Uuid>,
     pub version: Option<i32>,
-    /// The resource as the single call returns it; absent under `Prefer: return=minimal`.
-    #[schema(value_type = Option<Object>)]
-    pub data: Option<Value>,
+    /// The resource as the single call returns it; `null` on failure and under `Prefer: return=minimal`.
+    pub data: Option<T>,
     /// The item's problem document when it failed (`errors[].field` relative to the item).
     pub error: Option<Problem>,
 }
@@ -280,10 +279,10 @@ pub struct BatchSummary {
 
 /// The answer to a batch: 200 when every item succeeded, 207 otherwise.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct BatchResult {
+pub struct BatchResult<T> {
     pub summary: BatchSummary,
     /// In input order: `results[i]` answers `inputs[i]`.
-    pub results: Vec<BatchItemResult>,
+    pub results: Vec<BatchItemResult<T>>,
 }
 
 /// The code an atomic batch lists for a failed item that is not a validation error.
@@ -345,7 +344,7 @@ pub fn run(
     }
     let mut summary = BatchSummary { total: outcomes.len(), ..Default::default() };
     let mut named = Vec::new();
-    let mut results = Vec::with_capacity(outcomes.len());
+    let mut results: Vec<BatchItemResult<Value>> = Vec::with_capacity(outcomes.len());
     for (index, o) in outcomes.into_iter().enumerate() {
         results.push(match o {
             Ok(done) => {
@@ -383,7 +382,7 @@ pub fn run(
         });
     }
     let status = if summary.failed == 0 { 200 } else { 207 };
-    let body = serde_json::to_string(&BatchResult { summary, results }).map_err(ApiError::internal)?;
+    let body = serde_json::to_string(&BatchResult::<Value> { summary, results }).map_err(ApiError::internal)?;
     Ok(StoredResponse { status, location: None, etag: None, body, replayed: false, resources: named })
 }
 

@@ -99,8 +99,8 @@ fn create_checked(
     tag = TAG,
     request_body(content = BatchInput<InteractionInput>, content_type = "application/json"),
     responses(
-        (status = 200, description = "Every item succeeded", body = BatchResult),
-        (status = 207, description = "Some items failed (see each result)", body = BatchResult),
+        (status = 200, description = "Every item succeeded", body = BatchResult<Interaction>),
+        (status = 207, description = "Some items failed (see each result)", body = BatchResult<Interaction>),
     ),
     security(("bearer" = []))
 )]
@@ -284,8 +284,8 @@ fn update_attempt(
     tag = TAG,
     request_body(content = BatchInput<BatchUpdate>, content_type = "application/json"),
     responses(
-        (status = 200, description = "Every item succeeded", body = BatchResult),
-        (status = 207, description = "Some items failed (see each result)", body = BatchResult),
+        (status = 200, description = "Every item succeeded", body = BatchResult<Interaction>),
+        (status = 207, description = "Some items failed (see each result)", body = BatchResult<Interaction>),
     ),
     security(("bearer" = []))
 )]

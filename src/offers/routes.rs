@@ -111,8 +111,8 @@ fn create_checked(
     tag = TAG,
     request_body(content = BatchInput<OfferInput>, content_type = "application/json"),
     responses(
-        (status = 200, description = "Every item succeeded", body = BatchResult),
-        (status = 207, description = "Some items failed (see each result)", body = BatchResult),
+        (status = 200, description = "Every item succeeded", body = BatchResult<Offer>),
+        (status = 207, description = "Some items failed (see each result)", body = BatchResult<Offer>),
     ),
     security(("bearer" = []))
 )]
@@ -284,8 +284,8 @@ fn update_attempt(
     tag = TAG,
     request_body(content = BatchInput<BatchUpdate>, content_type = "application/json"),
     responses(
-        (status = 200, description = "Every item succeeded", body = BatchResult),
-        (status = 207, description = "Some items failed (see each result)", body = BatchResult),
+        (status = 200, description = "Every item succeeded", body = BatchResult<Offer>),
+        (status = 207, description = "Some items failed (see each result)", body = BatchResult<Offer>),
     ),
     security(("bearer" = []))
 )]

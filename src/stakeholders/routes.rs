@@ -77,8 +77,8 @@ fn refuse_sensitive(role: crate::auth::Role, body: &Map<String, Value>) -> Resul
     tag = TAG,
     request_body(content = BatchInput<StakeholderInput>, content_type = "application/json"),
     responses(
-        (status = 200, description = "Every item succeeded", body = BatchResult),
-        (status = 207, description = "Some items failed (see each result)", body = BatchResult),
+        (status = 200, description = "Every item succeeded", body = BatchResult<Stakeholder>),
+        (status = 207, description = "Some items failed (see each result)", body = BatchResult<Stakeholder>),
     ),
     security(("bearer" = []))
 )]
@@ -351,8 +351,8 @@ fn email_key(item: &Map<String, Value>) -> Option<String> {
     tag = TAG,
     request_body(content = BatchInput<BatchUpdate>, content_type = "application/json"),
     responses(
-        (status = 200, description = "Every item succeeded", body = BatchResult),
-        (status = 207, description = "Some items failed (see each result)", body = BatchResult),
+        (status = 200, description = "Every item succeeded", body = BatchResult<Stakeholder>),
+        (status = 207, description = "Some items failed (see each result)", body = BatchResult<Stakeholder>),
     ),
     security(("bearer" = []))
 )]
@@ -389,8 +389,8 @@ async fn batch_update_stakeholders(
     tag = TAG,
     request_body(content = BatchUpsertInput, content_type = "application/json"),
     responses(
-        (status = 200, description = "Every item succeeded", body = BatchResult),
-        (status = 207, description = "Some items failed (see each result)", body = BatchResult),
+        (status = 200, description = "Every item succeeded", body = BatchResult<Stakeholder>),
+        (status = 207, description = "Some items failed (see each result)", body = BatchResult<Stakeholder>),
     ),
     security(("bearer" = []))
 )]

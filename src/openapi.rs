@@ -252,7 +252,8 @@ fn request_headers(doc: &mut Doc) {
             if method != "get" && statuses(method, path).contains(&"412") {
                 headers.push(param("If-Match", "The ETag you last read; 412 if it is stale"));
             }
-            let idempotent = op.operation_id.as_deref().is_some_and(|id| IDEMPOTENT.contains(&id));
+            let idempotent = op.operation_id.as_deref().is_some_and(|id| IDEMPOTENT.contains(&id))
+                || (method == "post" && path.contains("/batch/"));
             if responses.contains_key("201") || idempotent {
                 headers.push(param("Idempotency-Key", "1..255 characters; makes retries safe for 24 hours"));
                 // A key whose record was erased is a tombstone (privacy.md).
@@ -263,7 +264,7 @@ fn request_headers(doc: &mut Doc) {
     }
 }
 
-/// Writes other than creates that honour `Idempotency-Key`.
+/// Writes other than creates (and batches) that honour `Idempotency-Key`.
 const IDEMPOTENT: &[&str] = &["record_consents"];
 
 /// Parameters say what the server enforces: header values are strings

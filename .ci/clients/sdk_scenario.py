@@ -36,6 +36,7 @@ from crm_api_client.api.complaints import (
     update_complaint,
 )
 from crm_api_client.api.interactions import (
+    batch_create_interactions,
     create_interaction,
     get_interaction,
     list_interactions,
@@ -74,6 +75,8 @@ from crm_api_client.api.stakeholders import (
 )
 from crm_api_client.models import (
     Address,
+    BatchInputInteractionInput,
+    BatchResultInteraction,
     AssignInput,
     Category,
     Channel,
@@ -472,6 +475,24 @@ def relationships_every_type_network_and_partner_scope():
     call(delete_relationship, 403, Problem, client=agent, id=made[-1].id)
     call(delete_relationship, 204, None, client=manager, id=made[-1].id)
     call(get_relationship, 404, Problem, client=admin, id=made[-1].id)
+
+
+@step
+def batch_create_typed_results():
+    st = ctx["person"]
+    good = InteractionInput(stakeholder_id=st.id, channel=Channel.WEB, direction=Direction.INBOUND, type_=InteractionType.NOTE)
+    ghost = InteractionInput(stakeholder_id=uuid.uuid4(), channel=Channel.WEB, direction=Direction.INBOUND, type_=InteractionType.NOTE)
+    body = BatchInputInteractionInput(inputs=[good, ghost, good])
+    res = call(batch_create_interactions, 207, BatchResultInteraction, client=agent, body=body, idempotency_key=f"sdk-{uuid.uuid4()}").parsed
+    statuses = [r.status for r in res.results]
+    expect(statuses == [201, 404, 201], f"statuses: {statuses}")
+    expect(isinstance(res.results[0].data, Interaction) and res.results[0].data.stakeholder_id == st.id, f"data: {res.results[0].data!r}")
+    expect(res.results[1].data is None and isinstance(res.results[1].error, Problem) and res.results[1].error.status == 404, f"error: {res.results[1]!r}")
+    expect(res.summary.succeeded == 2 and res.summary.failed == 1, f"summary: {res.summary}")
+    all_good = call(batch_create_interactions, 200, BatchResultInteraction, client=agent,
+                    body=BatchInputInteractionInput(inputs=[good], atomic=True)).parsed
+    expect(all_good.summary.created == 1, f"summary: {all_good.summary}")
+    call(batch_create_interactions, 422, Problem, client=agent, body=BatchInputInteractionInput(inputs=[good, ghost], atomic=True))
 
 
 # ----------------------------------------------------------------- one typed problem per error kind

@@ -209,7 +209,7 @@ pub fn update_key(item: &Map<String, Value>) -> Option<String> {
 #[derive(Debug, Clone)]
 pub struct Done {
     pub status: u16,
-    pub operation: Operation,
+    pub operation: BatchOperation,
     pub id: Uuid,
     pub version: i32,
     pub data: Value,
@@ -226,7 +226,7 @@ impl Done {
         version: i32,
         dto: &impl Serialize,
     ) -> Result<Self, ApiError> {
-        let operation = if version == before { Operation::Unchanged } else { Operation::Updated };
+        let operation = if version == before { BatchOperation::Unchanged } else { BatchOperation::Updated };
         let data = serde_json::to_value(dto).map_err(ApiError::internal)?;
         Ok(Self { status: 200, operation, id, version, data, named: vec![(resource, id)] })
     }
@@ -242,13 +242,13 @@ impl Done {
         let mut named = vec![(resource, id)];
         named.extend(stakeholders.iter().map(|s| ("stakeholder", *s)));
         let data = serde_json::to_value(dto).map_err(ApiError::internal)?;
-        Ok(Self { status: 201, operation: Operation::Created, id, version, data, named })
+        Ok(Self { status: 201, operation: BatchOperation::Created, id, version, data, named })
     }
 }
 
 text_enum! {
     /// What an item did.
-    pub enum Operation { Created = "created", Updated = "updated", Unchanged = "unchanged" }
+    pub enum BatchOperation { Created = "created", Updated = "updated", Unchanged = "unchanged" }
 }
 
 /// One item's answer: what the single call would have answered.
@@ -258,7 +258,7 @@ pub struct BatchItemResult<T> {
     pub index: usize,
     /// The status the single call would give (201, 200, 403, 404, 409, 412, 422).
     pub status: u16,
-    pub operation: Option<Operation>,
+    pub operation: Option<BatchOperation>,
     pub id: Option<Uuid>,
     pub version: Option<i32>,
     /// The resource as the single call returns it; `null` on failure and under `Prefer: return=minimal`.
@@ -350,9 +350,9 @@ pub fn run(
             Ok(done) => {
                 summary.succeeded += 1;
                 match done.operation {
-                    Operation::Created => summary.created += 1,
-                    Operation::Updated => summary.updated += 1,
-                    Operation::Unchanged => summary.unchanged += 1,
+                    BatchOperation::Created => summary.created += 1,
+                    BatchOperation::Updated => summary.updated += 1,
+                    BatchOperation::Unchanged => summary.unchanged += 1,
                 }
                 named.extend(done.named);
                 BatchItemResult {

@@ -234,6 +234,21 @@ api_test!(published_enums_are_the_wire_values, |app| {
     }
     assert_eq!(&seen, directions, "outgoing from `from_id`, incoming at `to_id`");
     covered.insert("RelationshipDirection".into());
+    // A batch item's operation: created, then unchanged, then updated, through an upsert.
+    let (_, operations) = enums.iter().find(|(n, _)| n.as_str() == "BatchOperation").unwrap();
+    let mut seen = Vec::new();
+    for name in ["Enum", "Enum", "Enum Changed"] {
+        let body = json!({"inputs": [{"kind": "customer", "entity_type": "person", "display_name": name, "email": "enum@example.com"}]});
+        let (status, _, res) =
+            parts(app.post("/api/v1/stakeholders/batch/upsert", Role::Admin, &body).send().await.unwrap()).await;
+        assert_eq!(status, 200, "{res}");
+        seen.push(res["results"][0]["operation"].as_str().unwrap().to_owned());
+    }
+    let mut published = operations.clone();
+    published.sort();
+    seen.sort();
+    assert_eq!(seen, published);
+    covered.insert("BatchOperation".into());
     let all: std::collections::BTreeSet<String> = enums.iter().map(|(n, _)| n.to_string()).collect();
     assert_eq!(covered, all, "every published enum is checked against the server");
 });

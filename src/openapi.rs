@@ -54,6 +54,7 @@ pub fn finish(doc: &mut Doc) {
     patch_schemas(doc);
     response_schemas(doc);
     batch_item_data(doc);
+    batch_inputs(doc);
     common_headers(doc);
     request_headers(doc);
     parameter_rules(doc);
@@ -345,6 +346,18 @@ fn common_headers(doc: &mut Doc) {
                     "X-Request-Id".into(),
                     header("The request's id (the caller's X-Request-Id, or generated); also in the logs"),
                 );
+                if path.contains("/batch/") && (status == "200" || status == "207") {
+                    response.headers.insert(
+                        "Idempotent-Replayed".into(),
+                        header(
+                            "`true` when this is the stored answer to an earlier batch with the same Idempotency-Key",
+                        ),
+                    );
+                    response.headers.insert(
+                        "Preference-Applied".into(),
+                        header("`return=minimal` when `Prefer: return=minimal` was honoured (items without `data`)"),
+                    );
+                }
                 if status == "201" && creates {
                     response.headers.insert(
                         "Idempotent-Replayed".into(),
@@ -461,6 +474,35 @@ fn batch_item_data(doc: &mut Doc) {
                 "The resource as the single call returns it; `null` on failure and under `Prefer: return=minimal`.",
             ));
         obj.properties.insert("data".into(), RefOr::T(Schema::OneOf(data.build())));
+    }
+}
+
+/// A batch's `inputs` are the single call's bodies by reference (utoipa
+/// inlines a generic argument, which would miss the rules `input_rules`
+/// adds to the named schema); an upsert item must carry `email`.
+fn batch_inputs(doc: &mut Doc) {
+    use utoipa::openapi::schema::AllOfBuilder;
+    let Some(components) = doc.components.as_mut() else { return };
+    for (name, schema) in components.schemas.iter_mut() {
+        let item: RefOr<Schema> = if let Some(input) = name.strip_prefix("BatchInput_") {
+            RefOr::Ref(Ref::from_schema_name(input))
+        } else if name == "BatchUpsertInput" {
+            let mut email = Object::new();
+            email.required = vec!["email".into()];
+            RefOr::T(Schema::AllOf(
+                AllOfBuilder::new()
+                    .item(RefOr::Ref(Ref::from_schema_name("StakeholderInput")))
+                    .item(email)
+                    .description(Some("A stakeholder as `POST /stakeholders` takes it, with `email` (the key)."))
+                    .build(),
+            ))
+        } else {
+            continue;
+        };
+        let RefOr::T(Schema::Object(obj)) = schema else { continue };
+        if let Some(RefOr::T(Schema::Array(inputs))) = obj.properties.get_mut("inputs") {
+            inputs.items = ArrayItems::RefOrSchema(Box::new(item));
+        }
     }
 }
 

@@ -160,8 +160,7 @@ fn purge_audit_log_hourly(state: web::Data<AppState>) {
 }
 
 /// Flushes the limiter's units every [`rate_limit::FLUSH_EVERY`] and purges ended
-/// windows; on a failed flush the units stay counted locally and are added
-/// again next time (nothing admitted is lost from the shared total).
+/// windows; a failed flush is simply done again (the counts are absolute).
 fn flush_rate_limits_every_second(limiter: web::Data<RateLimiter>, state: web::Data<AppState>) {
     tokio::spawn(async move {
         let mut ticks: u64 = 0;
@@ -175,10 +174,10 @@ fn flush_rate_limits_every_second(limiter: web::Data<RateLimiter>, state: web::D
             if pending.is_empty() && !purge_now {
                 continue;
             }
-            let work = pending.clone();
+            let replica = limiter.replica().to_owned();
             let result = state
                 .db(move |c| {
-                    let totals = rate_limit::flush(c, &work)?;
+                    let totals = rate_limit::flush(c, &replica, &pending)?;
                     if purge_now {
                         rate_limit::purge(c, purge_before)?;
                     }
@@ -187,10 +186,8 @@ fn flush_rate_limits_every_second(limiter: web::Data<RateLimiter>, state: web::D
                 .await;
             match result {
                 Ok(totals) => limiter.settle(&totals),
-                Err(e) => {
-                    tracing::warn!(error = %e, "flushing rate-limit counters failed; retrying");
-                    limiter.restore(&pending);
-                }
+                // Absolute counts: the next flush writes them again.
+                Err(e) => tracing::warn!(error = %e, "flushing rate-limit counters failed; retrying"),
             }
         }
     });
@@ -249,8 +246,10 @@ impl Application {
                 .service(web::resource("/docs").route(web::get().to(docs_redirect)))
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
                 .default_service(web::to(fallback))
-                .wrap(cors(&origins))
+                // CORS outside the limiter: preflights are never counted, and
+                // a 429 carries the CORS headers a browser needs to read it.
                 .wrap(from_fn(rate_limit::rate_limit))
+                .wrap(cors(&origins))
                 .wrap(from_fn(request_context))
                 // It compresses the body every inner layer has finished,
                 // problem documents included.

@@ -186,6 +186,8 @@ impl AppState {
         let key = ctx.idempotency_key(&body)?;
         self.refuse_erased_key(&key).await?;
         let batch = batch::parse(body, ctx.request(), self.settings.batch_max_items)?;
+        // A batch costs ceil(n / 100) units of the rate limit; the request paid one.
+        crate::http::rate_limit::charge(ctx.request(), (batch.inputs.len() as u64).div_ceil(100).saturating_sub(1));
         let minimal = batch.minimal;
         let request_id = ctx.actor.request_id.clone();
         let stored =

@@ -110,6 +110,14 @@ STATE_OR_COMPARISON_RULES = {
     ("to_id", "self_edge"): "must differ from from_id (a comparison of two fields)",
     ("ended_on", "range"): "on or after started_on (a comparison of two fields); years 0001-9999",
     ("started_on", "range"): "years 0001-9999, as every stored date (format: date allows 0000)",
+    # An atomic batch lists each failing item as `inputs[i]` with what the
+    # single call would have answered: state, not shape.
+    ("inputs[]", "not_found"): "an item names a record that does not exist",
+    ("inputs[]", "conflict"): "an item conflicts with stored state (a taken e-mail, a state transition)",
+    ("inputs[]", "erased"): "an item names an erased stakeholder",
+    ("inputs[]", "precondition_failed"): "an item's if_match is stale",
+    ("inputs[]", "forbidden"): "an item does what the role may not",
+    ("inputs[]", "duplicate_in_batch"): "two items with one identity (uniqueness across items)",
 }
 # Rules that tie one field to another stay in descriptions and 422s, not in
 # the document (docs/decisions.md: if/then would state them, but SDK
@@ -127,6 +135,9 @@ CROSS_FIELD_RULES = {
     ("amount", "required"),
     # The legal bases a grant may rest on depend on the purpose and on `granted`.
     ("legal_basis", "not_allowed"),
+    # A partial `amount` patch (MoneyPatch) merged onto a stored null amount
+    # lacks its other half: what the patch may leave out depends on what is stored.
+    ("amount", "type"),
 }
 
 
@@ -142,6 +153,7 @@ def positive_422_only_for_server_state(ctx, response, case):
     def rule(e):
         # Items of a list (`changes[2].legal_basis`) follow their field's rule.
         field = re.sub(r"^[a-z_]+\[\d+\]\.", "", str(e.get("field")))
+        field = re.sub(r"^inputs\[\d+\]$", "inputs[]", field)
         return (field, e.get("code"))
 
     unexpressible = [

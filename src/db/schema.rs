@@ -256,9 +256,10 @@ diesel::table! {
 }
 
 diesel::table! {
-    rate_limit_counters (partition_key, window_start) {
+    rate_limit_counters (partition_key, window_start, replica) {
         partition_key -> Text,
         window_start -> BigInt,
+        replica -> Text,
         units -> BigInt,
     }
 }

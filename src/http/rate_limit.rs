@@ -3,13 +3,14 @@
 //! sub) from a valid token, else the client IP).
 //!
 //! Each replica decides in memory, with no database round trip per request:
-//! it admits while the shared total it last read plus its own unflushed units
-//! stay under `q`. At most a second apart it adds its units to
-//! `rate_limit_counters` and reads the shared totals back. So one replica
-//! never overshoots; several overshoot by at most what the others admitted
-//! since their last flush (≤ about a second of their traffic). Hand-written
-//! rather than `governor`: the budget is a fixed window summed over replicas
-//! through the database, not a local token bucket.
+//! it admits while its own units plus the other replicas' (as last read) stay
+//! under `q`. At most a second apart it writes its own count per partition to
+//! `rate_limit_counters` (its own row, an absolute number: a flush that timed
+//! out but committed, then retried, never counts twice) and reads the other
+//! replicas' rows back. So one replica never overshoots; several overshoot by
+//! at most what the others admitted since their last flush (about a second of
+//! their traffic). Hand-written rather than `governor`: the budget is a fixed
+//! window summed over replicas through the database, not a local bucket.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -20,7 +21,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{ResponseError, web};
+use actix_web::{HttpMessage, ResponseError, web};
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
@@ -37,10 +38,24 @@ pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 #[derive(Debug, Default, Clone, Copy)]
 struct Part {
     window: u64,
-    /// The shared total last read (this replica's flushed units included).
-    shared: u64,
-    /// Admitted here since the last flush.
-    unflushed: u64,
+    /// Admitted by this replica in the window.
+    own: u64,
+    /// Admitted by the other replicas, as last read.
+    others: u64,
+}
+
+/// The caller's partition, kept in the request for later charges (a batch).
+#[derive(Debug, Clone, Copy)]
+pub struct Partition(pub u128);
+
+/// Charges `units` more to the caller of `req` (when limiting is on).
+pub fn charge(req: &actix_web::HttpRequest, units: u64) {
+    use actix_web::HttpMessage;
+    let Some(limiter) = req.app_data::<web::Data<RateLimiter>>() else { return };
+    let Some(Partition(key)) = req.extensions().get::<Partition>().copied() else { return };
+    if units > 0 {
+        limiter.charge(key, units, now_secs());
+    }
 }
 
 /// The decision for one request.
@@ -50,11 +65,12 @@ pub enum Verdict {
     Refuse { reset: u64 },
 }
 
-/// Units flushed for one partition and window.
+/// This replica's count for one partition and window, to write.
 #[derive(Debug, Clone)]
 pub struct Pending {
     pub key: String,
     pub window_start: i64,
+    /// This replica's units in the window (absolute).
     pub units: i64,
 }
 
@@ -63,6 +79,8 @@ pub struct RateLimiter {
     w: u64,
     trust_proxy: bool,
     policy: HeaderValue,
+    /// This replica's name in `rate_limit_counters`.
+    replica: String,
     /// By partition: the first 128 bits of the SHA-256 of the caller.
     parts: Mutex<HashMap<u128, Part>>,
 }
@@ -72,7 +90,8 @@ impl RateLimiter {
     pub fn new(q: u64, window: Duration, trust_proxy: bool) -> Option<Self> {
         let w = window.as_secs().max(1);
         let policy = HeaderValue::from_str(&format!("\"default\";q={q};w={w}")).ok()?;
-        (q > 0).then(|| Self { q, w, trust_proxy, policy, parts: Mutex::new(HashMap::new()) })
+        let replica = uuid::Uuid::now_v7().to_string();
+        (q > 0).then(|| Self { q, w, trust_proxy, policy, replica, parts: Mutex::new(HashMap::new()) })
     }
 
     pub fn window_of(&self, now: u64) -> u64 {
@@ -86,48 +105,55 @@ impl RateLimiter {
         let mut parts = self.parts.lock().unwrap_or_else(|e| e.into_inner());
         let part = parts.entry(key).or_default();
         if part.window != window {
-            *part = Part { window, shared: 0, unflushed: 0 };
+            *part = Part { window, own: 0, others: 0 };
         }
-        let used = part.shared + part.unflushed;
+        let used = part.own + part.others;
         if used >= self.q {
             return Verdict::Refuse { reset };
         }
-        part.unflushed += 1;
+        part.own += 1;
         Verdict::Admit { remaining: self.q - used - 1, reset }
     }
 
-    /// Takes the units to flush (current window only) and forgets partitions
-    /// of ended windows, so memory follows the callers of one window. Every
-    /// partition of the window is listed (`units` 0 when it has none to add),
-    /// so its shared total is read back even while this replica is idle for
-    /// it and others are not.
+    /// Counts `units` more for `key` in the current window, admitted or not
+    /// (a batch costs more than one unit, known once its body is read).
+    pub fn charge(&self, key: u128, units: u64, now: u64) {
+        let window = self.window_of(now);
+        let mut parts = self.parts.lock().unwrap_or_else(|e| e.into_inner());
+        let part = parts.entry(key).or_default();
+        if part.window != window {
+            *part = Part { window, own: 0, others: 0 };
+        }
+        part.own += units;
+    }
+
+    /// Every partition of the current window with this replica's count
+    /// (`units` 0 when it admitted none: listed so that the others' counts
+    /// are read back), forgetting partitions of ended windows, so memory
+    /// follows the callers of one window.
     pub fn take_pending(&self, now: u64) -> Vec<Pending> {
         let window = self.window_of(now);
         let mut parts = self.parts.lock().unwrap_or_else(|e| e.into_inner());
         parts.retain(|_, p| p.window >= window);
-        let mut out = Vec::new();
-        for (key, p) in parts.iter_mut() {
-            out.push(Pending {
+        parts
+            .iter()
+            .map(|(key, p)| Pending {
                 key: format!("{key:032x}"),
                 window_start: (p.window * self.w) as i64,
-                units: p.unflushed as i64,
-            });
-            // Counted as shared until the database says what the total is.
-            p.shared += p.unflushed;
-            p.unflushed = 0;
-        }
-        out
+                units: p.own as i64,
+            })
+            .collect()
     }
 
-    /// The shared totals read back after a flush.
-    pub fn settle(&self, totals: &[(String, i64, i64)]) {
+    /// The other replicas' counts read back after a flush.
+    pub fn settle(&self, others: &[(String, i64, i64)]) {
         let mut parts = self.parts.lock().unwrap_or_else(|e| e.into_inner());
-        for (key, start, total) in totals {
+        for (key, start, units) in others {
             let Ok(key) = u128::from_str_radix(key, 16) else { continue };
             if let Some(p) = parts.get_mut(&key)
                 && (p.window * self.w) as i64 == *start
             {
-                p.shared = p.shared.max(*total as u64);
+                p.others = p.others.max(*units as u64);
             }
         }
     }
@@ -148,13 +174,14 @@ impl RateLimiter {
             Err(_) => {
                 h.update(b"ip\x1f");
                 // The address without its port (a new connection must not be a new caller).
-                let ip = if self.trust_proxy {
-                    let info = req.connection_info();
-                    let raw = info.realip_remote_addr().unwrap_or_default();
+                // Behind a trusted proxy, the address it appended (the last
+                // X-Forwarded-For entry): the ones before it are the client's word.
+                let forwarded = || {
+                    let last = req.headers().get_all("x-forwarded-for").filter_map(|v| v.to_str().ok()).last()?;
+                    let raw = last.rsplit(',').next()?.trim();
                     raw.parse::<std::net::SocketAddr>().map(|a| a.ip()).or_else(|_| raw.parse()).ok()
-                } else {
-                    req.peer_addr().map(|a| a.ip())
                 };
+                let ip = if self.trust_proxy { forwarded() } else { None }.or_else(|| req.peer_addr().map(|a| a.ip()));
                 match ip {
                     Some(std::net::IpAddr::V4(v4)) => h.update(v4.octets()),
                     Some(std::net::IpAddr::V6(v6)) => h.update(v6.octets()),
@@ -171,6 +198,11 @@ impl RateLimiter {
     /// The window's length in seconds.
     pub fn window_secs(&self) -> u64 {
         self.w
+    }
+
+    /// This replica's name in the shared counters.
+    pub fn replica(&self) -> &str {
+        &self.replica
     }
 }
 
@@ -190,10 +222,13 @@ pub async fn rate_limit(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let limiter = req.app_data::<web::Data<RateLimiter>>().cloned();
-    let Some(limiter) = limiter.filter(|_| req.path().starts_with("/api/v1/") && !is_preflight(&req)) else {
+    // The router matches the decoded path: so does the scope (`/%61pi/v1/…` is `/api/v1/…`).
+    let in_scope = percent_encoding::percent_decode_str(req.path()).decode_utf8_lossy().starts_with("/api/v1/");
+    let Some(limiter) = limiter.filter(|_| in_scope && !is_preflight(&req)) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let key = limiter.partition(&req);
+    req.extensions_mut().insert(Partition(key));
     let (mut res, remaining, reset) = match limiter.check(key, now_secs()) {
         Verdict::Admit { remaining, reset } => (next.call(req).await?.map_into_boxed_body(), remaining, reset),
         Verdict::Refuse { reset } => {
@@ -209,63 +244,71 @@ pub async fn rate_limit(
     Ok(res)
 }
 
-/// Adds `pending` to the shared counters and reads their totals back, in one
-/// transaction.
-pub fn flush(conn: &mut DbConnection, pending: &[Pending]) -> QueryResult<Vec<(String, i64, i64)>> {
+/// Writes this replica's counts (`pending`) and reads the other replicas'
+/// back, summed per partition, in one transaction.
+pub fn flush(conn: &mut DbConnection, replica: &str, pending: &[Pending]) -> QueryResult<Vec<(String, i64, i64)>> {
     use diesel::upsert::excluded;
     conn.transaction(|c| {
-        for p in pending.iter().filter(|p| p.units > 0) {
-            let row = (rl::partition_key.eq(&p.key), rl::window_start.eq(p.window_start), rl::units.eq(p.units));
-            let add = rl::units.eq(rl::units + excluded(rl::units));
+        for part in pending.chunks(500) {
+            let rows: Vec<_> = part
+                .iter()
+                .filter(|p| p.units > 0)
+                .map(|p| {
+                    (
+                        rl::partition_key.eq(p.key.as_str()),
+                        rl::window_start.eq(p.window_start),
+                        rl::replica.eq(replica),
+                        rl::units.eq(p.units),
+                    )
+                })
+                .collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let conflict = (rl::partition_key, rl::window_start, rl::replica);
+            // A multi-row insert does not compile through the connection enum.
             match c {
                 DbConnection::Pg(pg) => diesel::insert_into(rl::table)
-                    .values(row)
-                    .on_conflict((rl::partition_key, rl::window_start))
+                    .values(&rows)
+                    .on_conflict(conflict)
                     .do_update()
-                    .set(add)
+                    .set(rl::units.eq(excluded(rl::units)))
                     .execute(pg)?,
-                DbConnection::Sqlite(sq) => diesel::insert_into(rl::table)
-                    .values(row)
-                    .on_conflict((rl::partition_key, rl::window_start))
-                    .do_update()
-                    .set(add)
-                    .execute(sq)?,
+                DbConnection::Sqlite(sq) => {
+                    let mut n = 0;
+                    for row in &rows {
+                        n += diesel::insert_into(rl::table)
+                            .values(row.clone())
+                            .on_conflict(conflict)
+                            .do_update()
+                            .set(rl::units.eq(excluded(rl::units)))
+                            .execute(sq)?;
+                    }
+                    n
+                }
             };
         }
-        let mut totals = Vec::with_capacity(pending.len());
+        let mut others: HashMap<(String, i64), i64> = HashMap::new();
         for part in pending.chunks(500) {
             let keys: Vec<&str> = part.iter().map(|p| p.key.as_str()).collect();
             let starts: Vec<i64> = part.iter().map(|p| p.window_start).collect();
             let rows: Vec<(String, i64, i64)> = rl::table
                 .filter(rl::partition_key.eq_any(keys))
                 .filter(rl::window_start.eq_any(starts))
+                .filter(rl::replica.ne(replica))
                 .select((rl::partition_key, rl::window_start, rl::units))
                 .load(c)?;
-            totals.extend(rows);
+            for (key, start, units) in rows {
+                *others.entry((key, start)).or_default() += units;
+            }
         }
-        Ok(totals)
+        Ok(others.into_iter().map(|((k, s), u)| (k, s, u)).collect())
     })
 }
 
 /// Deletes the counters of windows that ended before `before` (Unix seconds).
 pub fn purge(conn: &mut DbConnection, before: i64) -> QueryResult<usize> {
     diesel::delete(rl::table.filter(rl::window_start.lt(before))).execute(conn)
-}
-
-impl RateLimiter {
-    /// Puts units whose flush failed back, to be flushed again.
-    pub fn restore(&self, pending: &[Pending]) {
-        let mut parts = self.parts.lock().unwrap_or_else(|e| e.into_inner());
-        for p in pending {
-            let Ok(key) = u128::from_str_radix(&p.key, 16) else { continue };
-            if let Some(part) = parts.get_mut(&key)
-                && (part.window * self.w) as i64 == p.window_start
-            {
-                part.shared = part.shared.saturating_sub(p.units as u64);
-                part.unflushed += p.units as u64;
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -289,21 +332,20 @@ mod tests {
     }
 
     #[test]
-    fn the_shared_total_read_back_counts_against_the_budget() {
+    fn the_other_replicas_counts_read_back_count_against_the_budget() {
         let l = RateLimiter::new(5, Duration::from_secs(60), false).unwrap();
         let t = 600;
         l.check(A, t);
         let pending = l.take_pending(t);
         assert_eq!((pending.len(), pending[0].units, pending[0].window_start), (1, 1, 600));
-        assert_eq!(l.take_pending(t)[0].units, 0, "listed, to read its total back, with nothing to add");
-        // Another replica admitted 3 meanwhile: the total is 4.
-        l.settle(&[(format!("{A:032x}"), 600, 4)]);
+        assert_eq!(l.take_pending(t)[0].units, 1, "an absolute count: a retried flush writes the same number");
+        // Other replicas admitted 3 meanwhile.
+        l.settle(&[(format!("{A:032x}"), 600, 3)]);
         assert_eq!(l.check(A, t), Verdict::Admit { remaining: 0, reset: 60 });
         assert_eq!(l.check(A, t), Verdict::Refuse { reset: 60 });
-        // A failed flush puts the units back; ended windows are forgotten.
-        let p = l.take_pending(t);
-        l.restore(&p);
-        assert_eq!(l.take_pending(t)[0].units, 1);
+        // A batch's extra units count too; ended windows are forgotten.
+        l.charge(B, 4, t);
+        assert_eq!(l.check(B, t), Verdict::Admit { remaining: 0, reset: 60 });
         assert!(l.take_pending(t + 60).is_empty());
         assert!(l.parts.lock().unwrap().is_empty());
     }

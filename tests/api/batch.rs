@@ -280,7 +280,7 @@ api_test!(a_batch_update_answers_200_412_404_422_409_per_item_as_patch_would, |a
         {"id": ids[2], "if_match": "\"7\"", "patch": {"subject": "stale"}},
         {"id": ghost, "patch": {"subject": "x"}},
         {"id": ids[3], "patch": {"channel": "pigeon"}},
-        {"id": ids[0], "patch": {"subject": "twice"}},
+        {"id": format!("urn:uuid:{}", ids[0].as_str().unwrap().to_uppercase()), "patch": {"subject": "twice"}},
         {"id": uuid::Uuid::now_v7().to_string()},
     ]);
     let url = "/api/v1/interactions/batch/update";
@@ -438,4 +438,41 @@ api_test!(erasing_a_stakeholder_rewrites_its_items_in_a_stored_batch_answer, |ap
     assert_eq!(r[1], first["results"][1], "the other item stays");
     assert_eq!(again["summary"]["succeeded"], 1);
     assert_eq!(again["summary"]["failed"], 1);
+});
+
+api_test!(concurrent_batches_sharing_e_mails_never_deadlock_or_duplicate, |app| {
+    // 8 batches of 30 stakeholders drawn from 40 shared e-mails, in different orders.
+    let reqs: Vec<_> = (0..8u64)
+        .map(|b| {
+            let inputs: Vec<Value> = (0..30u64)
+                .map(|i| {
+                    let n = (i * 7 + b * 11) % 40;
+                    json!({"kind": "customer", "entity_type": "person", "display_name": format!("P{n}"),
+                           "email": format!("shared{n}@example.com")})
+                })
+                .collect();
+            app.post("/api/v1/stakeholders/batch/upsert", Role::Agent, &json!({"inputs": inputs})).send()
+        })
+        .collect();
+    for r in futures_util::future::join_all(reqs).await {
+        let (status, _, body) = parts(r.unwrap()).await;
+        assert!(status == 200 || status == 207, "{status}: {body}");
+        for item in body["results"].as_array().unwrap() {
+            let st = item["status"].as_u64().unwrap();
+            assert!(matches!(st, 200 | 201 | 422), "{item}");
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut cursor = String::new();
+    loop {
+        let page = fetch(&app, &format!("/api/v1/stakeholders?limit=200&cursor={}", enc(&cursor)), Role::Admin).await;
+        for s in page["data"].as_array().unwrap() {
+            assert!(seen.insert(s["email"].as_str().unwrap().to_owned()), "a duplicate: {s}");
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_owned(),
+            None => break,
+        }
+    }
+    assert!(seen.len() <= 40);
 });

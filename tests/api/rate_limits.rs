@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use reqwest::Response;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::api_test;
 use crate::helpers::*;
@@ -113,3 +113,42 @@ async fn two_servers_over_one_database_share_the_budget() {
         assert_eq!(app.get("/api/v1/stakeholders", Role::Analyst).send().await.unwrap().status(), 200);
     }
 }
+
+api_test!(an_encoded_path_a_batch_and_a_browser_all_meet_the_limit, |app| {
+    let app = TestApp::spawn_with(
+        app.backend,
+        &[("CRM_RATE_LIMIT", "5"), ("CRM_RATE_LIMIT_WINDOW", HOUR), ("CRM_CORS_ORIGINS", "https://app.example")],
+    )
+    .await;
+    fresh_window(&app).await;
+    // The router decodes the path; so does the limiter's scope.
+    let res = app.get("/%61pi/v1/stakeholders", Role::Agent).send().await.unwrap();
+    assert_eq!((res.status().as_u16(), rate_limit(&res).0), (200, 4));
+    // A batch of 101 items costs ceil(101 / 100) = 2 units.
+    let s = app.create_stakeholder(json!({})).await["id"].clone();
+    let inputs: Vec<Value> = (0..101)
+        .map(|_| json!({"stakeholder_id": s, "channel": "web", "direction": "inbound", "type": "note"}))
+        .collect();
+    let res =
+        app.post("/api/v1/interactions/batch/create", Role::Agent, &json!({"inputs": inputs})).send().await.unwrap();
+    assert_eq!((res.status().as_u16(), rate_limit(&res).0), (200, 3));
+    let res = app.get("/api/v1/stakeholders", Role::Agent).send().await.unwrap();
+    assert_eq!(rate_limit(&res).0, 1, "the batch's second unit was charged");
+    app.get("/api/v1/stakeholders", Role::Agent).send().await.unwrap();
+    // A browser can read the 429: it carries the CORS headers.
+    let res =
+        app.get("/api/v1/stakeholders", Role::Agent).header("Origin", "https://app.example").send().await.unwrap();
+    assert_eq!(res.status(), 429);
+    assert_eq!(res.headers()["access-control-allow-origin"], "https://app.example");
+    // A preflight is never counted, even over the budget.
+    let res = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/api/v1/stakeholders"))
+        .header("Origin", "https://app.example")
+        .header("Access-Control-Request-Method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(!res.headers().contains_key("ratelimit"));
+});

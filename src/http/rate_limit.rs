@@ -278,7 +278,7 @@ pub fn flush(conn: &mut DbConnection, replica: &str, pending: &[Pending]) -> Que
                     let mut n = 0;
                     for row in &rows {
                         n += diesel::insert_into(rl::table)
-                            .values(row.clone())
+                            .values(*row)
                             .on_conflict(conflict)
                             .do_update()
                             .set(rl::units.eq(excluded(rl::units)))

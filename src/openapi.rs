@@ -489,6 +489,10 @@ fn batch_inputs(doc: &mut Doc) {
         } else if name == "BatchUpsertInput" {
             let mut email = Object::new();
             email.required = vec!["email".into()];
+            // Present and not null: the key of the upsert.
+            let mut key = Object::with_type(Type::String);
+            key.format = Some(SchemaFormat::KnownFormat(KnownFormat::Email));
+            email.properties.insert("email".into(), RefOr::T(Schema::Object(key)));
             RefOr::T(Schema::AllOf(
                 AllOfBuilder::new()
                     .item(RefOr::Ref(Ref::from_schema_name("StakeholderInput")))

@@ -54,11 +54,12 @@ pub fn finish(doc: &mut Doc) {
     patch_schemas(doc);
     response_schemas(doc);
     batch_item_data(doc);
-    batch_inputs(doc);
     common_headers(doc);
     request_headers(doc);
     parameter_rules(doc);
     input_rules(doc);
+    // After the input rules: the upsert item copies `StakeholderInput` with them.
+    batch_inputs(doc);
     optional_bodies(doc);
     links(doc);
 }
@@ -481,31 +482,29 @@ fn batch_item_data(doc: &mut Doc) {
 /// inlines a generic argument, which would miss the rules `input_rules`
 /// adds to the named schema); an upsert item must carry `email`.
 fn batch_inputs(doc: &mut Doc) {
-    use utoipa::openapi::schema::AllOfBuilder;
     let Some(components) = doc.components.as_mut() else { return };
+    // An upsert item: `StakeholderInput` with `email` required and not null
+    // (a copy: SDK generators cannot merge a nullable field in an `allOf`).
+    if let Some(RefOr::T(Schema::Object(input))) = components.schemas.get("StakeholderInput") {
+        let mut item = input.clone();
+        let mut email = Object::with_type(Type::String);
+        email.format = Some(SchemaFormat::KnownFormat(KnownFormat::Email));
+        email.max_length = Some(254);
+        email.description = Some("The key of the upsert (any case).".into());
+        item.properties.insert("email".into(), RefOr::T(Schema::Object(email)));
+        item.required.push("email".into());
+        item.description = Some("A stakeholder as `POST /stakeholders` takes it, with `email` (the key).".into());
+        components.schemas.insert("StakeholderUpsertItem".into(), RefOr::T(Schema::Object(item)));
+    }
     for (name, schema) in components.schemas.iter_mut() {
-        let item: RefOr<Schema> = if let Some(input) = name.strip_prefix("BatchInput_") {
-            RefOr::Ref(Ref::from_schema_name(input))
-        } else if name == "BatchUpsertInput" {
-            let mut email = Object::new();
-            email.required = vec!["email".into()];
-            // Present and not null: the key of the upsert.
-            let mut key = Object::with_type(Type::String);
-            key.format = Some(SchemaFormat::KnownFormat(KnownFormat::Email));
-            email.properties.insert("email".into(), RefOr::T(Schema::Object(key)));
-            RefOr::T(Schema::AllOf(
-                AllOfBuilder::new()
-                    .item(RefOr::Ref(Ref::from_schema_name("StakeholderInput")))
-                    .item(email)
-                    .description(Some("A stakeholder as `POST /stakeholders` takes it, with `email` (the key)."))
-                    .build(),
-            ))
-        } else {
-            continue;
+        let item = match name.strip_prefix("BatchInput_") {
+            Some(input) => input.to_owned(),
+            None if name == "BatchUpsertInput" => "StakeholderUpsertItem".to_owned(),
+            None => continue,
         };
         let RefOr::T(Schema::Object(obj)) = schema else { continue };
         if let Some(RefOr::T(Schema::Array(inputs))) = obj.properties.get_mut("inputs") {
-            inputs.items = ArrayItems::RefOrSchema(Box::new(item));
+            inputs.items = ArrayItems::RefOrSchema(Box::new(RefOr::Ref(Ref::from_schema_name(item))));
         }
     }
 }

@@ -112,24 +112,42 @@ pub fn record(
 
 /// Records any event.
 pub fn record_event(conn: &mut DbConnection, actor: &Actor, e: &Event) -> QueryResult<()> {
-    diesel::insert_into(ae::table)
-        .values((
-            ae::id.eq(DbUuid(Uuid::now_v7())),
-            ae::occurred_at.eq(DbTimestamp(types::now())),
-            ae::actor_sub.eq(&actor.sub),
-            ae::actor_role.eq(actor.role),
-            ae::actor_partner_id.eq(actor.partner_id.map(DbUuid)),
-            ae::category.eq(category(e.action)),
-            ae::action.eq(e.action),
-            ae::resource_type.eq(e.resource_type),
-            ae::resource_id.eq(DbUuid(e.resource_id)),
-            ae::stakeholder_id.eq(e.stakeholder_id.map(DbUuid)),
-            ae::changed_fields.eq(serde_json::to_string(e.changed_fields).unwrap_or_else(|_| "[]".into())),
-            ae::metadata.eq(e.metadata.to_string()),
-            ae::request_id.eq(&actor.request_id),
-        ))
-        .execute(conn)
-        .map(|_| ())
+    record_events(conn, actor, std::slice::from_ref(e))
+}
+
+/// Records events by one actor in one statement (a CSV import writes a
+/// chunk's creates at once).
+pub fn record_events(conn: &mut DbConnection, actor: &Actor, events: &[Event]) -> QueryResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let now = DbTimestamp(types::now());
+    let rows: Vec<_> = events
+        .iter()
+        .map(|e| {
+            (
+                ae::id.eq(DbUuid(Uuid::now_v7())),
+                ae::occurred_at.eq(now),
+                ae::actor_sub.eq(&actor.sub),
+                ae::actor_role.eq(actor.role),
+                ae::actor_partner_id.eq(actor.partner_id.map(DbUuid)),
+                ae::category.eq(category(e.action)),
+                ae::action.eq(e.action),
+                ae::resource_type.eq(e.resource_type),
+                ae::resource_id.eq(DbUuid(e.resource_id)),
+                ae::stakeholder_id.eq(e.stakeholder_id.map(DbUuid)),
+                ae::changed_fields.eq(serde_json::to_string(e.changed_fields).unwrap_or_else(|_| "[]".into())),
+                ae::metadata.eq(e.metadata.to_string()),
+                ae::request_id.eq(&actor.request_id),
+            )
+        })
+        .collect();
+    // A multi-row insert does not compile through the connection enum.
+    match conn {
+        DbConnection::Pg(c) => diesel::insert_into(ae::table).values(&rows).execute(c),
+        DbConnection::Sqlite(c) => diesel::insert_into(ae::table).values(&rows).execute(c),
+    }
+    .map(drop)
 }
 
 /// Records that a response showed sensitive fields (`sensitive`,

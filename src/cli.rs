@@ -1,4 +1,4 @@
-//! The `crm-api` command line: serve | migrate | openapi | token | seed.
+//! The `crm-api` command line: serve | migrate | openapi | token | seed | import.
 
 use chrono::Utc;
 use clap::{Parser, Subcommand};
@@ -53,6 +53,41 @@ pub enum Command {
         #[arg(long, default_value_t = 10_000)]
         chunk: u64,
     },
+    /// Import a CSV file (or `-` for stdin) into a resource, with the batch
+    /// API's checks, as an admin. Exit codes: 0 all rows written, 1 some
+    /// rows failed (see the error file), 2 usage, file or header error
+    /// (nothing written), 3 `--atomic` with a failed row (nothing written),
+    /// 4 database unreachable.
+    Import {
+        #[arg(value_enum)]
+        resource: crate::import::ImportResource,
+        /// The CSV file, or `-` for stdin.
+        file: String,
+        /// `upsert`: stakeholders only, by e-mail.
+        #[arg(long, value_enum, default_value_t = crate::import::ImportMode::Create)]
+        mode: crate::import::ImportMode,
+        /// The whole file in one transaction: any failed row writes nothing.
+        #[arg(long)]
+        atomic: bool,
+        /// Check everything, the database included, then roll back.
+        #[arg(long)]
+        dry_run: bool,
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        batch_size: u16,
+        /// The first row to write (the header is row 1): `N+1` resumes after row N.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
+        start_row: u64,
+        /// One ASCII character.
+        #[arg(long, default_value = ",", value_parser = delimiter)]
+        delimiter: u8,
+        /// The error CSV (`row,field,code,message`); default `<FILE>.errors.csv`.
+        #[arg(long)]
+        errors: Option<std::path::PathBuf>,
+        /// Who the writes are attributed to (role admin).
+        #[arg(long, default_value = "cli:import")]
+        actor: String,
+    },
     /// Sign a token with the configured key (HS256 secret, or --private-key-file).
     Token {
         #[arg(long)]
@@ -100,6 +135,29 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve { dev } => serve(dev),
+        Command::Import { resource, file, mode, atomic, dry_run, batch_size, start_row, delimiter, errors, actor } => {
+            let settings = match Settings::from_env() {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    std::process::exit(crate::import::Exit::Usage as i32);
+                }
+            };
+            let opts = crate::import::Options {
+                resource,
+                file,
+                mode,
+                atomic,
+                dry_run,
+                batch_size: usize::from(batch_size),
+                start_row,
+                delimiter,
+                errors,
+                actor,
+            };
+            let exit = crate::import::run(&opts, &settings);
+            std::process::exit(exit as i32)
+        }
         Command::Seed {
             stakeholders,
             interactions_per,
@@ -143,6 +201,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+    }
+}
+
+/// A CSV delimiter: one ASCII character other than a quote or a line break.
+fn delimiter(s: &str) -> Result<u8, String> {
+    match s.as_bytes() {
+        [b] if b.is_ascii() && !matches!(b, b'"' | b'\r' | b'\n') => Ok(*b),
+        _ => Err(format!("{s:?} is not one ASCII character (other than a quote or a line break)")),
     }
 }
 

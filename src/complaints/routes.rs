@@ -1,6 +1,7 @@
 //! `/api/v1/complaints`, its lifecycle actions, and
 //! `/api/v1/stakeholders/{id}/complaints`. No SQL here.
 
+use crate::db::DbConnection;
 use actix_web::{HttpResponse, get, patch, post, web};
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -13,7 +14,7 @@ use crate::auth::{Action, Resource, RowScope};
 use crate::config::SlaTargets;
 use crate::db::types;
 use crate::error::{ApiError, FieldError};
-use crate::http::batch::{self, BatchBody, BatchInput, BatchResult, BatchUpdate, Done};
+use crate::http::batch::{self, BatchBody, BatchInput, BatchResult, BatchUpdate, Done, Writer};
 use crate::http::context::Ctx;
 use crate::http::etag;
 use crate::http::etag::Precondition;
@@ -132,20 +133,17 @@ async fn batch_create_complaints(
     body: BatchBody,
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Resource::Complaints, Action::Create)?;
-    let (scope, actor, sla) = (ctx.scope, ctx.actor.clone(), state.settings.sla);
-    state
-        .batch(
-            &ctx,
-            body.into_inner(),
-            |_| None,
-            move |c, item| {
-                let input: ComplaintInput = parse_body(item)?;
-                let now = types::now();
-                let row = create_checked(c, scope, &actor, &data_of(&input, now, &sla)?, now)?;
-                Done::created(repo::RESOURCE, row.id.0, row.version, &row.to_dto(now), &[row.data.stakeholder_id.0])
-            },
-        )
-        .await
+    let w = Writer::of(&ctx, state.settings.sla);
+    state.batch(&ctx, body.into_inner(), |_| None, move |c, item| create_one(c, &w, item)).await
+}
+
+/// A batch item's create, as `POST /complaints`: the batch route and
+/// `crm-api import` write through it.
+pub fn create_one(c: &mut DbConnection, w: &Writer, item: Map<String, Value>) -> Result<Done, ApiError> {
+    let input: ComplaintInput = parse_body(item)?;
+    let now = types::now();
+    let row = create_checked(c, w.scope, &w.actor, &data_of(&input, now, &w.sla)?, now)?;
+    Done::created(repo::RESOURCE, row.id.0, row.version, &row.to_dto(now), &[row.data.stakeholder_id.0])
 }
 
 /// List complaints

@@ -20,6 +20,9 @@ use uuid::Uuid;
 use super::error::Problem;
 use super::extract::{BodyReadTimeout, parse_json};
 use super::idempotency::StoredResponse;
+use crate::audit::Actor;
+use crate::auth::{FieldPolicy, Role, RowScope};
+use crate::config::SlaTargets;
 use crate::db::DbConnection;
 use crate::error::{ApiError, FieldError};
 
@@ -298,48 +301,114 @@ fn item_code(e: &ApiError) -> &'static str {
     }
 }
 
+/// Who batch items are written as, and what they may see: the request's
+/// caller, or the admin a CSV import runs as. Each resource's item
+/// functions take it, so the routes and `crm-api import` share them.
+#[derive(Debug, Clone)]
+pub struct Writer {
+    pub role: Role,
+    pub scope: RowScope,
+    pub fields: FieldPolicy,
+    pub actor: Actor,
+    pub sla: SlaTargets,
+    /// Items are answered with their data, so sensitive fields shown are
+    /// audited; an import answers with counts only.
+    pub shows_data: bool,
+}
+
+impl Writer {
+    /// The request's caller.
+    pub fn of(ctx: &super::context::Ctx, sla: SlaTargets) -> Self {
+        Self {
+            role: ctx.caller.role,
+            scope: ctx.scope,
+            fields: ctx.fields,
+            actor: ctx.actor.clone(),
+            sla,
+            shows_data: true,
+        }
+    }
+
+    /// An admin acting as `sub` outside any request (`crm-api import`).
+    pub fn admin(sub: &str, request_id: String, sla: SlaTargets) -> Self {
+        let role = Role::Admin;
+        let actor = Actor { sub: sub.to_owned(), role: role.as_str(), partner_id: None, request_id: Some(request_id) };
+        Self {
+            role,
+            scope: RowScope::ALL,
+            fields: crate::auth::roles::field_policy(role),
+            actor,
+            sla,
+            shows_data: false,
+        }
+    }
+}
+
+/// Why an item failed, as field errors relative to the item: a validation
+/// error's own, or one row-level error (empty `field`) with the item code
+/// (`not_found`, `conflict`, `precondition_failed`, `erased`, `forbidden`).
+pub fn item_errors(e: &ApiError) -> Vec<FieldError> {
+    match e {
+        ApiError::Validation(errs) => errs.clone(),
+        e => vec![FieldError::new("", item_code(e), e.problem().detail)],
+    }
+}
+
 /// Runs every item (`work`) in its own savepoint, in the caller's
-/// transaction. `dup_key` names an item's identity within the batch (an
-/// e-mail, an id): a later item with the same key is 422
-/// `duplicate_in_batch` and does not run. Atomic: any failure is a 422
-/// `batch-failed` listing every one, and the caller's transaction rolls back.
-pub fn run(
+/// transaction, and returns each item's outcome in input order. `dup_key`
+/// names an item's identity within the batch (an e-mail, an id): a later
+/// item with the same key is 422 `duplicate_in_batch` and does not run.
+pub fn run_items(
     conn: &mut DbConnection,
-    batch: &Batch,
-    request_id: Option<&str>,
+    inputs: &[Value],
     dup_key: impl Fn(&Map<String, Value>) -> Option<String>,
     mut work: impl FnMut(&mut DbConnection, Map<String, Value>) -> Result<Done, ApiError>,
-) -> Result<StoredResponse, ApiError> {
-    lock_identities(conn, batch, &dup_key)?;
+) -> Result<Vec<Result<Done, ApiError>>, ApiError> {
+    lock_identities(conn, inputs, &dup_key)?;
     let mut seen = HashSet::new();
-    let mut outcomes: Vec<Result<Done, ApiError>> = Vec::with_capacity(batch.inputs.len());
-    for input in &batch.inputs {
+    let mut outcomes: Vec<Result<Done, ApiError>> = Vec::with_capacity(inputs.len());
+    for input in inputs {
         let outcome = match input {
             Value::Object(item) => match dup_key(item) {
-                Some(k) if !seen.insert(k.clone()) => Err(ApiError::Validation(vec![FieldError::new(
-                    "",
-                    "duplicate_in_batch",
-                    "an earlier item of this batch has the same identity",
-                )])),
+                Some(k) if !seen.insert(k.clone()) => Err(duplicate_in_batch()),
                 _ => conn.transaction(|c| work(c, item.clone())),
             },
             _ => Err(ApiError::Validation(vec![FieldError::new("", "type", "each input must be a JSON object")])),
         };
         outcomes.push(outcome);
     }
+    Ok(outcomes)
+}
+
+/// The item error of a repeated identity.
+pub fn duplicate_in_batch() -> ApiError {
+    ApiError::Validation(vec![FieldError::new(
+        "",
+        "duplicate_in_batch",
+        "an earlier item of this batch has the same identity",
+    )])
+}
+
+/// Runs a batch (`run_items`) and builds its answer. Atomic: any failure is
+/// a 422 `batch-failed` listing every one, and the caller's transaction
+/// rolls back.
+pub fn run(
+    conn: &mut DbConnection,
+    batch: &Batch,
+    request_id: Option<&str>,
+    dup_key: impl Fn(&Map<String, Value>) -> Option<String>,
+    work: impl FnMut(&mut DbConnection, Map<String, Value>) -> Result<Done, ApiError>,
+) -> Result<StoredResponse, ApiError> {
+    let outcomes = run_items(conn, &batch.inputs, dup_key, work)?;
     if batch.atomic && outcomes.iter().any(Result::is_err) {
         let mut errors = Vec::new();
         for (i, o) in outcomes.iter().enumerate() {
-            match o {
-                Err(ApiError::Validation(errs)) => errors.extend(errs.iter().map(|e| {
+            if let Err(e) = o {
+                errors.extend(item_errors(e).into_iter().map(|e| {
                     let field =
                         if e.field.is_empty() { format!("inputs[{i}]") } else { format!("inputs[{i}].{}", e.field) };
-                    FieldError { field, ..e.clone() }
-                })),
-                Err(e) => {
-                    errors.push(FieldError::new(format!("inputs[{i}]"), item_code(e), e.problem().detail));
-                }
-                Ok(_) => {}
+                    FieldError { field, ..e }
+                }));
             }
         }
         return Err(ApiError::BatchFailed(errors));
@@ -396,14 +465,18 @@ pub fn run(
 /// Two batches sharing identities then run one after the other instead of
 /// deadlocking on each other's unique-index entries or rows taken in
 /// different orders. (SQLite has one writer.)
-fn lock_identities(
+pub fn lock_identities(
     conn: &mut DbConnection,
-    batch: &Batch,
+    inputs: &[Value],
     dup_key: &impl Fn(&Map<String, Value>) -> Option<String>,
 ) -> Result<(), ApiError> {
+    lock_keys(conn, inputs.iter().filter_map(Value::as_object).filter_map(dup_key))
+}
+
+/// `lock_identities` for keys already known.
+pub fn lock_keys(conn: &mut DbConnection, keys: impl Iterator<Item = String>) -> Result<(), ApiError> {
     let DbConnection::Pg(pg) = conn else { return Ok(()) };
-    let mut keys: Vec<i64> =
-        batch.inputs.iter().filter_map(Value::as_object).filter_map(dup_key).map(|k| fnv1a(k.as_bytes())).collect();
+    let mut keys: Vec<i64> = keys.map(|k| fnv1a(k.as_bytes())).collect();
     if keys.is_empty() {
         return Ok(());
     }

@@ -2,6 +2,7 @@
 //! `/api/v1/stakeholders/{id}/interactions`. No SQL here.
 
 use actix_web::{HttpResponse, delete, get, patch, post, web};
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::dto::{Interaction, InteractionInput, InteractionQuery};
@@ -11,7 +12,7 @@ use crate::auth::{Action, Resource, RowScope};
 use crate::complaints::repo as complaints;
 use crate::db::{DbConnection, types};
 use crate::error::{ApiError, FieldError};
-use crate::http::batch::{self, BatchBody, BatchInput, BatchResult, BatchUpdate, Done};
+use crate::http::batch::{self, BatchBody, BatchInput, BatchResult, BatchUpdate, Done, Writer};
 use crate::http::context::Ctx;
 use crate::http::etag;
 use crate::http::etag::Precondition;
@@ -111,20 +112,17 @@ async fn batch_create_interactions(
     body: BatchBody,
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Resource::Interactions, Action::Create)?;
-    let (scope, actor) = (ctx.scope, ctx.actor.clone());
-    state
-        .batch(
-            &ctx,
-            body.into_inner(),
-            |_| None,
-            move |c, item| {
-                let input: InteractionInput = parse_body(item)?;
-                let now = types::now();
-                let row = create_checked(c, scope, &actor, &InteractionData::from_input(&input, now), now)?;
-                Done::created(repo::RESOURCE, row.id.0, row.version, &row.to_dto(), &[row.data.stakeholder_id.0])
-            },
-        )
-        .await
+    let w = Writer::of(&ctx, state.settings.sla);
+    state.batch(&ctx, body.into_inner(), |_| None, move |c, item| create_one(c, &w, item)).await
+}
+
+/// A batch item's create, as `POST /interactions`: the batch route and
+/// `crm-api import` write through it.
+pub fn create_one(c: &mut DbConnection, w: &Writer, item: Map<String, Value>) -> Result<Done, ApiError> {
+    let input: InteractionInput = parse_body(item)?;
+    let now = types::now();
+    let row = create_checked(c, w.scope, &w.actor, &InteractionData::from_input(&input, now), now)?;
+    Done::created(repo::RESOURCE, row.id.0, row.version, &row.to_dto(), &[row.data.stakeholder_id.0])
 }
 
 fn check_links(c: &mut DbConnection, data: &InteractionData) -> Result<(), ApiError> {

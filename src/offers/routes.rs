@@ -1,8 +1,10 @@
 //! `/api/v1/offers`, its lifecycle actions, and `/api/v1/stakeholders/{id}/offers`.
 //! No SQL here.
 
+use crate::db::DbConnection;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::dto::{Offer, OfferInput, OfferQuery, OfferStatus};
@@ -12,7 +14,7 @@ use super::repo::{self, DEFAULT_SORT, Filter, SortBy};
 use crate::auth::{Action, Resource, RowScope};
 use crate::db::types;
 use crate::error::ApiError;
-use crate::http::batch::{self, BatchBody, BatchInput, BatchResult, BatchUpdate, Done};
+use crate::http::batch::{self, BatchBody, BatchInput, BatchResult, BatchUpdate, Done, Writer};
 use crate::http::context::Ctx;
 use crate::http::etag;
 use crate::http::etag::Precondition;
@@ -119,25 +121,16 @@ fn create_checked(
 #[post("/offers/batch/create")]
 async fn batch_create_offers(ctx: Ctx, state: web::Data<AppState>, body: BatchBody) -> Result<HttpResponse, ApiError> {
     ctx.require(Resource::Offers, Action::Create)?;
-    let (scope, actor) = (ctx.scope, ctx.actor.clone());
-    state
-        .batch(
-            &ctx,
-            body.into_inner(),
-            |_| None,
-            move |c, item| {
-                let input: OfferInput = parse_body(item)?;
-                let row = create_checked(c, scope, &actor, &OfferData::from_input(&input))?;
-                Done::created(
-                    repo::RESOURCE,
-                    row.id.0,
-                    row.version,
-                    &row.to_dto(types::now()),
-                    &[row.data.stakeholder_id.0],
-                )
-            },
-        )
-        .await
+    let w = Writer::of(&ctx, state.settings.sla);
+    state.batch(&ctx, body.into_inner(), |_| None, move |c, item| create_one(c, &w, item)).await
+}
+
+/// A batch item's create, as `POST /offers`: the batch route and
+/// `crm-api import` write through it.
+pub fn create_one(c: &mut DbConnection, w: &Writer, item: Map<String, Value>) -> Result<Done, ApiError> {
+    let input: OfferInput = parse_body(item)?;
+    let row = create_checked(c, w.scope, &w.actor, &OfferData::from_input(&input))?;
+    Done::created(repo::RESOURCE, row.id.0, row.version, &row.to_dto(types::now()), &[row.data.stakeholder_id.0])
 }
 
 /// List offers

@@ -438,7 +438,19 @@ fn insert_consent(
     c: &NewConsent,
     now: DateTime<Utc>,
 ) -> QueryResult<ConsentChangeRow> {
-    let row = ConsentChangeRow {
+    let row = consent_row(actor, id, old_value, c, now);
+    diesel::insert_into(cc::table).values(&row).execute(conn)?;
+    Ok(row)
+}
+
+fn consent_row(
+    actor: &Actor,
+    id: Uuid,
+    old_value: Option<bool>,
+    c: &NewConsent,
+    now: DateTime<Utc>,
+) -> ConsentChangeRow {
+    ConsentChangeRow {
         id: DbUuid(Uuid::now_v7()),
         stakeholder_id: DbUuid(id),
         consent: c.purpose,
@@ -451,9 +463,7 @@ fn insert_consent(
         source: c.source,
         captured_at: DbTimestamp::from(c.captured_at.unwrap_or(now)),
         evidence_ref: c.evidence_ref.clone(),
-    };
-    diesel::insert_into(cc::table).values(&row).execute(conn)?;
-    Ok(row)
+    }
 }
 
 /// The history rows of a change of the whole consent set (create, PATCH);
@@ -551,34 +561,106 @@ pub fn create(
     scope: RowScope,
     data: &StakeholderData,
 ) -> Result<StakeholderRow, ApiError> {
-    let id = Uuid::now_v7();
+    let mut rows = create_many(conn, actor, scope, std::slice::from_ref(data))?;
+    rows.pop().ok_or_else(|| ApiError::internal("a create wrote no row"))
+}
+
+/// Creates stakeholders with one statement per table (the rows, tags, stage
+/// history, consents, audit events): a single create, and a CSV import's
+/// chunk. All or none: a taken e-mail fails the whole statement, and the
+/// caller retries item by item to learn which.
+pub fn create_many(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    scope: RowScope,
+    data: &[StakeholderData],
+) -> Result<Vec<StakeholderRow>, ApiError> {
     let now = types::now();
-    check_organization(conn, data, None, scope)?;
-    diesel::insert_into(s::table)
-        .values((
-            s::id.eq(DbUuid(id)),
-            data,
-            s::version.eq(1),
-            s::created_at.eq(DbTimestamp(now)),
-            s::updated_at.eq(DbTimestamp(now)),
-        ))
-        .execute(conn)?;
-    // A new row has no tags to replace.
-    insert_tags(conn, id, &data.tags.0)?;
-    record_stage(conn, &StageChangeRow::new(id, None, data.lifecycle_stage, DbTimestamp(now), &actor.sub))?;
-    record_consents(conn, actor, id, None, data.consents.0, now)?;
-    let fields = changed_fields(None, data);
-    audit::record(conn, actor, "stakeholder.created", RESOURCE, id, id, &fields)?;
-    // The row as written (no read back: a batch of 1,000 pays per round trip).
-    Ok(StakeholderRow {
-        id: DbUuid(id),
-        data: data.clone(),
-        version: 1,
-        created_at: DbTimestamp(now),
-        updated_at: DbTimestamp(now),
-        archived_at: None,
-        erased_at: None,
-    })
+    for d in data {
+        check_organization(conn, d, None, scope)?;
+    }
+    let ids: Vec<Uuid> = data.iter().map(|_| Uuid::now_v7()).collect();
+    let rows: Vec<_> = ids
+        .iter()
+        .zip(data)
+        .map(|(id, d)| {
+            (
+                s::id.eq(DbUuid(*id)),
+                d,
+                s::version.eq(1),
+                s::created_at.eq(DbTimestamp(now)),
+                s::updated_at.eq(DbTimestamp(now)),
+            )
+        })
+        .collect();
+    let tags: Vec<_> = ids
+        .iter()
+        .zip(data)
+        .flat_map(|(id, d)| d.tags.0.iter().map(|t| (st::stakeholder_id.eq(DbUuid(*id)), st::tag.eq(t))))
+        .collect();
+    let stages: Vec<StageChangeRow> = ids
+        .iter()
+        .zip(data)
+        .map(|(id, d)| StageChangeRow::new(*id, None, d.lifecycle_stage, DbTimestamp(now), &actor.sub))
+        .collect();
+    // On create, only consents actually given are worth a record.
+    let consents: Vec<ConsentChangeRow> = ids
+        .iter()
+        .zip(data)
+        .flat_map(|(id, d)| {
+            Purpose::ALL
+                .iter()
+                .filter(|p| d.consents.0.of(**p))
+                .map(|p| consent_row(actor, *id, None, &NewConsent::through_api(*p, true), now))
+        })
+        .collect();
+    let fields: Vec<Vec<&str>> = data.iter().map(|d| changed_fields(None, d)).collect();
+    let events: Vec<audit::Event> = ids
+        .iter()
+        .zip(&fields)
+        .map(|(id, f)| audit::Event {
+            action: "stakeholder.created",
+            resource_type: RESOURCE,
+            resource_id: *id,
+            stakeholder_id: Some(*id),
+            changed_fields: f,
+            metadata: serde_json::Value::Object(Default::default()),
+        })
+        .collect();
+    // A multi-row insert does not compile through the connection enum.
+    macro_rules! insert_all {
+        ($c:expr) => {{
+            diesel::insert_into(s::table).values(rows).execute($c)?;
+            if !tags.is_empty() {
+                diesel::insert_into(st::table).values(&tags).execute($c)?;
+            }
+            diesel::insert_into(ssc::table).values(&stages).execute($c)?;
+            if !consents.is_empty() {
+                diesel::insert_into(cc::table).values(&consents).execute($c)?;
+            }
+        }};
+    }
+    if !data.is_empty() {
+        match conn {
+            DbConnection::Pg(c) => insert_all!(c),
+            DbConnection::Sqlite(c) => insert_all!(c),
+        }
+    }
+    audit::record_events(conn, actor, &events)?;
+    // The rows as written (no read back: a batch of 1,000 pays per round trip).
+    Ok(ids
+        .into_iter()
+        .zip(data)
+        .map(|(id, d)| StakeholderRow {
+            id: DbUuid(id),
+            data: d.clone(),
+            version: 1,
+            created_at: DbTimestamp(now),
+            updated_at: DbTimestamp(now),
+            archived_at: None,
+            erased_at: None,
+        })
+        .collect())
 }
 
 /// Writes `data` if the row is still at `current.version`; `None` when

@@ -16,7 +16,7 @@ use crate::auth::roles::ContactView;
 use crate::auth::{Action, Resource, RowScope};
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
-use crate::http::batch::{self, BatchBody, BatchInput, BatchResult, BatchUpdate, Done};
+use crate::http::batch::{self, BatchBody, BatchInput, BatchResult, BatchUpdate, Done, Writer};
 use crate::http::cache;
 use crate::http::context::Ctx;
 use crate::http::etag;
@@ -89,15 +89,9 @@ async fn batch_create_stakeholders(
     body: BatchBody,
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Resource::Stakeholders, Action::Create)?;
-    let (scope, policy, actor, role) = (ctx.scope, ctx.fields, ctx.actor.clone(), ctx.caller.role);
-    let res = state
-        .batch(&ctx, body.into_inner(), email_key, move |c, item| {
-            let row = create_item(c, role, scope, &actor, item)?;
-            let dto = item_view(c, &actor, policy, &row)?;
-            Done::created(repo::RESOURCE, row.id.0, row.version, &dto, &[])
-        })
-        .await?;
-    Ok(cache::no_store_if(policy.sensitive, res))
+    let w = Writer::of(&ctx, state.settings.sla);
+    let res = state.batch(&ctx, body.into_inner(), email_key, move |c, item| create_one(c, &w, item)).await?;
+    Ok(cache::no_store_if(ctx.fields.sensitive, res))
 }
 
 /// Create a stakeholder
@@ -312,30 +306,59 @@ fn item_view(
     Ok(dto)
 }
 
-/// A batch item's create, as `POST /stakeholders`.
-fn create_item(
-    c: &mut DbConnection,
-    role: crate::auth::Role,
-    scope: RowScope,
-    actor: &audit::Actor,
-    item: Map<String, Value>,
-) -> Result<StakeholderRow, ApiError> {
-    refuse_sensitive(role, &item)?;
+/// An item's answer as `item_view`, audited only when it is shown.
+fn writer_view(c: &mut DbConnection, w: &Writer, row: &StakeholderRow) -> Result<Stakeholder, ApiError> {
+    if w.shows_data { item_view(c, &w.actor, w.fields, row) } else { Ok(row.to_dto(w.fields)) }
+}
+
+/// A batch item's create, as `POST /stakeholders`: the batch routes and
+/// `crm-api import` write through it.
+pub fn create_one(c: &mut DbConnection, w: &Writer, item: Map<String, Value>) -> Result<Done, ApiError> {
     let organization = organization_in(&item);
-    let input: StakeholderInput = match parse_body(item) {
-        Ok(input) => input,
+    let data = match item_data(w, item) {
+        Ok(data) => data,
         Err(e) => {
             return Err(match organization {
-                Some(o) => organization_errors_joined(c, e, o, None, scope),
+                Some(o) => organization_errors_joined(c, e, o, None, w.scope),
                 None => e,
             });
         }
     };
-    repo::create(c, actor, scope, &StakeholderData::from_input(&input))
+    let row = repo::create(c, &w.actor, w.scope, &data)?;
+    let dto = writer_view(c, w, &row)?;
+    Done::created(repo::RESOURCE, row.id.0, row.version, &dto, &[])
+}
+
+/// A create item's data, checked without the database (the reference check
+/// of `organization_id` is the write's).
+pub fn item_data(w: &Writer, item: Map<String, Value>) -> Result<StakeholderData, ApiError> {
+    refuse_sensitive(w.role, &item)?;
+    let input: StakeholderInput = parse_body(item)?;
+    Ok(StakeholderData::from_input(&input))
+}
+
+/// An upsert item, as `…/batch/upsert`: a merge patch of the non-erased
+/// stakeholder with its e-mail, or a create.
+pub fn upsert_one(c: &mut DbConnection, w: &Writer, item: Map<String, Value>) -> Result<Done, ApiError> {
+    let Some(email) = email_key(&item).filter(|e| !e.is_empty()) else {
+        return Err(ApiError::validation("email", "required", "is required to upsert by e-mail"));
+    };
+    match repo::find_by_email(c, &email, w.scope)? {
+        Some(current) => {
+            refuse_sensitive(w.role, &item)?;
+            let (id, before) = (current.id.0, current.version);
+            let row = etag::versioned_in_tx(c, &Precondition::Any, |c, pre| {
+                update_attempt(c, pre, w.scope, &w.actor, id, &item)
+            })?;
+            let dto = writer_view(c, w, &row)?;
+            Done::updated(repo::RESOURCE, id, before, row.version, &dto)
+        }
+        None => create_one(c, w, item),
+    }
 }
 
 /// A batch item's identity: its e-mail, any case.
-fn email_key(item: &Map<String, Value>) -> Option<String> {
+pub fn email_key(item: &Map<String, Value>) -> Option<String> {
     item.get("email").and_then(Value::as_str).map(|e| e.trim().to_lowercase())
 }
 
@@ -411,31 +434,9 @@ async fn batch_upsert_stakeholders(
             Some(_) => return Err(ApiError::validation("id_property", "enum", "must be \"email\"")),
         }
     }
-    let (scope, policy, actor, role) = (ctx.scope, ctx.fields, ctx.actor.clone(), ctx.caller.role);
-    let res = state
-        .batch(&ctx, body, email_key, move |c, item| {
-            let Some(email) = email_key(&item).filter(|e| !e.is_empty()) else {
-                return Err(ApiError::validation("email", "required", "is required to upsert by e-mail"));
-            };
-            match repo::find_by_email(c, &email, scope)? {
-                Some(current) => {
-                    refuse_sensitive(role, &item)?;
-                    let (id, before) = (current.id.0, current.version);
-                    let row = etag::versioned_in_tx(c, &Precondition::Any, |c, pre| {
-                        update_attempt(c, pre, scope, &actor, id, &item)
-                    })?;
-                    let dto = item_view(c, &actor, policy, &row)?;
-                    Done::updated(repo::RESOURCE, id, before, row.version, &dto)
-                }
-                None => {
-                    let row = create_item(c, role, scope, &actor, item)?;
-                    let dto = item_view(c, &actor, policy, &row)?;
-                    Done::created(repo::RESOURCE, row.id.0, row.version, &dto, &[])
-                }
-            }
-        })
-        .await?;
-    Ok(cache::no_store_if(policy.sensitive, res))
+    let w = Writer::of(&ctx, state.settings.sla);
+    let res = state.batch(&ctx, body, email_key, move |c, item| upsert_one(c, &w, item)).await?;
+    Ok(cache::no_store_if(ctx.fields.sensitive, res))
 }
 
 /// The `organization_id` a body names, when it is a well-formed UUID.

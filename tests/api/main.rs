@@ -18,6 +18,7 @@ mod hardening;
 mod hardening_data;
 mod http_core;
 mod idempotency_store;
+mod import;
 mod interactions;
 mod layers;
 mod lifecycle;

@@ -1,0 +1,457 @@
+//! `crm-api import <resource> <FILE|->` (contracts/integration.md): a CSV
+//! file into a resource through the batch API's own item functions, as an
+//! admin named by `--actor`. The file is read twice, streaming: first to
+//! check its shape (header, UTF-8, field counts), so a malformed file
+//! writes nothing, then to write it in transactions of `--batch-size` rows.
+
+pub mod columns;
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{BufReader, IsTerminal, Read, Seek};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde_json::{Map, Value};
+
+use crate::config::Settings;
+use crate::db::{self, DbConnection};
+use crate::error::ApiError;
+use crate::http::batch::{self, BatchOperation, Done, Writer};
+use crate::{complaints, interactions, offers, stakeholders};
+use columns::Columns;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportResource {
+    Stakeholders,
+    Interactions,
+    Offers,
+    Complaints,
+}
+
+impl ImportResource {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Stakeholders => "stakeholders",
+            Self::Interactions => "interactions",
+            Self::Offers => "offers",
+            Self::Complaints => "complaints",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportMode {
+    Create,
+    /// Stakeholders only, by e-mail (any case).
+    Upsert,
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub resource: ImportResource,
+    /// A path, or `-` for stdin.
+    pub file: String,
+    pub mode: ImportMode,
+    pub atomic: bool,
+    pub dry_run: bool,
+    pub batch_size: usize,
+    /// The first row to write (the header is row 1).
+    pub start_row: u64,
+    pub delimiter: u8,
+    pub errors: Option<PathBuf>,
+    pub actor: String,
+}
+
+/// The exit codes of the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Ok = 0,
+    RowsFailed = 1,
+    Usage = 2,
+    AtomicFailed = 3,
+    Database = 4,
+}
+
+/// The JSON line on stdout.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Summary {
+    pub resource: &'static str,
+    pub rows: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub failed: u64,
+    pub atomic: bool,
+    pub dry_run: bool,
+    pub last_committed_row: Option<u64>,
+}
+
+/// Why an import stopped before the end.
+#[derive(Debug)]
+enum Stop {
+    /// Usage, file, encoding or header: nothing was written.
+    Input(String),
+    /// The database is unreachable or failed.
+    Database(String),
+    /// An atomic or dry run ends by rolling back.
+    Rollback,
+}
+
+impl From<diesel::result::Error> for Stop {
+    fn from(e: diesel::result::Error) -> Self {
+        Stop::Database(e.to_string())
+    }
+}
+
+impl From<ApiError> for Stop {
+    fn from(e: ApiError) -> Self {
+        Stop::Database(e.problem().detail)
+    }
+}
+
+/// Runs an import and returns its exit code; the summary line goes to
+/// stdout and what went wrong to stderr.
+pub fn run(opts: &Options, settings: &Settings) -> Exit {
+    let mut summary =
+        Summary { resource: opts.resource.name(), atomic: opts.atomic, dry_run: opts.dry_run, ..Default::default() };
+    let outcome = import(opts, settings, &mut summary);
+    let exit = match outcome {
+        Err(Stop::Input(m)) => {
+            eprintln!("error: {m}");
+            return Exit::Usage;
+        }
+        Err(Stop::Database(m)) => {
+            eprintln!("error: the database failed: {m}");
+            Exit::Database
+        }
+        Ok(()) | Err(Stop::Rollback) if opts.atomic && summary.failed > 0 => Exit::AtomicFailed,
+        Ok(()) | Err(Stop::Rollback) if summary.failed > 0 => Exit::RowsFailed,
+        Ok(()) | Err(Stop::Rollback) => Exit::Ok,
+    };
+    println!("{}", serde_json::to_string(&summary).unwrap_or_default());
+    exit
+}
+
+fn import(opts: &Options, settings: &Settings, summary: &mut Summary) -> Result<(), Stop> {
+    if opts.mode == ImportMode::Upsert && opts.resource != ImportResource::Stakeholders {
+        return Err(Stop::Input("--mode upsert is for stakeholders only (by e-mail)".into()));
+    }
+    let (mut file, errors_path) = open(opts)?;
+    let doc = serde_json::to_value(crate::startup::openapi()).map_err(|e| Stop::Input(e.to_string()))?;
+    let (columns, total_rows) = check_shape(&mut file, opts, &doc)?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    file.rewind().map_err(|e| Stop::Input(format!("cannot read the file again: {e}")))?;
+
+    let pool = db::connect(&settings.database_url, db::PoolOptions::command(1))
+        .map_err(|e| Stop::Database(format!("{e:#}")))?;
+    let mut conn = pool.get().map_err(|e| Stop::Database(e.to_string()))?;
+    if settings.auto_migrate {
+        db::migrate(&mut conn).map_err(|e| Stop::Database(format!("{e:#}")))?;
+    }
+    let mut errors = csv::Writer::from_path(&errors_path)
+        .map_err(|e| Stop::Input(format!("cannot write the error file {}: {e}", errors_path.display())))?;
+    errors.write_record(["row", "field", "code", "message"]).map_err(|e| Stop::Input(e.to_string()))?;
+
+    let writer = Writer::admin(&opts.actor, format!("import-{}", uuid::Uuid::now_v7()), settings.sla);
+    let mut run = Run {
+        opts,
+        writer,
+        records: reader(opts, BufReader::new(file)),
+        columns,
+        errors,
+        summary,
+        progress: Progress::new(size, total_rows),
+        row: 1,
+    };
+    let result = if opts.atomic || opts.dry_run {
+        // One transaction for the whole file, rolled back unless it all went in.
+        db::write_tx(&mut conn, |c| {
+            run.chunks(c, false)?;
+            if opts.dry_run || run.summary.failed > 0 { Err(Stop::Rollback) } else { Ok(()) }
+        })
+    } else {
+        run.chunks(&mut conn, true)
+    };
+    run.progress.finish();
+    run.errors.flush().map_err(|e| Stop::Input(format!("cannot write the error file: {e}")))?;
+    match result {
+        Ok(()) if opts.atomic => {
+            run.summary.last_committed_row = Some(run.row);
+            run.progress.committed(run.row);
+            Ok(())
+        }
+        Err(Stop::Rollback) if opts.atomic && !opts.dry_run => {
+            // Nothing was written.
+            (run.summary.created, run.summary.updated, run.summary.unchanged) = (0, 0, 0);
+            Err(Stop::Rollback)
+        }
+        other => other,
+    }
+}
+
+/// The file, or stdin spooled to a temporary file (it is read twice), and
+/// the error file's path.
+fn open(opts: &Options) -> Result<(File, PathBuf), Stop> {
+    if opts.file == "-" {
+        let mut spool = tempfile::tempfile().map_err(|e| Stop::Input(format!("cannot buffer stdin: {e}")))?;
+        std::io::copy(&mut std::io::stdin().lock(), &mut spool)
+            .map_err(|e| Stop::Input(format!("cannot read stdin: {e}")))?;
+        spool.rewind().map_err(|e| Stop::Input(e.to_string()))?;
+        let errors = opts.errors.clone().unwrap_or_else(|| PathBuf::from("stdin.errors.csv"));
+        return Ok((spool, errors));
+    }
+    let path = Path::new(&opts.file);
+    let file = File::open(path).map_err(|e| Stop::Input(format!("cannot open {}: {e}", path.display())))?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(Stop::Input(format!("{} is a directory", path.display())));
+    }
+    let errors = opts.errors.clone().unwrap_or_else(|| PathBuf::from(format!("{}.errors.csv", opts.file)));
+    Ok((file, errors))
+}
+
+fn reader<R: Read>(opts: &Options, r: R) -> csv::Reader<R> {
+    // RFC 4180: quoted fields hold delimiters, `""` and newlines; CRLF or LF; the BOM is dropped.
+    csv::ReaderBuilder::new().delimiter(opts.delimiter).has_headers(true).flexible(false).from_reader(r)
+}
+
+/// The first pass: the header names writable fields, every record is UTF-8
+/// with as many fields as the header. Returns the columns and the number
+/// of records.
+fn check_shape(file: &mut File, opts: &Options, doc: &Value) -> Result<(Columns, u64), Stop> {
+    let mut r = reader(opts, BufReader::new(&mut *file));
+    let header = r.headers().map_err(|e| Stop::Input(format!("row 1 (the header): {}", describe(&e))))?.clone();
+    if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
+        return Err(Stop::Input("the file has no header row".into()));
+    }
+    let names: Vec<&str> = header.iter().collect();
+    let columns = Columns::from_header(doc, opts.resource.name(), &names).map_err(Stop::Input)?;
+    let mut record = csv::ByteRecord::new();
+    let mut rows = 0u64;
+    loop {
+        match r.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                rows += 1;
+                if std::str::from_utf8(record.as_slice()).is_err() {
+                    return Err(Stop::Input(format!("row {} is not valid UTF-8", rows + 1)));
+                }
+            }
+            Err(e) => return Err(Stop::Input(format!("row {}: {}", rows + 2, describe(&e)))),
+        }
+    }
+    Ok((columns, rows))
+}
+
+fn describe(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            format!("has {len} fields where the header has {expected_len}")
+        }
+        csv::ErrorKind::Utf8 { .. } => "is not valid UTF-8".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// The second pass.
+struct Run<'a> {
+    opts: &'a Options,
+    writer: Writer,
+    records: csv::Reader<BufReader<File>>,
+    columns: Columns,
+    errors: csv::Writer<File>,
+    summary: &'a mut Summary,
+    progress: Progress,
+    /// The last row read.
+    row: u64,
+}
+
+impl Run<'_> {
+    /// Reads and writes chunk after chunk; `commit`: each in its own transaction.
+    fn chunks(&mut self, conn: &mut DbConnection, commit: bool) -> Result<(), Stop> {
+        let mut record = csv::StringRecord::new();
+        loop {
+            let mut chunk: Vec<(u64, Map<String, Value>)> = Vec::with_capacity(self.opts.batch_size);
+            while chunk.len() < self.opts.batch_size {
+                match self.records.read_record(&mut record) {
+                    Ok(false) => break,
+                    Ok(true) => {
+                        self.row += 1;
+                        if self.row >= self.opts.start_row {
+                            chunk.push((self.row, self.columns.body(&record)));
+                        }
+                    }
+                    // The first pass read the same bytes: only a file changed under us gets here.
+                    Err(e) => return Err(Stop::Input(format!("row {}: {}", self.row + 1, describe(&e)))),
+                }
+            }
+            if chunk.is_empty() {
+                return Ok(());
+            }
+            let outcomes =
+                if commit { db::write_tx(conn, |c| self.write(c, &chunk))? } else { self.write(conn, &chunk)? };
+            self.tally(&chunk, outcomes)?;
+            if commit {
+                self.summary.last_committed_row = Some(self.row);
+                self.progress.committed(self.row);
+            }
+            self.progress.read(self.records.position().byte(), self.summary.rows);
+        }
+    }
+
+    /// One chunk's outcomes, in its order.
+    fn write(
+        &self,
+        c: &mut DbConnection,
+        chunk: &[(u64, Map<String, Value>)],
+    ) -> Result<Vec<Result<BatchOperation, ApiError>>, Stop> {
+        let w = &self.writer;
+        let outcomes = match (self.opts.resource, self.opts.mode) {
+            (ImportResource::Stakeholders, ImportMode::Create) => create_stakeholders(c, w, chunk)?,
+            (ImportResource::Stakeholders, ImportMode::Upsert) => {
+                one_by_one(c, chunk, stakeholders::routes::email_key, |c, i| stakeholders::routes::upsert_one(c, w, i))?
+            }
+            (ImportResource::Interactions, _) => {
+                one_by_one(c, chunk, |_| None, |c, i| interactions::routes::create_one(c, w, i))?
+            }
+            (ImportResource::Offers, _) => one_by_one(c, chunk, |_| None, |c, i| offers::routes::create_one(c, w, i))?,
+            (ImportResource::Complaints, _) => {
+                one_by_one(c, chunk, |_| None, |c, i| complaints::routes::create_one(c, w, i))?
+            }
+        };
+        // A lost database is the run's failure, not the row's.
+        if let Some(Err(e)) = outcomes.iter().find(|o| matches!(o, Err(ApiError::Unavailable(_)))) {
+            return Err(Stop::Database(e.problem().detail));
+        }
+        Ok(outcomes)
+    }
+
+    fn tally(
+        &mut self,
+        chunk: &[(u64, Map<String, Value>)],
+        outcomes: Vec<Result<BatchOperation, ApiError>>,
+    ) -> Result<(), Stop> {
+        for ((row, _), outcome) in chunk.iter().zip(outcomes) {
+            self.summary.rows += 1;
+            match outcome {
+                Ok(BatchOperation::Created) => self.summary.created += 1,
+                Ok(BatchOperation::Updated) => self.summary.updated += 1,
+                Ok(BatchOperation::Unchanged) => self.summary.unchanged += 1,
+                Err(e) => {
+                    self.summary.failed += 1;
+                    for fe in batch::item_errors(&e) {
+                        self.errors
+                            .write_record([row.to_string().as_str(), &fe.field, &fe.code, &fe.message])
+                            .map_err(|e| Stop::Input(format!("cannot write the error file: {e}")))?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Each row through the batch item function, in its own savepoint.
+fn one_by_one(
+    c: &mut DbConnection,
+    chunk: &[(u64, Map<String, Value>)],
+    dup_key: fn(&Map<String, Value>) -> Option<String>,
+    work: impl FnMut(&mut DbConnection, Map<String, Value>) -> Result<Done, ApiError>,
+) -> Result<Vec<Result<BatchOperation, ApiError>>, ApiError> {
+    let inputs: Vec<Value> = chunk.iter().map(|(_, m)| Value::Object(m.clone())).collect();
+    let outcomes = batch::run_items(c, &inputs, dup_key, work)?;
+    Ok(outcomes.into_iter().map(|o| o.map(|d| d.operation)).collect())
+}
+
+/// Stakeholder creates, fast: the rows that pass the checks made without
+/// the database are written with one statement per table
+/// (`repo::create_many`) in a savepoint. Only when that fails (a taken
+/// e-mail, a bad `organization_id`) are the rows written one by one, each
+/// in its own savepoint, to learn which failed and why; so is any row that
+/// failed the first checks, to get the single call's exact error.
+fn create_stakeholders(
+    c: &mut DbConnection,
+    w: &Writer,
+    chunk: &[(u64, Map<String, Value>)],
+) -> Result<Vec<Result<BatchOperation, ApiError>>, ApiError> {
+    use stakeholders::routes::{create_one, email_key, item_data};
+    batch::lock_keys(c, chunk.iter().filter_map(|(_, m)| email_key(m)))?;
+    let mut outcomes: Vec<Option<Result<BatchOperation, ApiError>>> = (0..chunk.len()).map(|_| None).collect();
+    let mut seen = HashSet::new();
+    let (mut fast, mut fast_data, mut slow) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, (_, item)) in chunk.iter().enumerate() {
+        if let Some(k) = email_key(item)
+            && !seen.insert(k)
+        {
+            outcomes[i] = Some(Err(batch::duplicate_in_batch()));
+            continue;
+        }
+        match item_data(w, item.clone()) {
+            Ok(d) => {
+                fast.push(i);
+                fast_data.push(d);
+            }
+            Err(_) => slow.push(i),
+        }
+    }
+    match diesel::Connection::transaction(c, |c| stakeholders::repo::create_many(c, &w.actor, w.scope, &fast_data)) {
+        Ok(_) => {
+            for i in fast {
+                outcomes[i] = Some(Ok(BatchOperation::Created));
+            }
+        }
+        Err(e @ ApiError::Unavailable(_)) => return Err(e),
+        Err(_) => {
+            slow.extend(fast);
+            slow.sort_unstable();
+        }
+    }
+    for i in slow {
+        let item = chunk[i].1.clone();
+        outcomes[i] = Some(diesel::Connection::transaction(c, |c| create_one(c, w, item)).map(|d| d.operation));
+    }
+    Ok(outcomes.into_iter().map(|o| o.unwrap_or_else(|| Err(ApiError::internal("a row was not written")))).collect())
+}
+
+/// A progress bar on a terminal (rows, rows/s, share of the file read);
+/// otherwise one `committed through row N` line per commit.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    started: Instant,
+}
+
+impl Progress {
+    fn new(bytes: u64, rows: u64) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(bytes.max(1));
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("{bar:40} {percent:>3}% of the file  {msg}  eta {eta}")
+            {
+                bar.set_style(style);
+            }
+            bar.set_message(format!("0/{rows} rows"));
+            bar
+        });
+        Self { bar, started: Instant::now() }
+    }
+
+    fn read(&self, byte: u64, rows: u64) {
+        if let Some(bar) = &self.bar {
+            let rate = rows as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+            bar.set_position(byte);
+            bar.set_message(format!("{rows} rows  {rate:.0} rows/s"));
+        }
+    }
+
+    fn committed(&self, row: u64) {
+        if self.bar.is_none() {
+            eprintln!("committed through row {row}");
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish();
+        }
+    }
+}

@@ -6,10 +6,14 @@
 
 pub mod columns;
 
+use std::collections::BTreeMap;
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufReader, IsTerminal, Read, Seek};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, mpsc};
+use std::time::Duration;
 use std::time::Instant;
 
 use serde_json::{Map, Value};
@@ -96,6 +100,10 @@ enum Stop {
     Database(String),
     /// An atomic or dry run ends by rolling back.
     Rollback,
+    /// A chunk waited too long for its turn to commit: rolled back, to be redone.
+    Turn,
+    /// Another chunk's writer failed: this one rolls back.
+    Aborted,
 }
 
 impl From<diesel::result::Error> for Stop {
@@ -125,6 +133,8 @@ pub fn run(opts: &Options, settings: &Settings) -> Exit {
             eprintln!("error: the database failed: {m}");
             Exit::Database
         }
+        // Only a writer sees these; the run reports the failure that caused them.
+        Err(Stop::Turn | Stop::Aborted) => Exit::Database,
         Ok(()) | Err(Stop::Rollback) if opts.atomic && summary.failed > 0 => Exit::AtomicFailed,
         Ok(()) | Err(Stop::Rollback) if summary.failed > 0 => Exit::RowsFailed,
         Ok(()) | Err(Stop::Rollback) => Exit::Ok,
@@ -143,9 +153,12 @@ fn import(opts: &Options, settings: &Settings, summary: &mut Summary) -> Result<
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     file.rewind().map_err(|e| Stop::Input(format!("cannot read the file again: {e}")))?;
 
-    let pool = db::connect(&settings.database_url, db::PoolOptions::command(1))
+    let pool = db::connect(&settings.database_url, db::PoolOptions::command(WRITERS as u32))
         .map_err(|e| Stop::Database(format!("{e:#}")))?;
     let mut conn = pool.get().map_err(|e| Stop::Database(e.to_string()))?;
+    // PostgreSQL, not the importer, is the bottleneck, and one backend uses
+    // one core: chunks are written on two connections at once. SQLite has one writer.
+    let writers = if matches!(&*conn, DbConnection::Pg(_)) { WRITERS } else { 1 };
     if settings.auto_migrate {
         db::migrate(&mut conn).map_err(|e| Stop::Database(format!("{e:#}")))?;
     }
@@ -154,39 +167,85 @@ fn import(opts: &Options, settings: &Settings, summary: &mut Summary) -> Result<
     errors.write_record(["row", "field", "code", "message"]).map_err(|e| Stop::Input(e.to_string()))?;
 
     let writer = Writer::admin(&opts.actor, format!("import-{}", uuid::Uuid::now_v7()), settings.sla);
-    let mut run = Run {
-        opts,
-        writer,
-        records: reader(opts, BufReader::new(file)),
-        columns,
-        errors,
-        summary,
-        progress: Progress::new(size, total_rows),
-        row: 1,
-    };
-    let result = if opts.atomic || opts.dry_run {
-        // One transaction for the whole file, rolled back unless it all went in.
-        db::write_tx(&mut conn, |c| {
-            run.chunks(c, false)?;
-            if opts.dry_run || run.summary.failed > 0 { Err(Stop::Rollback) } else { Ok(()) }
-        })
-    } else {
-        run.chunks(&mut conn, true)
-    };
-    run.progress.finish();
-    run.errors.flush().map_err(|e| Stop::Input(format!("cannot write the error file: {e}")))?;
-    match result {
-        Ok(()) if opts.atomic => {
-            run.summary.last_committed_row = Some(run.row);
-            run.progress.committed(run.row);
-            Ok(())
+    let records = reader(opts, BufReader::new(file));
+    let (start_row, batch_size) = (opts.start_row, opts.batch_size);
+    // The next chunk is read and converted while this one is written.
+    let (tx, rx) = mpsc::sync_channel(1);
+    std::thread::scope(|scope| {
+        scope.spawn(move || read_chunks(records, &columns, start_row, batch_size, &tx));
+        let mut run = Run { opts, writer, errors, summary, progress: Progress::new(size, total_rows), last_row: 1 };
+        let result = if opts.atomic || opts.dry_run {
+            // One transaction for the whole file, rolled back unless it all went in.
+            db::write_tx(&mut conn, |c| {
+                run.chunks(c, &rx)?;
+                if opts.dry_run || run.summary.failed > 0 { Err(Stop::Rollback) } else { Ok(()) }
+            })
+        } else {
+            drop(conn);
+            run.commit_chunks(&pool, rx, writers)
+        };
+        run.progress.finish();
+        run.errors.flush().map_err(|e| Stop::Input(format!("cannot write the error file: {e}")))?;
+        match result {
+            Ok(()) if opts.atomic => {
+                run.summary.last_committed_row = Some(run.last_row);
+                run.progress.committed(run.last_row);
+                Ok(())
+            }
+            Err(Stop::Rollback) if opts.atomic && !opts.dry_run => {
+                // Nothing was written.
+                (run.summary.created, run.summary.updated, run.summary.unchanged) = (0, 0, 0);
+                Err(Stop::Rollback)
+            }
+            other => other,
         }
-        Err(Stop::Rollback) if opts.atomic && !opts.dry_run => {
-            // Nothing was written.
-            (run.summary.created, run.summary.updated, run.summary.unchanged) = (0, 0, 0);
-            Err(Stop::Rollback)
+    })
+}
+
+/// Up to `batch_size` rows from `start_row` on, as request bodies.
+struct Chunk {
+    rows: Vec<(u64, Map<String, Value>)>,
+    /// The last row read (rows before `start_row` are read and skipped).
+    last_row: u64,
+    /// How far into the file.
+    byte: u64,
+}
+
+/// The second pass's reading, on its own thread: chunks until the end of
+/// the file or until the receiver is gone.
+fn read_chunks<R: Read>(
+    mut records: csv::Reader<R>,
+    columns: &Columns,
+    start_row: u64,
+    batch_size: usize,
+    tx: &mpsc::SyncSender<Result<Chunk, String>>,
+) {
+    let mut record = csv::StringRecord::new();
+    let mut row = 1;
+    loop {
+        let mut rows = Vec::with_capacity(batch_size);
+        while rows.len() < batch_size {
+            match records.read_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {
+                    row += 1;
+                    if row >= start_row {
+                        rows.push((row, columns.body(&record)));
+                    }
+                }
+                // The first pass read the same bytes: only a file changed under us gets here.
+                Err(e) => {
+                    let _ = tx.send(Err(format!("row {}: {}", row + 1, describe(&e))));
+                    return;
+                }
+            }
         }
-        other => other,
+        if rows.is_empty() {
+            return;
+        }
+        if tx.send(Ok(Chunk { rows, last_row: row, byte: records.position().byte() })).is_err() {
+            return;
+        }
     }
 }
 
@@ -253,77 +312,110 @@ fn describe(e: &csv::Error) -> String {
     }
 }
 
-/// The second pass.
+/// The second pass's writing.
 struct Run<'a> {
     opts: &'a Options,
     writer: Writer,
-    records: csv::Reader<BufReader<File>>,
-    columns: Columns,
     errors: csv::Writer<File>,
     summary: &'a mut Summary,
     progress: Progress,
-    /// The last row read.
-    row: u64,
+    /// The last row written.
+    last_row: u64,
 }
 
 impl Run<'_> {
-    /// Reads and writes chunk after chunk; `commit`: each in its own transaction.
-    fn chunks(&mut self, conn: &mut DbConnection, commit: bool) -> Result<(), Stop> {
-        let mut record = csv::StringRecord::new();
-        loop {
-            let mut chunk: Vec<(u64, Map<String, Value>)> = Vec::with_capacity(self.opts.batch_size);
-            while chunk.len() < self.opts.batch_size {
-                match self.records.read_record(&mut record) {
-                    Ok(false) => break,
-                    Ok(true) => {
-                        self.row += 1;
-                        if self.row >= self.opts.start_row {
-                            chunk.push((self.row, self.columns.body(&record)));
-                        }
-                    }
-                    // The first pass read the same bytes: only a file changed under us gets here.
-                    Err(e) => return Err(Stop::Input(format!("row {}: {}", self.row + 1, describe(&e)))),
-                }
-            }
-            if chunk.is_empty() {
-                return Ok(());
-            }
-            let outcomes =
-                if commit { db::write_tx(conn, |c| self.write(c, &chunk))? } else { self.write(conn, &chunk)? };
-            self.tally(&chunk, outcomes)?;
-            if commit {
-                self.summary.last_committed_row = Some(self.row);
-                self.progress.committed(self.row);
-            }
-            self.progress.read(self.records.position().byte(), self.summary.rows);
+    /// Writes every chunk in the caller's transaction (atomic, dry run).
+    fn chunks(&mut self, conn: &mut DbConnection, chunks: &mpsc::Receiver<Result<Chunk, String>>) -> Result<(), Stop> {
+        // The reader hangs up at the end of the file.
+        while let Ok(chunk) = chunks.recv() {
+            let chunk = chunk.map_err(Stop::Input)?;
+            let outcomes = write(conn, &self.writer, self.opts, &chunk.rows)?;
+            self.done(&chunk, outcomes)?;
         }
+        Ok(())
     }
 
-    /// One chunk's outcomes, in its order.
-    fn write(
-        &self,
-        c: &mut DbConnection,
-        chunk: &[(u64, Map<String, Value>)],
-    ) -> Result<Vec<Result<BatchOperation, ApiError>>, Stop> {
-        let w = &self.writer;
-        let outcomes = match (self.opts.resource, self.opts.mode) {
-            (ImportResource::Stakeholders, ImportMode::Create) => create_stakeholders(c, w, chunk)?,
-            (ImportResource::Stakeholders, ImportMode::Upsert) => {
-                one_by_one(c, chunk, stakeholders::routes::email_key, |c, i| stakeholders::routes::upsert_one(c, w, i))?
+    /// Writes each chunk in its own transaction, on `writers` connections
+    /// at once. Chunks commit in file order (a writer waits for the one
+    /// before), so what is committed is always every row up to
+    /// `last_committed_row` and nothing after it.
+    fn commit_chunks(
+        &mut self,
+        pool: &db::DbPool,
+        chunks: mpsc::Receiver<Result<Chunk, String>>,
+        writers: usize,
+    ) -> Result<(), Stop> {
+        let chunks = Mutex::new(chunks.into_iter().enumerate());
+        let turns = Turns::default();
+        let (done_tx, done_rx) = mpsc::channel::<(usize, Result<(Chunk, Outcomes), Stop>)>();
+        let (writer, opts) = (self.writer.clone(), self.opts);
+        let writer = &writer;
+        std::thread::scope(|scope| {
+            for _ in 0..writers {
+                let (done_tx, chunks, turns) = (done_tx.clone(), &chunks, &turns);
+                scope.spawn(move || {
+                    let mut conn = match pool.get() {
+                        Ok(c) => c,
+                        Err(e) => {
+                            turns.abort();
+                            let _ = done_tx.send((usize::MAX, Err(Stop::Database(e.to_string()))));
+                            return;
+                        }
+                    };
+                    loop {
+                        let next = chunks.lock().map_or(None, |mut c| c.next());
+                        let Some((seq, chunk)) = next else { return };
+                        let result = chunk.map_err(Stop::Input).and_then(|chunk| {
+                            let outcomes = commit_in_turn(&mut conn, writer, opts, &chunk.rows, seq, turns)?;
+                            Ok((chunk, outcomes))
+                        });
+                        let failed = result.is_err();
+                        if failed {
+                            turns.abort();
+                        }
+                        if done_tx.send((seq, result)).is_err() || failed {
+                            return;
+                        }
+                    }
+                });
             }
-            (ImportResource::Interactions, _) => {
-                one_by_one(c, chunk, |_| None, |c, i| interactions::routes::create_one(c, w, i))?
+            drop(done_tx);
+            // In file order: the tally, the error file, the progress.
+            let mut pending = BTreeMap::new();
+            let mut next = 0;
+            let mut stop = None;
+            for (seq, result) in done_rx {
+                match result {
+                    Ok(done) => {
+                        pending.insert(seq, done);
+                    }
+                    Err(e) => {
+                        if !matches!(e, Stop::Aborted) && stop.is_none() {
+                            stop = Some(e);
+                        }
+                    }
+                }
+                while let Some((chunk, outcomes)) = pending.remove(&next) {
+                    // Committed already: counted even when the error file fails.
+                    if let Err(e) = self.done(&chunk, outcomes) {
+                        turns.abort();
+                        stop.get_or_insert(e);
+                    }
+                    self.summary.last_committed_row = Some(chunk.last_row);
+                    self.progress.committed(chunk.last_row);
+                    next += 1;
+                }
             }
-            (ImportResource::Offers, _) => one_by_one(c, chunk, |_| None, |c, i| offers::routes::create_one(c, w, i))?,
-            (ImportResource::Complaints, _) => {
-                one_by_one(c, chunk, |_| None, |c, i| complaints::routes::create_one(c, w, i))?
-            }
-        };
-        // A lost database is the run's failure, not the row's.
-        if let Some(Err(e)) = outcomes.iter().find(|o| matches!(o, Err(ApiError::Unavailable(_)))) {
-            return Err(Stop::Database(e.problem().detail));
-        }
-        Ok(outcomes)
+            stop.map_or(Ok(()), Err)
+        })
+    }
+
+    /// Counts a written chunk and lists its failed rows.
+    fn done(&mut self, chunk: &Chunk, outcomes: Outcomes) -> Result<(), Stop> {
+        self.tally(&chunk.rows, outcomes)?;
+        self.last_row = chunk.last_row;
+        self.progress.read(chunk.byte, self.summary.rows);
+        Ok(())
     }
 
     fn tally(
@@ -348,6 +440,122 @@ impl Run<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// One chunk's outcomes, in its order.
+fn write(
+    c: &mut DbConnection,
+    w: &Writer,
+    opts: &Options,
+    chunk: &[(u64, Map<String, Value>)],
+) -> Result<Outcomes, Stop> {
+    let outcomes = match (opts.resource, opts.mode) {
+        (ImportResource::Stakeholders, ImportMode::Create) => create_stakeholders(c, w, chunk)?,
+        (ImportResource::Stakeholders, ImportMode::Upsert) => {
+            one_by_one(c, chunk, stakeholders::routes::email_key, |c, i| stakeholders::routes::upsert_one(c, w, i))?
+        }
+        (ImportResource::Interactions, _) => {
+            one_by_one(c, chunk, |_| None, |c, i| interactions::routes::create_one(c, w, i))?
+        }
+        (ImportResource::Offers, _) => one_by_one(c, chunk, |_| None, |c, i| offers::routes::create_one(c, w, i))?,
+        (ImportResource::Complaints, _) => {
+            one_by_one(c, chunk, |_| None, |c, i| complaints::routes::create_one(c, w, i))?
+        }
+    };
+    // A lost database is the run's failure, not the row's.
+    if let Some(Err(e)) = outcomes.iter().find(|o| matches!(o, Err(ApiError::Unavailable(_)))) {
+        return Err(Stop::Database(e.problem().detail));
+    }
+    Ok(outcomes)
+}
+
+/// A chunk's outcomes, row by row.
+type Outcomes = Vec<Result<BatchOperation, ApiError>>;
+
+/// How long a written chunk waits for the chunk before it to commit before
+/// it rolls back and waits without its locks (the chunk before may be
+/// waiting for one of them: a deadlock the database cannot see).
+const TURN_WAIT: Duration = Duration::from_secs(2);
+
+/// Connections writing at once (PostgreSQL).
+const WRITERS: usize = 2;
+
+/// Writes and commits chunk `seq` once every chunk before it has committed.
+fn commit_in_turn(
+    conn: &mut DbConnection,
+    w: &Writer,
+    opts: &Options,
+    rows: &[(u64, Map<String, Value>)],
+    seq: usize,
+    turns: &Turns,
+) -> Result<Outcomes, Stop> {
+    let mut wait = Some(TURN_WAIT);
+    loop {
+        let result = db::write_tx(conn, |c| {
+            let outcomes = write(c, w, opts, rows)?;
+            turns.wait(seq, wait)?;
+            Ok(outcomes)
+        });
+        match result {
+            Err(Stop::Turn) => {
+                turns.wait(seq, None)?;
+                wait = None;
+            }
+            Ok(outcomes) => {
+                turns.done(seq);
+                return Ok(outcomes);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The commit order of chunks.
+#[derive(Default)]
+struct Turns {
+    next: Mutex<usize>,
+    changed: Condvar,
+    aborted: AtomicBool,
+}
+
+impl Turns {
+    /// Until it is chunk `seq`'s turn: `Turn` after `timeout`, `Aborted` if a writer failed.
+    fn wait(&self, seq: usize, timeout: Option<Duration>) -> Result<(), Stop> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut next = self.next.lock().map_err(|_| Stop::Aborted)?;
+        loop {
+            if self.aborted.load(Ordering::SeqCst) {
+                return Err(Stop::Aborted);
+            }
+            if *next == seq {
+                return Ok(());
+            }
+            next = match deadline {
+                None => self.changed.wait(next).map_err(|_| Stop::Aborted)?,
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(Stop::Turn);
+                    }
+                    self.changed.wait_timeout(next, left).map_err(|_| Stop::Aborted)?.0
+                }
+            };
+        }
+    }
+
+    fn done(&self, seq: usize) {
+        if let Ok(mut next) = self.next.lock() {
+            *next = seq + 1;
+        }
+        self.changed.notify_all();
+    }
+
+    fn abort(&self) {
+        self.aborted.store(true, Ordering::SeqCst);
+        // Taken so that no waiter misses the flag between its check and its wait.
+        drop(self.next.lock());
+        self.changed.notify_all();
     }
 }
 

@@ -27,6 +27,76 @@ pub struct StakeholderRow {
     pub erased_at: Option<DbTimestamp>,
 }
 
+/// A new row, flat (binary `COPY` takes no embedded struct): what
+/// `create_many` writes.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = stakeholders, treat_none_as_default_value = false)]
+pub struct NewStakeholderRow<'a> {
+    pub id: DbUuid,
+    pub version: i32,
+    pub created_at: DbTimestamp,
+    pub updated_at: DbTimestamp,
+    pub kind: Kind,
+    pub entity_type: EntityType,
+    pub display_name: &'a str,
+    pub email: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    pub organization_id: Option<DbUuid>,
+    pub lifecycle_stage: LifecycleStage,
+    pub segment: Option<&'a str>,
+    pub owner_id: Option<&'a str>,
+    pub partner_id: Option<DbUuid>,
+    pub birth_date: Option<NaiveDate>,
+    pub occupation: Option<&'a str>,
+    pub education_level: Option<&'a str>,
+    pub household_size: Option<i32>,
+    pub income_band: Option<IncomeBand>,
+    pub preferred_categories: &'a Json<Vec<String>>,
+    pub interests: &'a Json<Vec<String>>,
+    pub tags: &'a Json<Vec<String>>,
+    pub preferences: &'a Json<Map<String, Value>>,
+    pub sensitive: Option<&'a Json<Sensitive>>,
+    pub consents: &'a Json<Consents>,
+    pub address: Option<&'a Json<Address>>,
+    pub search_text: &'a str,
+    pub name_search: &'a str,
+}
+
+impl<'a> NewStakeholderRow<'a> {
+    pub fn new(id: DbUuid, at: DbTimestamp, d: &'a StakeholderData) -> Self {
+        Self {
+            id,
+            version: 1,
+            created_at: at,
+            updated_at: at,
+            kind: d.kind,
+            entity_type: d.entity_type,
+            display_name: &d.display_name,
+            email: d.email.as_deref(),
+            phone: d.phone.as_deref(),
+            organization_id: d.organization_id,
+            lifecycle_stage: d.lifecycle_stage,
+            segment: d.segment.as_deref(),
+            owner_id: d.owner_id.as_deref(),
+            partner_id: d.partner_id,
+            birth_date: d.birth_date,
+            occupation: d.occupation.as_deref(),
+            education_level: d.education_level.as_deref(),
+            household_size: d.household_size,
+            income_band: d.income_band,
+            preferred_categories: &d.preferred_categories,
+            interests: &d.interests,
+            tags: &d.tags,
+            preferences: &d.preferences,
+            sensitive: d.sensitive.as_ref(),
+            consents: &d.consents,
+            address: d.address.as_ref(),
+            search_text: &d.search_text,
+            name_search: &d.name_search,
+        }
+    }
+}
+
 /// The client-writable columns (plus the derived search columns): inserted
 /// on create, set in full on update.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
@@ -59,7 +129,7 @@ pub struct StakeholderData {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = consent_changes)]
+#[diesel(table_name = consent_changes, treat_none_as_default_value = false)]
 pub struct ConsentChangeRow {
     pub id: DbUuid,
     pub stakeholder_id: DbUuid,
@@ -77,7 +147,7 @@ pub struct ConsentChangeRow {
 
 /// One change of `lifecycle_stage` (`from_stage` null at creation).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = stakeholder_stage_changes)]
+#[diesel(table_name = stakeholder_stage_changes, treat_none_as_default_value = false)]
 pub struct StageChangeRow {
     pub id: DbUuid,
     pub stakeholder_id: DbUuid,

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::consent::{ConsentSource, LegalBasis, Purpose};
 use super::dto::{Consents, EntityType, Kind, LifecycleStage};
-use super::model::{ConsentChangeRow, StageChangeRow, StakeholderData, StakeholderRow};
+use super::model::{ConsentChangeRow, NewStakeholderRow, StageChangeRow, StakeholderData, StakeholderRow};
 use crate::audit::{self, Actor};
 use crate::auth::RowScope;
 use crate::db::keyset::{Paging, Sort};
@@ -565,6 +565,9 @@ pub fn create(
     rows.pop().ok_or_else(|| ApiError::internal("a create wrote no row"))
 }
 
+/// From this many rows on, `create_many` writes with `COPY` on PostgreSQL.
+const COPY_FROM: usize = 16;
+
 /// Creates stakeholders with one statement per table (the rows, tags, stage
 /// history, consents, audit events): a single create, and a CSV import's
 /// chunk. All or none: a taken e-mail fails the whole statement, and the
@@ -580,19 +583,8 @@ pub fn create_many(
         check_organization(conn, d, None, scope)?;
     }
     let ids: Vec<Uuid> = data.iter().map(|_| Uuid::now_v7()).collect();
-    let rows: Vec<_> = ids
-        .iter()
-        .zip(data)
-        .map(|(id, d)| {
-            (
-                s::id.eq(DbUuid(*id)),
-                d,
-                s::version.eq(1),
-                s::created_at.eq(DbTimestamp(now)),
-                s::updated_at.eq(DbTimestamp(now)),
-            )
-        })
-        .collect();
+    let rows: Vec<NewStakeholderRow> =
+        ids.iter().zip(data).map(|(id, d)| NewStakeholderRow::new(DbUuid(*id), DbTimestamp(now), d)).collect();
     let tags: Vec<_> = ids
         .iter()
         .zip(data)
@@ -627,23 +619,36 @@ pub fn create_many(
             metadata: serde_json::Value::Object(Default::default()),
         })
         .collect();
-    // A multi-row insert does not compile through the connection enum.
-    macro_rules! insert_all {
-        ($c:expr) => {{
-            diesel::insert_into(s::table).values(rows).execute($c)?;
+    // One statement per table; none compiles through the connection enum.
+    macro_rules! write_all {
+        ($c:expr, $write:ident) => {{
+            $write!($c, s::table, rows);
             if !tags.is_empty() {
-                diesel::insert_into(st::table).values(&tags).execute($c)?;
+                $write!($c, st::table, &tags);
             }
-            diesel::insert_into(ssc::table).values(&stages).execute($c)?;
+            $write!($c, ssc::table, &stages);
             if !consents.is_empty() {
-                diesel::insert_into(cc::table).values(&consents).execute($c)?;
+                $write!($c, cc::table, &consents);
             }
         }};
     }
+    macro_rules! insert {
+        ($c:expr, $table:expr, $rows:expr) => {
+            diesel::insert_into($table).values($rows).execute($c)?
+        };
+    }
+    macro_rules! copy {
+        ($c:expr, $table:expr, $rows:expr) => {
+            diesel::copy_from($table).from_insertable($rows).execute($c)?
+        };
+    }
     if !data.is_empty() {
         match conn {
-            DbConnection::Pg(c) => insert_all!(c),
-            DbConnection::Sqlite(c) => insert_all!(c),
+            // Binary `COPY`: no SQL to parse and plan for the rows, but one
+            // more round trip, so only for many rows (an import).
+            DbConnection::Pg(c) if data.len() >= COPY_FROM => write_all!(c, copy),
+            DbConnection::Pg(c) => write_all!(c, insert),
+            DbConnection::Sqlite(c) => write_all!(c, insert),
         }
     }
     audit::record_events(conn, actor, &events)?;

@@ -299,3 +299,49 @@ async fn an_unreachable_database_is_exit_4() {
     .unwrap();
     assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+api_test!(a_large_chunk_is_written_as_the_api_writes_one_record, |app| {
+    // 40 rows: PostgreSQL writes them with COPY, not the single create's INSERT.
+    let header = "kind,entity_type,display_name,email,phone,lifecycle_stage,segment,tags,interests,preferences,\
+                  address.city,address.country,consents.marketing_email,consents.profiling,household_size,birth_date";
+    let rows: String = (0..40)
+        .map(|i| {
+            format!(
+                "customer,person,Ann {i},ann{i}@example.com,+62 812 555 {i:04},lead,gold,vip|b2b,golf,\
+                 \"{{\"\"lang\"\":\"\"id\"\"}}\",Bandung,ID,true,true,2,1990-01-0{}\n",
+                1 + i % 9
+            )
+        })
+        .collect();
+    let ran = import(&app, format!("{header}\n{rows}").as_bytes(), &["stakeholders"]).await;
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(ran.summary["created"], 40);
+    let api = app
+        .create_stakeholder(json!({
+            "kind": "customer", "entity_type": "person", "display_name": "Ann 0", "email": "api@example.com",
+            "phone": "+62 812 555 0000", "lifecycle_stage": "lead", "segment": "gold", "tags": ["vip", "b2b"],
+            "interests": ["golf"], "preferences": {"lang": "id"}, "address": {"city": "Bandung", "country": "ID"},
+            "consents": {"marketing_email": true, "profiling": true}, "household_size": 2, "birth_date": "1990-01-01"
+        }))
+        .await;
+    let all = by_email(&app).await;
+    let imported = &all["ann0@example.com"];
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        for k in ["id", "email", "created_at", "updated_at"] {
+            v.as_object_mut().unwrap().remove(k);
+        }
+        v
+    };
+    assert_eq!(strip(imported), strip(&api));
+    // The side tables: consent history, stage history (the export), audit, search.
+    let id = imported["id"].as_str().unwrap();
+    let history = fetch(&app, &format!("/api/v1/stakeholders/{id}/consent-history"), Role::Admin).await;
+    assert_eq!(history["data"].as_array().unwrap().len(), 2, "{history}");
+    let events = fetch(&app, "/api/v1/audit-events?actor_sub=cli%3Aimport&limit=100", Role::Admin).await;
+    assert_eq!(events["data"].as_array().unwrap().len(), 40);
+    let found = fetch(&app, "/api/v1/stakeholders?q=Ann%2017", Role::Admin).await;
+    assert!(found["data"].as_array().unwrap().iter().any(|s| s["email"] == "ann17@example.com"), "{found}");
+    let tagged = fetch(&app, "/api/v1/stakeholders?tag=b2b&limit=100", Role::Admin).await;
+    assert_eq!(tagged["data"].as_array().unwrap().len(), 41);
+});

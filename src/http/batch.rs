@@ -260,7 +260,7 @@ text_enum! {
 pub struct BatchItemResult<T> {
     /// The item's position in `inputs`.
     pub index: usize,
-    /// The status the single call would give (201, 200, 403, 404, 409, 412, 422; 410 in a replay after an erasure).
+    /// The status the single call would give (201, 200, 400, 403, 404, 409, 412, 422; 410 in a replay after an erasure).
     pub status: u16,
     pub operation: Option<BatchOperation>,
     pub id: Option<Uuid>,
@@ -297,6 +297,7 @@ fn item_code(e: &ApiError) -> &'static str {
         ApiError::PreconditionFailed(_) => "precondition_failed",
         ApiError::Erased(_) => "erased",
         ApiError::Forbidden(_) => "forbidden",
+        ApiError::BadRequest(_) => "type",
         _ => "invalid",
     }
 }
@@ -373,7 +374,8 @@ pub fn run_items(
                 Some(k) if !seen.insert(k.clone()) => Err(duplicate_in_batch()),
                 _ => conn.transaction(|c| work(c, item.clone())),
             },
-            _ => Err(ApiError::Validation(vec![FieldError::new("", "type", "each input must be a JSON object")])),
+            // As the single call answers a body that is not an object.
+            _ => Err(ApiError::BadRequest("each input must be a JSON object".into())),
         };
         outcomes.push(outcome);
     }

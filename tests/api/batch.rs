@@ -107,7 +107,7 @@ api_test!(a_mixed_batch_answers_each_item_as_the_single_call_and_keeps_the_good_
     assert_eq!(status, 207, "{body}");
     let statuses: Vec<u64> =
         body["results"].as_array().unwrap().iter().map(|r| r["status"].as_u64().unwrap()).collect();
-    assert_eq!(statuses, [201, 422, 404, 409, 422, 201]);
+    assert_eq!(statuses, [201, 422, 404, 409, 400, 201], "a non-object item is 400, as the single call");
     assert_eq!(body["summary"]["succeeded"], 2);
     assert_eq!(body["summary"]["failed"], 4);
     let r = &body["results"];

@@ -214,6 +214,17 @@ pub fn revert_all(conn: &mut DbConnection) -> anyhow::Result<()> {
     r.map_err(|e| anyhow::anyhow!("revert failed: {e}"))
 }
 
+/// A stable 64-bit advisory-lock key for some bytes (FNV-1a): every replica
+/// takes the same key for the same thing.
+pub fn lock_key(bytes: impl IntoIterator<Item = u8>) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h as i64
+}
+
 /// Runs `f` in a write transaction. On SQLite it is `BEGIN IMMEDIATE`, so two
 /// writers queue on the busy timeout instead of failing when a reader
 /// upgrades; on PostgreSQL a plain `BEGIN`.

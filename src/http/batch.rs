@@ -478,7 +478,7 @@ pub fn lock_identities(
 /// `lock_identities` for keys already known.
 pub fn lock_keys(conn: &mut DbConnection, keys: impl Iterator<Item = String>) -> Result<(), ApiError> {
     let DbConnection::Pg(pg) = conn else { return Ok(()) };
-    let mut keys: Vec<i64> = keys.map(|k| fnv1a(k.as_bytes())).collect();
+    let mut keys: Vec<i64> = keys.map(|k| crate::db::lock_key(k.bytes())).collect();
     if keys.is_empty() {
         return Ok(());
     }
@@ -491,16 +491,6 @@ pub fn lock_keys(conn: &mut DbConnection, keys: impl Iterator<Item = String>) ->
         pg,
     )?;
     Ok(())
-}
-
-/// A stable 64-bit hash (the same key on every replica).
-fn fnv1a(bytes: &[u8]) -> i64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h as i64
 }
 
 /// The response, with `Preference-Applied` when `return=minimal` was honoured.

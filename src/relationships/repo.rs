@@ -136,12 +136,7 @@ pub fn refuse_active_duplicate(
 /// A stable 64-bit key for the pair and type (FNV-1a): every replica locks
 /// the same key for the same edge.
 fn pair_lock_key(lo: DbUuid, hi: DbUuid, t: RelationshipType) -> i64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in lo.0.as_bytes().iter().chain(hi.0.as_bytes()).chain(t.as_str().as_bytes()) {
-        h ^= u64::from(*byte);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h as i64
+    crate::db::lock_key(lo.0.as_bytes().iter().chain(hi.0.as_bytes()).chain(t.as_str().as_bytes()).copied())
 }
 
 fn event<'a>(action: &'a str, row_id: Uuid, data: &RelationshipData, fields: &'a [&'a str]) -> Event<'a> {

@@ -220,14 +220,33 @@ pub fn erase(
         return Ok(None);
     }
     let tags = diesel::delete(st::table.filter(st::stakeholder_id.eq(id))).execute(conn)? as i64;
+    // Each redacted record gets a new version: an ETag of the old body must
+    // not earn a 304 (a client would keep the personal data it cached).
+    let at = DbTimestamp(now);
     let interactions = diesel::update(i::table.filter(i::stakeholder_id.eq(id)))
-        .set((i::subject.eq(None::<String>), i::notes.eq(None::<String>), i::outcome.eq(None::<String>)))
+        .set((
+            i::subject.eq(None::<String>),
+            i::notes.eq(None::<String>),
+            i::outcome.eq(None::<String>),
+            i::version.eq(i::version + 1),
+            i::updated_at.eq(at),
+        ))
         .execute(conn)? as i64;
     let offers = diesel::update(o::table.filter(o::stakeholder_id.eq(id)))
-        .set((o::title.eq("[erased]"), o::description.eq(None::<String>)))
+        .set((
+            o::title.eq("[erased]"),
+            o::description.eq(None::<String>),
+            o::version.eq(o::version + 1),
+            o::updated_at.eq(at),
+        ))
         .execute(conn)? as i64;
     let complaints = diesel::update(c::table.filter(c::stakeholder_id.eq(id)))
-        .set((c::subject.eq("[erased]"), c::description.eq("[erased]")))
+        .set((
+            c::subject.eq("[erased]"),
+            c::description.eq("[erased]"),
+            c::version.eq(c::version + 1),
+            c::updated_at.eq(at),
+        ))
         .execute(conn)? as i64;
     diesel::update(c::table.filter(c::stakeholder_id.eq(id)).filter(c::resolution.is_not_null()))
         .set(c::resolution.eq(Some("[erased]")))

@@ -396,3 +396,20 @@ api_test!(writes_racing_an_erasure_leave_no_original_value, |app| {
         assert_eq!(rows.last().unwrap()["source"], "erasure", "nothing recorded after the erasure: {history}");
     }
 });
+
+api_test!(an_etag_from_before_the_erasure_gets_the_redacted_record_not_a_304, |app| {
+    let (sid, iid, oid, cid) = marked(&app).await;
+    let mut old = Vec::new();
+    for url in
+        [format!("/api/v1/interactions/{iid}"), format!("/api/v1/offers/{oid}"), format!("/api/v1/complaints/{cid}")]
+    {
+        let res = app.get(&url, Role::Admin).send().await.unwrap();
+        old.push((url, etag_of(&res).expect("an ETag")));
+    }
+    ok_json(erase(&app, Role::Admin, &sid).send().await.unwrap(), 200).await;
+    for (url, etag) in old {
+        let res = app.get(&url, Role::Admin).header("if-none-match", &etag).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{url}: a cached un-redacted body must not be confirmed");
+        assert_ne!(etag_of(&res).unwrap(), etag, "{url}");
+    }
+});

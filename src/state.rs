@@ -183,6 +183,22 @@ impl AppState {
             + Send
             + 'static,
     {
+        self.batch_all(ctx, body, move |c, inputs| batch::run_items(c, inputs, dup_key, &mut work)).await
+    }
+
+    /// `batch` for a route that writes all its items at once (`all` answers
+    /// each item as the single call would).
+    pub async fn batch_all<F>(
+        &self,
+        ctx: &crate::http::context::Ctx,
+        body: serde_json::Value,
+        mut all: F,
+    ) -> Result<actix_web::HttpResponse, ApiError>
+    where
+        F: FnMut(&mut DbConnection, &[serde_json::Value]) -> Result<Vec<Result<batch::Done, ApiError>>, ApiError>
+            + Send
+            + 'static,
+    {
         let key = ctx.idempotency_key(&body)?;
         self.refuse_erased_key(&key).await?;
         let batch = batch::parse(body, ctx.request(), self.settings.batch_max_items)?;
@@ -190,8 +206,7 @@ impl AppState {
         crate::http::rate_limit::charge(ctx.request(), (batch.inputs.len() as u64).div_ceil(100).saturating_sub(1));
         let minimal = batch.minimal;
         let request_id = ctx.actor.request_id.clone();
-        let stored =
-            self.create(key, move |c| batch::run(c, &batch, request_id.as_deref(), dup_key, &mut work)).await?;
+        let stored = self.create(key, move |c| batch::run(c, &batch, request_id.as_deref(), &mut all)).await?;
         Ok(batch::respond(stored, minimal))
     }
 

@@ -374,12 +374,17 @@ pub fn run_items(
                 Some(k) if !seen.insert(k.clone()) => Err(duplicate_in_batch()),
                 _ => conn.transaction(|c| work(c, item.clone())),
             },
-            // As the single call answers a body that is not an object.
-            _ => Err(ApiError::BadRequest("each input must be a JSON object".into())),
+            _ => Err(not_an_object()),
         };
         outcomes.push(outcome);
     }
     Ok(outcomes)
+}
+
+/// The item error of an input that is not an object: 400, as the single
+/// call answers such a body.
+pub fn not_an_object() -> ApiError {
+    ApiError::BadRequest("each input must be a JSON object".into())
 }
 
 /// The item error of a repeated identity.
@@ -391,17 +396,16 @@ pub fn duplicate_in_batch() -> ApiError {
     )])
 }
 
-/// Runs a batch (`run_items`) and builds its answer. Atomic: any failure is
-/// a 422 `batch-failed` listing every one, and the caller's transaction
-/// rolls back.
+/// Runs a batch's items (`items`: usually `run_items`) and builds its
+/// answer. Atomic: any failure is a 422 `batch-failed` listing every one,
+/// and the caller's transaction rolls back.
 pub fn run(
     conn: &mut DbConnection,
     batch: &Batch,
     request_id: Option<&str>,
-    dup_key: impl Fn(&Map<String, Value>) -> Option<String>,
-    work: impl FnMut(&mut DbConnection, Map<String, Value>) -> Result<Done, ApiError>,
+    items: impl FnOnce(&mut DbConnection, &[Value]) -> Result<Vec<Result<Done, ApiError>>, ApiError>,
 ) -> Result<StoredResponse, ApiError> {
-    let outcomes = run_items(conn, &batch.inputs, dup_key, work)?;
+    let outcomes = items(conn, &batch.inputs)?;
     if batch.atomic && outcomes.iter().any(Result::is_err) {
         let mut errors = Vec::new();
         for (i, o) in outcomes.iter().enumerate() {

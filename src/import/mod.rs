@@ -7,7 +7,6 @@
 pub mod columns;
 
 use std::collections::BTreeMap;
-use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufReader, IsTerminal, Read, Seek};
 use std::path::{Path, PathBuf};
@@ -16,12 +15,12 @@ use std::sync::{Condvar, Mutex, mpsc};
 use std::time::Duration;
 use std::time::Instant;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::config::Settings;
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
-use crate::http::batch::{self, BatchOperation, Done, Writer};
+use crate::http::batch::{self, BatchOperation, Writer};
 use crate::{complaints, interactions, offers, stakeholders};
 use columns::Columns;
 
@@ -204,7 +203,10 @@ fn import(opts: &Options, settings: &Settings, summary: &mut Summary) -> Result<
 
 /// Up to `batch_size` rows from `start_row` on, as request bodies.
 struct Chunk {
-    rows: Vec<(u64, Map<String, Value>)>,
+    /// Each body's row number.
+    numbers: Vec<u64>,
+    /// JSON objects, as a batch's `inputs`.
+    bodies: Vec<Value>,
     /// The last row read (rows before `start_row` are read and skipped).
     last_row: u64,
     /// How far into the file.
@@ -223,14 +225,15 @@ fn read_chunks<R: Read>(
     let mut record = csv::StringRecord::new();
     let mut row = 1;
     loop {
-        let mut rows = Vec::with_capacity(batch_size);
-        while rows.len() < batch_size {
+        let (mut numbers, mut bodies) = (Vec::with_capacity(batch_size), Vec::with_capacity(batch_size));
+        while bodies.len() < batch_size {
             match records.read_record(&mut record) {
                 Ok(false) => break,
                 Ok(true) => {
                     row += 1;
                     if row >= start_row {
-                        rows.push((row, columns.body(&record)));
+                        numbers.push(row);
+                        bodies.push(Value::Object(columns.body(&record)));
                     }
                 }
                 // The first pass read the same bytes: only a file changed under us gets here.
@@ -240,10 +243,10 @@ fn read_chunks<R: Read>(
                 }
             }
         }
-        if rows.is_empty() {
+        if bodies.is_empty() {
             return;
         }
-        if tx.send(Ok(Chunk { rows, last_row: row, byte: records.position().byte() })).is_err() {
+        if tx.send(Ok(Chunk { numbers, bodies, last_row: row, byte: records.position().byte() })).is_err() {
             return;
         }
     }
@@ -329,7 +332,7 @@ impl Run<'_> {
         // The reader hangs up at the end of the file.
         while let Ok(chunk) = chunks.recv() {
             let chunk = chunk.map_err(Stop::Input)?;
-            let outcomes = write(conn, &self.writer, self.opts, &chunk.rows)?;
+            let outcomes = write(conn, &self.writer, self.opts, &chunk.bodies)?;
             self.done(&chunk, outcomes)?;
         }
         Ok(())
@@ -366,7 +369,7 @@ impl Run<'_> {
                         let next = chunks.lock().map_or(None, |mut c| c.next());
                         let Some((seq, chunk)) = next else { return };
                         let result = chunk.map_err(Stop::Input).and_then(|chunk| {
-                            let outcomes = commit_in_turn(&mut conn, writer, opts, &chunk.rows, seq, turns)?;
+                            let outcomes = commit_in_turn(&mut conn, writer, opts, &chunk.bodies, seq, turns)?;
                             Ok((chunk, outcomes))
                         });
                         let failed = result.is_err();
@@ -412,18 +415,14 @@ impl Run<'_> {
 
     /// Counts a written chunk and lists its failed rows.
     fn done(&mut self, chunk: &Chunk, outcomes: Outcomes) -> Result<(), Stop> {
-        self.tally(&chunk.rows, outcomes)?;
+        self.tally(&chunk.numbers, outcomes)?;
         self.last_row = chunk.last_row;
         self.progress.read(chunk.byte, self.summary.rows);
         Ok(())
     }
 
-    fn tally(
-        &mut self,
-        chunk: &[(u64, Map<String, Value>)],
-        outcomes: Vec<Result<BatchOperation, ApiError>>,
-    ) -> Result<(), Stop> {
-        for ((row, _), outcome) in chunk.iter().zip(outcomes) {
+    fn tally(&mut self, numbers: &[u64], outcomes: Outcomes) -> Result<(), Stop> {
+        for (row, outcome) in numbers.iter().zip(outcomes) {
             self.summary.rows += 1;
             match outcome {
                 Ok(BatchOperation::Created) => self.summary.created += 1,
@@ -443,26 +442,25 @@ impl Run<'_> {
     }
 }
 
-/// One chunk's outcomes, in its order.
-fn write(
-    c: &mut DbConnection,
-    w: &Writer,
-    opts: &Options,
-    chunk: &[(u64, Map<String, Value>)],
-) -> Result<Outcomes, Stop> {
-    let outcomes = match (opts.resource, opts.mode) {
-        (ImportResource::Stakeholders, ImportMode::Create) => create_stakeholders(c, w, chunk)?,
+/// One chunk's outcomes, in its order: through the batch routes' own code.
+fn write(c: &mut DbConnection, w: &Writer, opts: &Options, bodies: &[Value]) -> Result<Outcomes, Stop> {
+    use stakeholders::routes::{create_all, email_key, upsert_one};
+    let done = match (opts.resource, opts.mode) {
+        (ImportResource::Stakeholders, ImportMode::Create) => create_all(c, w, bodies)?,
         (ImportResource::Stakeholders, ImportMode::Upsert) => {
-            one_by_one(c, chunk, stakeholders::routes::email_key, |c, i| stakeholders::routes::upsert_one(c, w, i))?
+            batch::run_items(c, bodies, email_key, |c, i| upsert_one(c, w, i))?
         }
         (ImportResource::Interactions, _) => {
-            one_by_one(c, chunk, |_| None, |c, i| interactions::routes::create_one(c, w, i))?
+            batch::run_items(c, bodies, |_| None, |c, i| interactions::routes::create_one(c, w, i))?
         }
-        (ImportResource::Offers, _) => one_by_one(c, chunk, |_| None, |c, i| offers::routes::create_one(c, w, i))?,
+        (ImportResource::Offers, _) => {
+            batch::run_items(c, bodies, |_| None, |c, i| offers::routes::create_one(c, w, i))?
+        }
         (ImportResource::Complaints, _) => {
-            one_by_one(c, chunk, |_| None, |c, i| complaints::routes::create_one(c, w, i))?
+            batch::run_items(c, bodies, |_| None, |c, i| complaints::routes::create_one(c, w, i))?
         }
     };
+    let outcomes: Outcomes = done.into_iter().map(|d| d.map(|d| d.operation)).collect();
     // A lost database is the run's failure, not the row's.
     if let Some(Err(e)) = outcomes.iter().find(|o| matches!(o, Err(ApiError::Unavailable(_)))) {
         return Err(Stop::Database(e.problem().detail));
@@ -486,14 +484,14 @@ fn commit_in_turn(
     conn: &mut DbConnection,
     w: &Writer,
     opts: &Options,
-    rows: &[(u64, Map<String, Value>)],
+    bodies: &[Value],
     seq: usize,
     turns: &Turns,
 ) -> Result<Outcomes, Stop> {
     let mut wait = Some(TURN_WAIT);
     loop {
         let result = db::write_tx(conn, |c| {
-            let outcomes = write(c, w, opts, rows)?;
+            let outcomes = write(c, w, opts, bodies)?;
             turns.wait(seq, wait)?;
             Ok(outcomes)
         });
@@ -557,68 +555,6 @@ impl Turns {
         drop(self.next.lock());
         self.changed.notify_all();
     }
-}
-
-/// Each row through the batch item function, in its own savepoint.
-fn one_by_one(
-    c: &mut DbConnection,
-    chunk: &[(u64, Map<String, Value>)],
-    dup_key: fn(&Map<String, Value>) -> Option<String>,
-    work: impl FnMut(&mut DbConnection, Map<String, Value>) -> Result<Done, ApiError>,
-) -> Result<Vec<Result<BatchOperation, ApiError>>, ApiError> {
-    let inputs: Vec<Value> = chunk.iter().map(|(_, m)| Value::Object(m.clone())).collect();
-    let outcomes = batch::run_items(c, &inputs, dup_key, work)?;
-    Ok(outcomes.into_iter().map(|o| o.map(|d| d.operation)).collect())
-}
-
-/// Stakeholder creates, fast: the rows that pass the checks made without
-/// the database are written with one statement per table
-/// (`repo::create_many`) in a savepoint. Only when that fails (a taken
-/// e-mail, a bad `organization_id`) are the rows written one by one, each
-/// in its own savepoint, to learn which failed and why; so is any row that
-/// failed the first checks, to get the single call's exact error.
-fn create_stakeholders(
-    c: &mut DbConnection,
-    w: &Writer,
-    chunk: &[(u64, Map<String, Value>)],
-) -> Result<Vec<Result<BatchOperation, ApiError>>, ApiError> {
-    use stakeholders::routes::{create_one, email_key, item_data};
-    batch::lock_keys(c, chunk.iter().filter_map(|(_, m)| email_key(m)))?;
-    let mut outcomes: Vec<Option<Result<BatchOperation, ApiError>>> = (0..chunk.len()).map(|_| None).collect();
-    let mut seen = HashSet::new();
-    let (mut fast, mut fast_data, mut slow) = (Vec::new(), Vec::new(), Vec::new());
-    for (i, (_, item)) in chunk.iter().enumerate() {
-        if let Some(k) = email_key(item)
-            && !seen.insert(k)
-        {
-            outcomes[i] = Some(Err(batch::duplicate_in_batch()));
-            continue;
-        }
-        match item_data(w, item.clone()) {
-            Ok(d) => {
-                fast.push(i);
-                fast_data.push(d);
-            }
-            Err(_) => slow.push(i),
-        }
-    }
-    match diesel::Connection::transaction(c, |c| stakeholders::repo::create_many(c, &w.actor, w.scope, &fast_data)) {
-        Ok(_) => {
-            for i in fast {
-                outcomes[i] = Some(Ok(BatchOperation::Created));
-            }
-        }
-        Err(e @ ApiError::Unavailable(_)) => return Err(e),
-        Err(_) => {
-            slow.extend(fast);
-            slow.sort_unstable();
-        }
-    }
-    for i in slow {
-        let item = chunk[i].1.clone();
-        outcomes[i] = Some(diesel::Connection::transaction(c, |c| create_one(c, w, item)).map(|d| d.operation));
-    }
-    Ok(outcomes.into_iter().map(|o| o.unwrap_or_else(|| Err(ApiError::internal("a row was not written")))).collect())
 }
 
 /// A progress bar on a terminal (rows, rows/s, share of the file read);

@@ -90,7 +90,7 @@ async fn batch_create_stakeholders(
 ) -> Result<HttpResponse, ApiError> {
     ctx.require(Resource::Stakeholders, Action::Create)?;
     let w = Writer::of(&ctx, state.settings.sla);
-    let res = state.batch(&ctx, body.into_inner(), email_key, move |c, item| create_one(c, &w, item)).await?;
+    let res = state.batch_all(&ctx, body.into_inner(), move |c, inputs| create_all(c, &w, inputs)).await?;
     Ok(cache::no_store_if(ctx.fields.sensitive, res))
 }
 
@@ -325,8 +325,73 @@ pub fn create_one(c: &mut DbConnection, w: &Writer, item: Map<String, Value>) ->
         }
     };
     let row = repo::create(c, &w.actor, w.scope, &data)?;
-    let dto = writer_view(c, w, &row)?;
-    Done::created(repo::RESOURCE, row.id.0, row.version, &dto, &[])
+    created(c, w, &row)
+}
+
+/// Creates a batch's items, answering each as `create_one` would, but
+/// writing the valid ones together: the items that pass the checks made
+/// without the database go through `repo::create_many` (one statement per
+/// table) in one savepoint. Only if that fails (a taken e-mail, a bad
+/// `organization_id`) does each go through `create_one` in its own
+/// savepoint, to learn which failed and why; so does any item that failed
+/// the first checks, to get the single call's exact error. The batch route
+/// and `crm-api import` create through it.
+pub fn create_all(c: &mut DbConnection, w: &Writer, inputs: &[Value]) -> Result<Vec<Result<Done, ApiError>>, ApiError> {
+    batch::lock_identities(c, inputs, &email_key)?;
+    let mut outcomes: Vec<Option<Result<Done, ApiError>>> = (0..inputs.len()).map(|_| None).collect();
+    let mut seen = std::collections::HashSet::new();
+    let (mut fast, mut fast_data, mut slow) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, input) in inputs.iter().enumerate() {
+        let Value::Object(item) = input else {
+            outcomes[i] = Some(Err(batch::not_an_object()));
+            continue;
+        };
+        if let Some(k) = email_key(item)
+            && !seen.insert(k)
+        {
+            outcomes[i] = Some(Err(batch::duplicate_in_batch()));
+            continue;
+        }
+        match item_data(w, item.clone()) {
+            Ok(d) => {
+                fast.push(i);
+                fast_data.push(d);
+            }
+            Err(_) => slow.push(i),
+        }
+    }
+    let written = diesel::Connection::transaction(c, |c| {
+        let rows = repo::create_many(c, &w.actor, w.scope, &fast_data)?;
+        rows.iter().map(|row| created(c, w, row)).collect::<Result<Vec<_>, ApiError>>()
+    });
+    match written {
+        Ok(done) => {
+            for (i, d) in fast.into_iter().zip(done) {
+                outcomes[i] = Some(Ok(d));
+            }
+        }
+        Err(e @ ApiError::Unavailable(_)) => return Err(e),
+        Err(_) => {
+            slow.extend(fast);
+            slow.sort_unstable();
+        }
+    }
+    for i in slow {
+        let Value::Object(item) = &inputs[i] else { continue };
+        let item = item.clone();
+        outcomes[i] = Some(diesel::Connection::transaction(c, |c| create_one(c, w, item)));
+    }
+    Ok(outcomes.into_iter().map(|o| o.unwrap_or_else(|| Err(ApiError::internal("an item was not written")))).collect())
+}
+
+/// A created item's answer (its data only when the writer shows it).
+fn created(c: &mut DbConnection, w: &Writer, row: &StakeholderRow) -> Result<Done, ApiError> {
+    if w.shows_data {
+        let dto = item_view(c, &w.actor, w.fields, row)?;
+        Done::created(repo::RESOURCE, row.id.0, row.version, &dto, &[])
+    } else {
+        Done::created(repo::RESOURCE, row.id.0, row.version, &Value::Null, &[])
+    }
 }
 
 /// A create item's data, checked without the database (the reference check

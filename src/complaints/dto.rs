@@ -167,4 +167,7 @@ pub struct ComplaintQuery {
     /// Opened strictly before this instant.
     #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
     pub opened_before: Option<DateTime<Utc>>,
+    /// Only records changed at or after this instant (resynchronising after the change feed's horizon).
+    #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
+    pub updated_since: Option<DateTime<Utc>>,
 }

@@ -37,6 +37,7 @@ pub struct Filter {
     pub sla_breached: Option<bool>,
     pub opened_after: Option<DateTime<Utc>>,
     pub opened_before: Option<DateTime<Utc>>,
+    pub updated_since: Option<DateTime<Utc>>,
 }
 
 crate::stakeholder_child_queries!(c, ComplaintRow);
@@ -83,6 +84,9 @@ pub fn list(
     };
     if let Some(t) = f.opened_after {
         q = q.filter(c::created_at.ge(DbTimestamp(t)));
+    }
+    if let Some(t) = f.updated_since {
+        q = q.filter(c::updated_at.ge(DbTimestamp(t)));
     }
     if let Some(t) = f.opened_before {
         q = q.filter(c::created_at.lt(DbTimestamp(t)));

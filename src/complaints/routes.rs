@@ -194,6 +194,7 @@ async fn list(
     check_query_text("assignee_id", &q.assignee_id, 500)?;
     q.opened_after = query_time("opened_after", q.opened_after)?;
     q.opened_before = query_time("opened_before", q.opened_before)?;
+    q.updated_since = query_time("updated_since", q.updated_since)?;
     let paging = Paging::<SortBy>::parse(q.limit, q.sort.as_deref(), q.cursor.as_deref(), DEFAULT_SORT)?;
     let filter = Filter {
         stakeholder_id: stakeholder.or(q.stakeholder_id),
@@ -204,6 +205,7 @@ async fn list(
         sla_breached: q.sla_breached,
         opened_after: q.opened_after,
         opened_before: q.opened_before,
+        updated_since: q.updated_since,
     };
     let (now, p) = (types::now(), paging.clone());
     let rows = state

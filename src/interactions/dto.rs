@@ -130,8 +130,8 @@ pub struct InteractionQuery {
     pub limit: Option<u32>,
     /// `next_cursor` from the previous page.
     pub cursor: Option<String>,
-    /// `occurred_at` or `created_at`; `-` prefix for descending. Default `-occurred_at`.
-    #[param(pattern = "^-?(occurred_at|created_at)$")]
+    /// `occurred_at`, `created_at` or `updated_at`; `-` prefix for descending. Default `-occurred_at`.
+    #[param(pattern = "^-?(occurred_at|created_at|updated_at)$")]
     pub sort: Option<String>,
     /// Ignored on the stakeholder timeline (the path names the stakeholder).
     pub stakeholder_id: Option<Uuid>,
@@ -146,4 +146,7 @@ pub struct InteractionQuery {
     /// Occurred strictly before this instant.
     #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
     pub occurred_before: Option<DateTime<Utc>>,
+    /// Only records changed at or after this instant (resynchronising after the change feed's horizon).
+    #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
+    pub updated_since: Option<DateTime<Utc>>,
 }

@@ -22,6 +22,7 @@ crate::sort_fields! {
     pub enum SortBy for InteractionRow, Boxed, id = i::id; {
         OccurredAt = "occurred_at": DbTimestamp => i::occurred_at, |r| &r.data.occurred_at,
         CreatedAt = "created_at": DbTimestamp => i::created_at, |r| &r.created_at,
+        UpdatedAt = "updated_at": DbTimestamp => i::updated_at, |r| &r.updated_at,
     }
 }
 
@@ -35,6 +36,7 @@ pub struct Filter {
     pub interaction_type: Option<InteractionType>,
     pub occurred_after: Option<DateTime<Utc>>,
     pub occurred_before: Option<DateTime<Utc>>,
+    pub updated_since: Option<DateTime<Utc>>,
 }
 
 crate::stakeholder_child_queries!(i, InteractionRow);
@@ -57,6 +59,9 @@ pub fn list(
     }
     if let Some(v) = f.interaction_type {
         q = q.filter(i::interaction_type.eq(v));
+    }
+    if let Some(t) = f.updated_since {
+        q = q.filter(i::updated_at.ge(DbTimestamp(t)));
     }
     if let Some(t) = f.occurred_after {
         q = q.filter(i::occurred_at.ge(DbTimestamp(t)));

@@ -186,6 +186,7 @@ async fn list(
     stakeholder: Option<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     q.occurred_after = query_time("occurred_after", q.occurred_after)?;
+    q.updated_since = query_time("updated_since", q.updated_since)?;
     q.occurred_before = query_time("occurred_before", q.occurred_before)?;
     let paging = Paging::<SortBy>::parse(q.limit, q.sort.as_deref(), q.cursor.as_deref(), DEFAULT_SORT)?;
     let filter = Filter {
@@ -194,6 +195,7 @@ async fn list(
         direction: q.direction,
         interaction_type: q.interaction_type,
         occurred_after: q.occurred_after,
+        updated_since: q.updated_since,
         occurred_before: q.occurred_before,
     };
     let p = paging.clone();

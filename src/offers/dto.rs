@@ -117,4 +117,7 @@ pub struct OfferQuery {
     #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
     pub valid_at: Option<DateTime<Utc>>,
     pub created_by: Option<String>,
+    /// Only records changed at or after this instant (resynchronising after the change feed's horizon).
+    #[serde(default, deserialize_with = "crate::db::types::deserialize_time")]
+    pub updated_since: Option<DateTime<Utc>>,
 }

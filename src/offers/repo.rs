@@ -33,6 +33,7 @@ pub struct Filter {
     pub product_category: Option<String>,
     pub valid_at: Option<DateTime<Utc>>,
     pub created_by: Option<String>,
+    pub updated_since: Option<DateTime<Utc>>,
 }
 
 crate::stakeholder_child_queries!(o, OfferRow);
@@ -71,6 +72,9 @@ pub fn list(
     }
     if let Some(v) = &f.created_by {
         q = q.filter(o::created_by.eq(v.clone()));
+    }
+    if let Some(t) = f.updated_since {
+        q = q.filter(o::updated_at.ge(DbTimestamp(t)));
     }
     Ok(SortBy::page(paging, q)?.load(conn)?)
 }

@@ -179,6 +179,7 @@ async fn list(
     check_query_text("product_category", &q.product_category, 500)?;
     check_query_text("created_by", &q.created_by, 500)?;
     q.valid_at = query_time("valid_at", q.valid_at)?;
+    q.updated_since = query_time("updated_since", q.updated_since)?;
     let paging = Paging::<SortBy>::parse(q.limit, q.sort.as_deref(), q.cursor.as_deref(), DEFAULT_SORT)?;
     let filter = Filter {
         stakeholder_id: stakeholder.or(q.stakeholder_id),
@@ -186,6 +187,7 @@ async fn list(
         product_category: q.product_category,
         valid_at: q.valid_at,
         created_by: q.created_by,
+        updated_since: q.updated_since,
     };
     let (now, p) = (types::now(), paging.clone());
     let rows = state

@@ -27,6 +27,7 @@ mod openapi;
 mod pii_hygiene;
 mod rate_limits;
 mod relationships;
+mod resync;
 mod sensitive_reads;
 mod stakeholders;
 mod stakeholders_lists;

@@ -103,6 +103,8 @@ enum Stop {
     Turn,
     /// Another chunk's writer failed: this one rolls back.
     Aborted,
+    /// The error file could not be written (rows may be committed).
+    Output(String),
 }
 
 impl From<diesel::result::Error> for Stop {
@@ -134,6 +136,11 @@ pub fn run(opts: &Options, settings: &Settings) -> Exit {
         }
         // Only a writer sees these; the run reports the failure that caused them.
         Err(Stop::Turn | Stop::Aborted) => Exit::Database,
+        Err(Stop::Output(m)) => {
+            eprintln!("error: {m}");
+            // Rows may be committed already: say which, and never "nothing written".
+            if summary.last_committed_row.is_some() { Exit::RowsFailed } else { Exit::Usage }
+        }
         Ok(()) | Err(Stop::Rollback) if opts.atomic && summary.failed > 0 => Exit::AtomicFailed,
         Ok(()) | Err(Stop::Rollback) if summary.failed > 0 => Exit::RowsFailed,
         Ok(()) | Err(Stop::Rollback) => Exit::Ok,
@@ -163,7 +170,11 @@ fn import(opts: &Options, settings: &Settings, summary: &mut Summary) -> Result<
     }
     let mut errors = csv::Writer::from_path(&errors_path)
         .map_err(|e| Stop::Input(format!("cannot write the error file {}: {e}", errors_path.display())))?;
-    errors.write_record(["row", "field", "code", "message"]).map_err(|e| Stop::Input(e.to_string()))?;
+    // Written through now: an error file that cannot be written stops the run before any row.
+    errors
+        .write_record(["row", "field", "code", "message"])
+        .and_then(|()| errors.flush().map_err(csv::Error::from))
+        .map_err(|e| Stop::Input(format!("cannot write the error file {}: {e}", errors_path.display())))?;
 
     let writer = Writer::admin(&opts.actor, format!("import-{}", uuid::Uuid::now_v7()), settings.sla);
     let records = reader(opts, BufReader::new(file));
@@ -184,7 +195,7 @@ fn import(opts: &Options, settings: &Settings, summary: &mut Summary) -> Result<
             run.commit_chunks(&pool, rx, writers)
         };
         run.progress.finish();
-        run.errors.flush().map_err(|e| Stop::Input(format!("cannot write the error file: {e}")))?;
+        run.errors.flush().map_err(|e| Stop::Output(format!("cannot write the error file: {e}")))?;
         match result {
             Ok(()) if opts.atomic => {
                 run.summary.last_committed_row = Some(run.last_row);
@@ -269,7 +280,18 @@ fn open(opts: &Options) -> Result<(File, PathBuf), Stop> {
         return Err(Stop::Input(format!("{} is a directory", path.display())));
     }
     let errors = opts.errors.clone().unwrap_or_else(|| PathBuf::from(format!("{}.errors.csv", opts.file)));
+    if same_file(path, &errors) {
+        return Err(Stop::Input(format!("the error file {} is the input file", errors.display())));
+    }
     Ok((file, errors))
+}
+
+/// Whether two paths name one existing file (a link, `./x` and `x`).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 fn reader<R: Read>(opts: &Options, r: R) -> csv::Reader<R> {
@@ -281,7 +303,7 @@ fn reader<R: Read>(opts: &Options, r: R) -> csv::Reader<R> {
 /// with as many fields as the header. Returns the columns and the number
 /// of records.
 fn check_shape(file: &mut File, opts: &Options, doc: &Value) -> Result<(Columns, u64), Stop> {
-    let mut r = reader(opts, BufReader::new(&mut *file));
+    let mut r = reader(opts, QuoteCount { inner: BufReader::new(&mut *file), quotes: 0 });
     let header = r.headers().map_err(|e| Stop::Input(format!("row 1 (the header): {}", describe(&e))))?.clone();
     if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
         return Err(Stop::Input("the file has no header row".into()));
@@ -302,7 +324,28 @@ fn check_shape(file: &mut File, opts: &Options, doc: &Value) -> Result<(Columns,
             Err(e) => return Err(Stop::Input(format!("row {}: {}", rows + 2, describe(&e)))),
         }
     }
+    // The parser is lenient: a quote never closed takes the rest of the file
+    // into one field. Every quote of a well-formed file has its pair.
+    if r.get_ref().quotes % 2 == 1 {
+        return Err(Stop::Input(
+            "a quoted field is never closed (the file holds an odd number of `\"`): fix the file".into(),
+        ));
+    }
     Ok((columns, rows))
+}
+
+/// Counts the quote characters read through it.
+struct QuoteCount<R> {
+    inner: R,
+    quotes: u64,
+}
+
+impl<R: Read> Read for QuoteCount<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.quotes += buf[..n].iter().filter(|b| **b == b'"').count() as u64;
+        Ok(n)
+    }
 }
 
 fn describe(e: &csv::Error) -> String {
@@ -352,6 +395,7 @@ impl Run<'_> {
         let turns = Turns::default();
         let (done_tx, done_rx) = mpsc::channel::<(usize, Result<(Chunk, Outcomes), Stop>)>();
         let (writer, opts) = (self.writer.clone(), self.opts);
+        let lines = self.progress.bar.is_none();
         let writer = &writer;
         std::thread::scope(|scope| {
             for _ in 0..writers {
@@ -369,7 +413,8 @@ impl Run<'_> {
                         let next = chunks.lock().map_or(None, |mut c| c.next());
                         let Some((seq, chunk)) = next else { return };
                         let result = chunk.map_err(Stop::Input).and_then(|chunk| {
-                            let outcomes = commit_in_turn(&mut conn, writer, opts, &chunk.bodies, seq, turns)?;
+                            let turn = Turn { seq, last_row: chunk.last_row, lines };
+                            let outcomes = commit_in_turn(&mut conn, writer, opts, &chunk.bodies, &turn, turns)?;
                             Ok((chunk, outcomes))
                         });
                         let failed = result.is_err();
@@ -405,7 +450,6 @@ impl Run<'_> {
                         stop.get_or_insert(e);
                     }
                     self.summary.last_committed_row = Some(chunk.last_row);
-                    self.progress.committed(chunk.last_row);
                     next += 1;
                 }
             }
@@ -433,7 +477,7 @@ impl Run<'_> {
                     for fe in batch::item_errors(&e) {
                         self.errors
                             .write_record([row.to_string().as_str(), &fe.field, &fe.code, &fe.message])
-                            .map_err(|e| Stop::Input(format!("cannot write the error file: {e}")))?;
+                            .map_err(|e| Stop::Output(format!("cannot write the error file: {e}")))?;
                     }
                 }
             }
@@ -485,9 +529,10 @@ fn commit_in_turn(
     w: &Writer,
     opts: &Options,
     bodies: &[Value],
-    seq: usize,
+    turn: &Turn,
     turns: &Turns,
 ) -> Result<Outcomes, Stop> {
+    let seq = turn.seq;
     let mut wait = Some(TURN_WAIT);
     loop {
         let result = db::write_tx(conn, |c| {
@@ -501,12 +546,25 @@ fn commit_in_turn(
                 wait = None;
             }
             Ok(outcomes) => {
+                // Said at once, before the next chunk may commit: a kill
+                // right after the commit leaves at most this line unsaid.
+                if turn.lines {
+                    eprintln!("committed through row {}", turn.last_row);
+                }
                 turns.done(seq);
                 return Ok(outcomes);
             }
             Err(e) => return Err(e),
         }
     }
+}
+
+/// A chunk's place in the commit order.
+struct Turn {
+    seq: usize,
+    last_row: u64,
+    /// Print `committed through row N` (no progress bar).
+    lines: bool,
 }
 
 /// The commit order of chunks.

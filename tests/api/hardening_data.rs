@@ -296,8 +296,18 @@ api_test!(the_database_refuses_dangling_links, |app| {
     .map(|n| n.name)
     .filter(|n| n != "interactions_pkey")
     .collect();
-    let expected =
-        ["analytics", "channel", "complaint", "created", "direction", "occurred", "offer", "stakeholder", "type"];
+    let expected = [
+        "analytics",
+        "channel",
+        "complaint",
+        "created",
+        "direction",
+        "occurred",
+        "offer",
+        "stakeholder",
+        "type",
+        "updated",
+    ];
     assert_eq!(names, expected.map(|n| format!("interactions_{n}_idx")).to_vec());
 });
 

@@ -345,3 +345,31 @@ api_test!(a_large_chunk_is_written_as_the_api_writes_one_record, |app| {
     let tagged = fetch(&app, "/api/v1/stakeholders?tag=b2b&limit=100", Role::Admin).await;
     assert_eq!(tagged["data"].as_array().unwrap().len(), 41);
 });
+
+api_test!(an_unclosed_quote_or_an_unusable_error_file_is_exit_2_before_any_row, |app| {
+    // The lenient parser would take every later row into the unclosed field.
+    let csv = format!(
+        "{HEADER}\ncustomer,person,A,a@example.com,,,,,\ncustomer,person,B,b@example.com,,,,,\"open\n\
+         customer,person,C,c@example.com,,,,,\n"
+    );
+    let ran = import(&app, csv.as_bytes(), &["stakeholders", "--batch-size", "1"]).await;
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("never closed"), "{}", ran.stderr);
+    assert!(by_email(&app).await.is_empty());
+
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("people.csv");
+    let good = format!("{HEADER}\ncustomer,person,A,a@example.com,,,,,\n");
+    std::fs::write(&input, &good).unwrap();
+    for errors in [input.to_str().unwrap(), "/dev/full"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_crm-api"))
+            .args(["import", "stakeholders", input.to_str().unwrap(), "--errors", errors])
+            .env_clear()
+            .env("CRM_DATABASE_URL", &app.database_url)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{errors}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert_eq!(std::fs::read_to_string(&input).unwrap(), good, "the input is untouched");
+    assert!(by_email(&app).await.is_empty());
+});

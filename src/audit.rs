@@ -144,8 +144,9 @@ pub fn record_events(conn: &mut DbConnection, actor: &Actor, events: &[Event]) -
         .collect();
     // A multi-row insert does not compile through the connection enum.
     match conn {
-        // Binary `COPY` for many (an import): no SQL to parse and plan per row.
-        DbConnection::Pg(c) if rows.len() >= 16 => diesel::copy_from(ae::table).from_insertable(&rows).execute(c),
+        DbConnection::Pg(c) if rows.len() >= crate::db::COPY_FROM_ROWS => {
+            diesel::copy_from(ae::table).from_insertable(&rows).execute(c)
+        }
         DbConnection::Pg(c) => diesel::insert_into(ae::table).values(&rows).execute(c),
         DbConnection::Sqlite(c) => diesel::insert_into(ae::table).values(&rows).execute(c),
     }

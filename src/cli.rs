@@ -58,36 +58,7 @@ pub enum Command {
     /// rows failed (see the error file), 2 usage, file or header error
     /// (nothing written), 3 `--atomic` with a failed row (nothing written),
     /// 4 database unreachable.
-    Import {
-        #[arg(value_enum)]
-        resource: crate::import::ImportResource,
-        /// The CSV file, or `-` for stdin.
-        file: String,
-        /// `upsert`: stakeholders only, by e-mail.
-        #[arg(long, value_enum, default_value_t = crate::import::ImportMode::Create)]
-        mode: crate::import::ImportMode,
-        /// The whole file in one transaction: any failed row writes nothing.
-        #[arg(long)]
-        atomic: bool,
-        /// Check everything, the database included, then roll back.
-        #[arg(long)]
-        dry_run: bool,
-        /// Rows per transaction.
-        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u16).range(1..=1000))]
-        batch_size: u16,
-        /// The first row to write (the header is row 1): `N+1` resumes after row N.
-        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
-        start_row: u64,
-        /// One ASCII character.
-        #[arg(long, default_value = ",", value_parser = delimiter)]
-        delimiter: u8,
-        /// The error CSV (`row,field,code,message`); default `<FILE>.errors.csv`.
-        #[arg(long)]
-        errors: Option<std::path::PathBuf>,
-        /// Who the writes are attributed to (role admin).
-        #[arg(long, default_value = "cli:import")]
-        actor: String,
-    },
+    Import(crate::import::Options),
     /// Sign a token with the configured key (HS256 secret, or --private-key-file).
     Token {
         #[arg(long)]
@@ -135,25 +106,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve { dev } => serve(dev),
-        Command::Import { resource, file, mode, atomic, dry_run, batch_size, start_row, delimiter, errors, actor } => {
+        Command::Import(opts) => {
             let settings = match Settings::from_env() {
                 Ok(s) => s,
                 Err(e) => {
                     eprintln!("error: {e:#}");
                     std::process::exit(crate::import::Exit::Usage as i32);
                 }
-            };
-            let opts = crate::import::Options {
-                resource,
-                file,
-                mode,
-                atomic,
-                dry_run,
-                batch_size: usize::from(batch_size),
-                start_row,
-                delimiter,
-                errors,
-                actor,
             };
             let exit = crate::import::run(&opts, &settings);
             std::process::exit(exit as i32)
@@ -201,14 +160,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-    }
-}
-
-/// A CSV delimiter: one ASCII character other than a quote or a line break.
-fn delimiter(s: &str) -> Result<u8, String> {
-    match s.as_bytes() {
-        [b] if b.is_ascii() && !matches!(b, b'"' | b'\r' | b'\n') => Ok(*b),
-        _ => Err(format!("{s:?} is not one ASCII character (other than a quote or a line break)")),
     }
 }
 

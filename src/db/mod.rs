@@ -214,6 +214,11 @@ pub fn revert_all(conn: &mut DbConnection) -> anyhow::Result<()> {
     r.map_err(|e| anyhow::anyhow!("revert failed: {e}"))
 }
 
+/// From this many rows on, a multi-row write goes through binary `COPY` on
+/// PostgreSQL: no SQL to parse and plan per row, but one more round trip,
+/// so only for many rows (an import, a batch).
+pub const COPY_FROM_ROWS: usize = 16;
+
 /// A stable 64-bit advisory-lock key for some bytes (FNV-1a): every replica
 /// takes the same key for the same thing.
 pub fn lock_key(bytes: impl IntoIterator<Item = u8>) -> i64 {

@@ -50,20 +50,45 @@ pub enum ImportMode {
     Upsert,
 }
 
-#[derive(Debug, Clone)]
+/// The command line of `crm-api import`.
+#[derive(Debug, Clone, clap::Args)]
 pub struct Options {
+    #[arg(value_enum)]
     pub resource: ImportResource,
-    /// A path, or `-` for stdin.
+    /// The CSV file, or `-` for stdin.
     pub file: String,
+    /// `upsert`: stakeholders only, by e-mail.
+    #[arg(long, value_enum, default_value_t = ImportMode::Create)]
     pub mode: ImportMode,
+    /// The whole file in one transaction: any failed row writes nothing.
+    #[arg(long)]
     pub atomic: bool,
+    /// Check everything, the database included, then roll back.
+    #[arg(long)]
     pub dry_run: bool,
-    pub batch_size: usize,
-    /// The first row to write (the header is row 1).
+    /// Rows per transaction.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub batch_size: u16,
+    /// The first row to write (the header is row 1): `N+1` resumes after row N.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
     pub start_row: u64,
+    /// One ASCII character.
+    #[arg(long, default_value = ",", value_parser = delimiter)]
     pub delimiter: u8,
+    /// The error CSV (`row,field,code,message`); default `<FILE>.errors.csv`.
+    #[arg(long)]
     pub errors: Option<PathBuf>,
+    /// Who the writes are attributed to (role admin).
+    #[arg(long, default_value = "cli:import")]
     pub actor: String,
+}
+
+/// A CSV delimiter: one ASCII character other than a quote or a line break.
+fn delimiter(s: &str) -> Result<u8, String> {
+    match s.as_bytes() {
+        [b] if b.is_ascii() && !matches!(b, b'"' | b'\r' | b'\n') => Ok(*b),
+        _ => Err(format!("{s:?} is not one ASCII character (other than a quote or a line break)")),
+    }
 }
 
 /// The exit codes of the contract.
@@ -178,7 +203,7 @@ fn import(opts: &Options, settings: &Settings, summary: &mut Summary) -> Result<
 
     let writer = Writer::admin(&opts.actor, format!("import-{}", uuid::Uuid::now_v7()), settings.sla);
     let records = reader(opts, BufReader::new(file));
-    let (start_row, batch_size) = (opts.start_row, opts.batch_size);
+    let (start_row, batch_size) = (opts.start_row, usize::from(opts.batch_size));
     // The next chunk is read and converted while this one is written.
     let (tx, rx) = mpsc::sync_channel(1);
     std::thread::scope(|scope| {

@@ -466,27 +466,22 @@ fn consent_row(
     }
 }
 
-/// The history rows of a change of the whole consent set (create, PATCH);
-/// returns the audit field names of the consents that changed.
+/// The history rows of a change of the whole consent set (PATCH; a create
+/// records its given consents in `create_many`); returns the audit field
+/// names of the consents that changed.
 fn record_consents(
     conn: &mut DbConnection,
     actor: &Actor,
     id: Uuid,
-    old: Option<Consents>,
+    old: Consents,
     new: Consents,
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<String>> {
     let mut changed_names = Vec::new();
     for &purpose in Purpose::ALL {
-        let before = old.map(|o| o.of(purpose));
-        let after = new.of(purpose);
-        // On create, only consents actually given are worth a record.
-        let changed = match before {
-            Some(b) => b != after,
-            None => after,
-        };
-        if changed {
-            insert_consent(conn, actor, id, before, &NewConsent::through_api(purpose, after), now)?;
+        let (before, after) = (old.of(purpose), new.of(purpose));
+        if before != after {
+            insert_consent(conn, actor, id, Some(before), &NewConsent::through_api(purpose, after), now)?;
             changed_names.push(format!("consents.{purpose}"));
         }
     }
@@ -565,9 +560,6 @@ pub fn create(
     rows.pop().ok_or_else(|| ApiError::internal("a create wrote no row"))
 }
 
-/// From this many rows on, `create_many` writes with `COPY` on PostgreSQL.
-const COPY_FROM: usize = 16;
-
 /// Creates stakeholders with one statement per table (the rows, tags, stage
 /// history, consents, audit events): a single create, and a CSV import's
 /// chunk. All or none: a taken e-mail fails the whole statement, and the
@@ -644,9 +636,7 @@ pub fn create_many(
     }
     if !data.is_empty() {
         match conn {
-            // Binary `COPY`: no SQL to parse and plan for the rows, but one
-            // more round trip, so only for many rows (an import).
-            DbConnection::Pg(c) if data.len() >= COPY_FROM => write_all!(c, copy),
+            DbConnection::Pg(c) if data.len() >= crate::db::COPY_FROM_ROWS => write_all!(c, copy),
             DbConnection::Pg(c) => write_all!(c, insert),
             DbConnection::Sqlite(c) => write_all!(c, insert),
         }
@@ -712,7 +702,7 @@ pub fn update(
         record_stage(conn, &change)?;
     }
     if data.consents != old.consents {
-        let names = record_consents(conn, actor, id, Some(old.consents.0), data.consents.0, now)?;
+        let names = record_consents(conn, actor, id, old.consents.0, data.consents.0, now)?;
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         audit::record(conn, actor, "stakeholder.consent_changed", RESOURCE, id, id, &names)?;
     }

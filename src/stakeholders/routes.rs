@@ -306,9 +306,10 @@ fn item_view(
     Ok(dto)
 }
 
-/// An item's answer as `item_view`, audited only when it is shown.
-fn writer_view(c: &mut DbConnection, w: &Writer, row: &StakeholderRow) -> Result<Stakeholder, ApiError> {
-    if w.shows_data { item_view(c, &w.actor, w.fields, row) } else { Ok(row.to_dto(w.fields)) }
+/// An item's data as `item_view` gives it, when the writer shows it (an
+/// import does not: nothing to build, nothing shown to audit).
+fn writer_view(c: &mut DbConnection, w: &Writer, row: &StakeholderRow) -> Result<Option<Stakeholder>, ApiError> {
+    if w.shows_data { item_view(c, &w.actor, w.fields, row).map(Some) } else { Ok(None) }
 }
 
 /// A batch item's create, as `POST /stakeholders`: the batch routes and
@@ -384,14 +385,9 @@ pub fn create_all(c: &mut DbConnection, w: &Writer, inputs: &[Value]) -> Result<
     Ok(outcomes.into_iter().map(|o| o.unwrap_or_else(|| Err(ApiError::internal("an item was not written")))).collect())
 }
 
-/// A created item's answer (its data only when the writer shows it).
+/// A created item's answer.
 fn created(c: &mut DbConnection, w: &Writer, row: &StakeholderRow) -> Result<Done, ApiError> {
-    if w.shows_data {
-        let dto = item_view(c, &w.actor, w.fields, row)?;
-        Done::created(repo::RESOURCE, row.id.0, row.version, &dto, &[])
-    } else {
-        Done::created(repo::RESOURCE, row.id.0, row.version, &Value::Null, &[])
-    }
+    Done::created(repo::RESOURCE, row.id.0, row.version, &writer_view(c, w, row)?, &[])
 }
 
 /// A create item's data, checked without the database (the reference check
